@@ -1,0 +1,74 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { buildOpenApiDocument } from './common/openapi.js';
+import { TRACE_HEADER, traceIdFor } from './common/trace-id.js';
+import { createValidationPipe, RequireObjectBodyPipe } from './common/validation.js';
+import type { AppConfig } from './config/config.schema.js';
+
+class BadJsonError extends Error {
+  readonly statusCode = 400;
+  readonly code = 'FST_ERR_CTP_INVALID_JSON_BODY';
+}
+
+/** Creates the Nest app on Fastify with everything main.ts, the tests and the OpenAPI script share. */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.KEYWARD_BODY_LIMIT,
+    trustProxy: config.KEYWARD_TRUST_PROXY,
+    routerOptions: { maxParamLength: 200 },
+    logger: false,
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const id = traceIdFor(req.headers);
+      (req as { id?: string }).id = id; // pino-http picks the same id up for the request log
+      return id;
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  const fastify = app.getHttpAdapter().getInstance();
+
+  // Every response carries the trace id, success or error.
+  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    void reply.header(TRACE_HEADER, request.id);
+  });
+
+  // JSON bodies: empty means "no body" (curl -X POST without -d), malformed is a 400 in the envelope,
+  // `__proto__`/`constructor` keys are refused (fastify's secure parser). Also for `+json` media types.
+  const secureParse = fastify.getDefaultJsonParser('error', 'error');
+  const parseJson = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, v?: unknown) => void) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    secureParse(request, text, (err, value) => (err ? done(new BadJsonError('Malformed JSON body')) : done(null, value)));
+  };
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+  fastify.addContentTypeParser(/^application\/[\w.+-]+\+json$/i, { parseAs: 'string' }, parseJson);
+
+  // Fastify's own errors (body limit, content type, JSON) reach AllExceptionsFilter through the error
+  // handler Nest installs, so the filter is the one place that writes error responses.
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalPipes(new RequireObjectBodyPipe(), createValidationPipe());
+  app.enableShutdownHooks();
+
+  if (config.KEYWARD_DOCS_ENABLED) {
+    const document = buildOpenApiDocument(app);
+    SwaggerModule.setup('docs', app, document, {
+      jsonDocumentUrl: 'openapi.json',
+      yamlDocumentUrl: 'openapi.yaml',
+      customSiteTitle: 'Keyward API',
+      swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
+    });
+  }
+  return app;
+}

@@ -1,0 +1,36 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../common/api-error.js';
+import { IS_PUBLIC, REQUIREMENT, type Requirement } from './auth.decorators.js';
+import { AuthService } from './auth.service.js';
+import { presentedToken } from './credentials.js';
+import { grants } from './permissions.js';
+import type { Principal } from './principal.js';
+
+/** The one global guard: authenticates every route except @Public() ones, then checks the requirement. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly auth: AuthService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: Principal }>();
+    const principal = await this.auth.authenticate(presentedToken(request));
+    request.principal = principal;
+    const requirement = this.reflector.getAllAndOverride<Requirement | undefined>(REQUIREMENT, targets) ?? {};
+    if (!satisfies(principal, requirement)) throw ApiError.forbidden();
+    return true;
+  }
+}
+
+export function satisfies(principal: Principal, requirement: Requirement): boolean {
+  if (requirement.globalOnly && principal.kind !== 'global') return false;
+  if (requirement.access === 'write' && principal.access !== 'write') return false;
+  if (requirement.permission && !grants(principal.permissions, requirement.permission)) return false;
+  return true;
+}

@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { ApiError, MESSAGES } from '../common/api-error.js';
+import { PasswordHasher } from '../tokens/password-hasher.js';
+import { TokenCodec } from '../tokens/token-codec.js';
+import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
+import { permissionsForAccess, accessOf } from './permissions.js';
+import type { Principal } from './principal.js';
+import { StaticCredentials } from './static-credentials.js';
+
+export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED';
+
+export type Verdict =
+  | { code: 'VALID'; principal: Principal; row?: TokenRow }
+  | { code: Exclude<VerdictCode, 'VALID'>; principal?: Principal };
+
+export function principalOf(row: TokenRow): Principal {
+  const permissions = row.permissions.length ? row.permissions : permissionsForAccess(row.access);
+  const isProject = row.kind === 'project';
+  return {
+    source: 'database',
+    id: row.id,
+    name: row.name ?? row.description ?? null,
+    kind: row.kind,
+    access: isProject ? accessOf(permissions) : row.access,
+    permissions,
+    projects: isProject ? [row.projectId!] : row.scopeProjects.length ? row.scopeProjects : null,
+    expiresAt: row.expiresAt,
+  };
+}
+
+/** Turns a presented token into a Principal, or says precisely why not. */
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly codec: TokenCodec,
+    private readonly hasher: PasswordHasher,
+    private readonly tokens: TokensRepository,
+    private readonly statics: StaticCredentials,
+  ) {}
+
+  /**
+   * Garbage is rejected by the checksum without I/O; a well-formed token costs one indexed lookup and
+   * (if the lookup id exists) one argon2 verify. Single-use tokens are consumed atomically when
+   * `consume` is set: exactly one concurrent caller wins.
+   */
+  async inspect(presented: string, { consume = true, now = new Date() } = {}): Promise<Verdict> {
+    const parsed = this.codec.parse(presented);
+    if (!parsed) return this.inspectStatic(presented, now);
+    const row = await this.tokens.findByLookupId(parsed.lookupId);
+    if (!row) return { code: 'NOT_FOUND' };
+    const matches =
+      (await this.hasher.verify(row.secretHash, presented)) ||
+      (!!row.previousSecretHash &&
+        !!row.previousExpiresAt &&
+        row.previousExpiresAt > now &&
+        (await this.hasher.verify(row.previousSecretHash, presented)));
+    if (!matches) return { code: 'NOT_FOUND' };
+    const principal = principalOf(row);
+    if (row.revokedAt) return { code: 'REVOKED', principal };
+    if (row.usedAt) return { code: 'USED', principal };
+    if (row.expiresAt && row.expiresAt <= now) return { code: 'EXPIRED', principal };
+    if (row.removeOnUse && consume && !(await this.tokens.consumeSingleUse(row.id))) {
+      return { code: 'USED', principal };
+    }
+    return { code: 'VALID', principal, row };
+  }
+
+  private async inspectStatic(presented: string, now: Date): Promise<Verdict> {
+    const entry = await this.statics.match(presented);
+    if (!entry) return { code: 'NOT_FOUND' };
+    if (!entry.enabled) return { code: 'DISABLED', principal: entry.principal };
+    if (entry.principal.expiresAt && entry.principal.expiresAt <= now) {
+      return { code: 'EXPIRED', principal: entry.principal };
+    }
+    return { code: 'VALID', principal: entry.principal };
+  }
+
+  /** For the guard: a Principal, or the 401 the caller should get. */
+  async authenticate(presented: string | null): Promise<Principal> {
+    if (!presented) throw ApiError.unauthenticated();
+    const verdict = await this.inspect(presented);
+    if (verdict.code === 'VALID') return verdict.principal;
+    if (verdict.code === 'EXPIRED') throw ApiError.unauthenticated(MESSAGES.expired);
+    throw ApiError.unauthenticated();
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The permission enum: `<action>:<resource>`. The single source for DTO validation, guard checks and
+ * the OpenAPI schema. `<action>:*` covers every resource for that action.
+ */
+export enum Permission {
+  CreateAll = 'create:*',
+  ReadAll = 'read:*',
+  UpdateAll = 'update:*',
+  DeleteAll = 'delete:*',
+  CreateToken = 'create:token',
+  ReadToken = 'read:token',
+  UpdateToken = 'update:token',
+  DeleteToken = 'delete:token',
+  CreateProject = 'create:project',
+  ReadProject = 'read:project',
+  UpdateProject = 'update:project',
+  DeleteProject = 'delete:project',
+}
+
+export const ALL_PERMISSIONS = Object.values(Permission);
+export const WRITE_PERMISSIONS = [Permission.CreateAll, Permission.ReadAll, Permission.UpdateAll, Permission.DeleteAll];
+export const READ_PERMISSIONS = [Permission.ReadAll];
+
+export type Access = 'read' | 'write';
+
+export function isPermission(value: unknown): value is Permission {
+  return typeof value === 'string' && (ALL_PERMISSIONS as string[]).includes(value);
+}
+
+/** Does `held` grant `required`? `create:*` grants `create:token`; `create:token` does not grant `create:*`. */
+export function grants(held: readonly string[], required: Permission): boolean {
+  if (held.includes(required)) return true;
+  const [action] = required.split(':');
+  return held.includes(`${action}:*`);
+}
+
+export function grantsAll(held: readonly string[], required: readonly string[]): boolean {
+  return required.every((p) => isPermission(p) && grants(held, p));
+}
+
+/** The access level a set of permissions amounts to: `write` if it holds anything beyond reading. */
+export function accessOf(permissions: readonly string[]): Access {
+  return permissions.some((p) => !p.startsWith('read:')) ? 'write' : 'read';
+}
+
+export function permissionsForAccess(access: Access): Permission[] {
+  return access === 'write' ? [...WRITE_PERMISSIONS] : [...READ_PERMISSIONS];
+}

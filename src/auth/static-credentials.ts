@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { PasswordHasher } from '../tokens/password-hasher.js';
+import type { Principal } from './principal.js';
+
+/**
+ * Credentials that live outside the database: the bootstrap admin token and (issue 4) tokens files.
+ * Secrets are kept only as an HMAC-SHA256 under a per-process random key (or as the argon2 hash a
+ * file gave), in memory; nothing here is ever written to the database or a log.
+ */
+export interface StaticEntry {
+  principal: Principal;
+  enabled: boolean;
+  /** HMAC of the secret (for entries given as a secret). */
+  mac?: Buffer;
+  /** argon2 hash (for entries given only as a hash). */
+  argon2Hash?: string;
+  /** Where the entry came from, for messages: `KEYWARD_ADMIN_TOKEN` or a file path. */
+  origin: string;
+}
+
+@Injectable()
+export class StaticCredentials {
+  private readonly key = randomBytes(32);
+  private byMac = new Map<string, StaticEntry>();
+  private hashed: StaticEntry[] = [];
+  private groups = new Map<string, StaticEntry[]>();
+
+  constructor(private readonly hasher: PasswordHasher) {}
+
+  mac(secret: string): Buffer {
+    return createHmac('sha256', this.key).update(secret, 'utf8').digest();
+  }
+
+  /** Replaces every entry of one origin group (e.g. `admin`, `file`) atomically. */
+  replace(group: string, entries: StaticEntry[]): void {
+    this.groups.set(group, entries);
+    const byMac = new Map<string, StaticEntry>();
+    const hashed: StaticEntry[] = [];
+    for (const list of this.groups.values()) {
+      for (const e of list) {
+        if (e.mac) byMac.set(e.mac.toString('hex'), e);
+        else if (e.argon2Hash) hashed.push(e);
+      }
+    }
+    this.byMac = byMac;
+    this.hashed = hashed;
+  }
+
+  get size(): number {
+    return this.byMac.size + this.hashed.length;
+  }
+
+  entries(): StaticEntry[] {
+    return [...this.groups.values()].flat();
+  }
+
+  /** The entry whose secret is `presented`, enabled or not; null when none matches. */
+  async match(presented: string): Promise<StaticEntry | null> {
+    const mac = this.mac(presented);
+    const hit = this.byMac.get(mac.toString('hex'));
+    if (hit?.mac && timingSafeEqual(hit.mac, mac)) return hit;
+    for (const entry of this.hashed) {
+      if (await this.hasher.verify(entry.argon2Hash!, presented)) return entry;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,29 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { envelope, toEnvelope } from './error-envelope.js';
+import { TRACE_HEADER, traceIdFor } from './trace-id.js';
+
+/** The one place that writes error responses: every error, everywhere, in seed 001's envelope. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const request = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
+    sendError(reply, request, exception, this.logger);
+  }
+}
+
+export function sendError(reply: FastifyReply, request: FastifyRequest, exception: unknown, logger: Logger): void {
+  const mapped = toEnvelope(exception);
+  const traceId = (request.id as string | undefined) ?? traceIdFor(request.headers);
+  if (mapped.status >= 500) {
+    const err = exception instanceof Error ? exception : new Error(String(exception));
+    // Log the error's class and stack, never request bodies or headers (they may carry secrets).
+    logger.error(`trace_id=${traceId} ${err.name}: ${err.message}`, err.stack);
+  }
+  if (reply.sent) return;
+  void reply.header(TRACE_HEADER, traceId).status(mapped.status).send(envelope(mapped, traceId));
+}

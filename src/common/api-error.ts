@@ -1,0 +1,49 @@
+import { HttpStatus } from '@nestjs/common';
+
+/** Error codes of the envelope (seed 001 / K42 Publisher, plus a few of our own). */
+export type ErrorCode =
+  | 'bad_request'
+  | 'authentication_error'
+  | 'authorization_error'
+  | 'not_found'
+  | 'conflict'
+  | 'gone'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'internal_error'
+  | 'service_unavailable';
+
+export const MESSAGES = {
+  unauthenticated: 'Invalid or missing API token',
+  expired: 'Token expired',
+  forbidden: 'Insufficient permissions',
+} as const;
+
+/** An error that the global filter writes as `{"error":{code,message,data,trace_id}}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+
+  static badRequest(message: string, data: Record<string, unknown> = {}) {
+    return new ApiError(HttpStatus.BAD_REQUEST, 'bad_request', message, data);
+  }
+  static unauthenticated(message: string = MESSAGES.unauthenticated) {
+    return new ApiError(HttpStatus.UNAUTHORIZED, 'authentication_error', message);
+  }
+  static forbidden(message: string = MESSAGES.forbidden, data: Record<string, unknown> = {}) {
+    return new ApiError(HttpStatus.FORBIDDEN, 'authorization_error', message, data);
+  }
+  static notFound(message = 'Not found', data: Record<string, unknown> = {}) {
+    return new ApiError(HttpStatus.NOT_FOUND, 'not_found', message, data);
+  }
+  static conflict(message: string, data: Record<string, unknown> = {}) {
+    return new ApiError(HttpStatus.CONFLICT, 'conflict', message, data);
+  }
+}

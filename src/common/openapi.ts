@@ -1,0 +1,40 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+
+const DESCRIPTION = `Keyward issues, scopes, verifies, expires and revokes API tokens.
+
+Authenticate with any one of: \`Authorization: Bearer <token>\`, \`X-Token: <token>\`, \`X-API-Key: <token>\`
+or \`X-Project-Token: <token>\`. Every error has the envelope
+\`{"error":{"code","message","data","trace_id"}}\`; the trace id is also the \`X-Trace-Id\` header.`;
+
+/** The OpenAPI document, built from the code. Operation ids are stable (the alias paths get a suffix). */
+export function buildOpenApiDocument(app: INestApplication, version = '0.1.0'): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Keyward')
+    .setDescription(DESCRIPTION)
+    .setVersion(version)
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <token>' }, 'bearer')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Token', description: 'Seed 000 style' }, 'x-token')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Seed 004 style' }, 'x-api-key')
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-Project-Token', description: 'Calyptia project tokens' },
+      'x-project-token',
+    )
+    .build();
+  const document = SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
+  });
+  const seen = new Set<string>();
+  for (const path of Object.keys(document.paths).sort().reverse()) {
+    for (const op of Object.values(document.paths[path]) as Array<{ operationId?: string }>) {
+      if (!op || typeof op !== 'object' || !op.operationId) continue;
+      if (seen.has(op.operationId)) {
+        const alias = path.split('/').filter(Boolean)[0].replace(/[^A-Za-z0-9]/g, '');
+        op.operationId = `${op.operationId}_${alias}`;
+      }
+      seen.add(op.operationId);
+    }
+  }
+  return document;
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import ms from 'ms';
+
+/** A duration written as `30s`, `15m`, `1h`, `7d` (parsed by `ms`), or plain milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const parsed = /^\d+$/.test(value) ? Number(value) : ms(value as ms.StringValue);
+      if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {
+        ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use e.g. 30s, 5m, 1h)` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+/**
+ * Every environment variable Keyward reads, validated once at boot. The README's configuration table
+ * lists the same variables; `.env.example` shows them with their defaults.
+ */
+export const configSchema = z.object({
+  PORT: int(8080, 0, 65535),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DATABASE_POOL_SIZE: int(10, 1, 200),
+  KEYWARD_DATA_DIR: z.string().min(1).default('./data'),
+  KEYWARD_ADMIN_TOKEN: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().min(20, 'must be at least 20 characters').max(512).optional(),
+  ),
+  KEYWARD_TOKEN_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,15}_$/, 'must be lowercase letters, digits or "_", ending in "_" (e.g. kw_, sk_live_)')
+    .default('kw_'),
+  KEYWARD_ARGON2_MEMORY_KIB: int(19456, 19456, 4 * 1024 * 1024),
+  KEYWARD_ARGON2_TIME_COST: int(2, 2, 100),
+  KEYWARD_ARGON2_PARALLELISM: int(1, 1, 16),
+  KEYWARD_BODY_LIMIT: int(64 * 1024, 1024, 10 * 1024 * 1024),
+  KEYWARD_DOCS_ENABLED: bool(true),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEYWARD_TRUST_PROXY: bool(false),
+  KEYWARD_MIGRATE_ON_START: bool(true),
+  KEYWARD_DEFAULT_PAGE_SIZE: int(500, 1, 1000),
+  KEYWARD_MAX_TOKEN_TTL: duration('3650d'),
+});
+
+export type RawConfig = z.input<typeof configSchema>;
+export type AppConfig = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parse and validate the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new ConfigError(`Invalid configuration:\n${problems}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,10 @@
+/**
+ * The smallest SQL surface the migrator, the cleanup lock and notifications need, over either driver:
+ * `exec` runs a multi-statement script; `query` runs one parameterised statement.
+ */
+export interface SqlRunner {
+  exec(sql: string): Promise<void>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Run `fn` with every statement on one connection inside BEGIN/COMMIT. */
+  transaction<R>(fn: (tx: Omit<SqlRunner, 'transaction'>) => Promise<R>): Promise<R>;
+}

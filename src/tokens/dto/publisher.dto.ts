@@ -1,0 +1,152 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsRFC3339,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+  ArrayMaxSize,
+} from 'class-validator';
+
+export const ACCESS_LEVELS = ['read', 'write'] as const;
+export type AccessLevel = (typeof ACCESS_LEVELS)[number];
+
+export class CreateApiTokenDto {
+  @ApiProperty({ enum: ACCESS_LEVELS, example: 'write', description: '`read`: query and list; `write`: everything' })
+  @IsIn(ACCESS_LEVELS, { message: 'access must be one of: read, write' })
+  access: AccessLevel;
+
+  @ApiPropertyOptional({ example: 'Production integration', maxLength: 500, nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  description?: string | null;
+
+  @ApiPropertyOptional({
+    example: '2030-12-31T23:59:59Z',
+    format: 'date-time',
+    nullable: true,
+    description: 'RFC 3339 time in the future. Omitted: the token never expires (until revoked).',
+  })
+  @IsOptional()
+  @IsRFC3339({ message: 'expires_at must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z' })
+  expires_at?: string | null;
+}
+
+export class PaginationDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 500 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The `page.cursor` of the previous response' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}
+
+export class SortDto {
+  @ApiProperty({ enum: ['created_at'] })
+  @IsIn(['created_at'])
+  key: 'created_at';
+
+  @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'desc' })
+  @IsOptional()
+  @IsIn(['asc', 'desc'])
+  direction?: 'asc' | 'desc';
+}
+
+export const FILTER_KEYS = ['access', 'status'] as const;
+
+export class FilterDto {
+  @ApiProperty({ enum: FILTER_KEYS })
+  @IsIn(FILTER_KEYS)
+  key: (typeof FILTER_KEYS)[number];
+
+  @ApiPropertyOptional({ enum: ['eq'], default: 'eq' })
+  @IsOptional()
+  @IsIn(['eq'])
+  operator?: 'eq';
+
+  @ApiProperty({ description: 'access: read|write; status: active|expired|revoked', example: 'active' })
+  @IsIn(['read', 'write', 'active', 'expired', 'revoked'])
+  value: string;
+}
+
+export class ListApiTokensDto {
+  @ApiPropertyOptional({ type: PaginationDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => PaginationDto)
+  pagination?: PaginationDto;
+
+  @ApiPropertyOptional({ type: [SortDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1)
+  @ValidateNested({ each: true })
+  @Type(() => SortDto)
+  sorts?: SortDto[];
+
+  @ApiPropertyOptional({ type: [FilterDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @ValidateNested({ each: true })
+  @Type(() => FilterDto)
+  filters?: FilterDto[];
+}
+
+export class RevokeApiTokenDto {
+  @ApiProperty({ format: 'uuid', example: '123e4567-e89b-12d3-a456-426614174000' })
+  @IsUUID('all', { message: 'id must be a token id (UUID)' })
+  id: string;
+}
+
+export class ApiTokenDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: ACCESS_LEVELS }) access: AccessLevel;
+  @ApiProperty({ nullable: true, type: String }) description: string | null;
+  @ApiProperty({ description: 'Non-secret display stub of the token', example: 'kw_a1B2c3…' })
+  token_stub: string;
+  @ApiProperty({ enum: ['active', 'expired', 'revoked', 'used'] }) status: string;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) expires_at: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) revoked_at: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) last_used_at: string | null;
+}
+
+export class ApiTokenCreatedDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: ACCESS_LEVELS }) access: AccessLevel;
+  @ApiProperty({ nullable: true, type: String }) description: string | null;
+  @ApiProperty({
+    description: 'The secret. Shown once, in this response only: store it securely.',
+    example: 'kw_…',
+  })
+  token: string;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) expires_at: string | null;
+}
+
+export class PageInfoDto {
+  @ApiProperty() page_size: number;
+  @ApiProperty({ nullable: true, type: String, description: 'Pass as pagination.cursor for the next page' })
+  cursor: string | null;
+  @ApiProperty() more: boolean;
+}
+
+export class ApiTokenListDto {
+  @ApiProperty({ type: [ApiTokenDto] }) data: ApiTokenDto[];
+  @ApiProperty({ type: PageInfoDto }) page: PageInfoDto;
+}

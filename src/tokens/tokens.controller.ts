@@ -1,0 +1,50 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Auth, Authenticated } from '../auth/auth.decorators.js';
+import type { Principal } from '../auth/principal.js';
+import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import {
+  ApiTokenCreatedDto,
+  ApiTokenDto,
+  ApiTokenListDto,
+  CreateApiTokenDto,
+  ListApiTokensDto,
+  RevokeApiTokenDto,
+} from './dto/publisher.dto.js';
+import { TokensService } from './tokens.service.js';
+
+/** Seed 001 (K42 Publisher) RPC-style API, at `/publisher.v1/api-token/*` and `/api-token/*`. */
+@ApiTags('api-token (Publisher RPC)')
+@ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields', type: ErrorEnvelopeDto })
+@Controller(['publisher.v1/api-token', 'api-token'])
+export class TokensController {
+  constructor(private readonly service: TokensService) {}
+
+  @Post('create')
+  @HttpCode(200)
+  @Authenticated({ access: 'write', globalOnly: true })
+  @ApiOperation({ operationId: 'apiTokenCreate', summary: 'Create a token (the secret is returned once, here)' })
+  @ApiOkResponse({ type: ApiTokenCreatedDto })
+  create(@Auth() caller: Principal, @Body() dto: CreateApiTokenDto): Promise<ApiTokenCreatedDto> {
+    return this.service.create(caller, dto);
+  }
+
+  @Post('list')
+  @HttpCode(200)
+  @Authenticated({ access: 'read', globalOnly: true })
+  @ApiOperation({ operationId: 'apiTokenList', summary: 'List tokens (never secrets), cursor-paginated' })
+  @ApiOkResponse({ type: ApiTokenListDto })
+  list(@Auth() caller: Principal, @Body() dto: ListApiTokensDto): Promise<ApiTokenListDto> {
+    return this.service.list(caller, dto);
+  }
+
+  @Post('revoke')
+  @HttpCode(200)
+  @Authenticated({ access: 'write', globalOnly: true })
+  @ApiOperation({ operationId: 'apiTokenRevoke', summary: 'Revoke a token, immediately and permanently' })
+  @ApiOkResponse({ type: ApiTokenDto })
+  @ApiNotFoundResponse({ description: 'No such token', type: ErrorEnvelopeDto })
+  revoke(@Auth() caller: Principal, @Body() dto: RevokeApiTokenDto): Promise<ApiTokenDto> {
+    return this.service.revoke(caller, dto.id);
+  }
+}

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { PasswordHasher } from './password-hasher.js';
+import { TokenCodec } from './token-codec.js';
+import { TokensController } from './tokens.controller.js';
+import { TokensRepository } from './tokens.repository.js';
+import { TokenIssuer, TokensService } from './tokens.service.js';
+
+@Module({
+  controllers: [TokensController],
+  providers: [
+    { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },
+    PasswordHasher,
+    TokensRepository,
+    TokenIssuer,
+    TokensService,
+  ],
+  exports: [TokenCodec, PasswordHasher, TokensRepository, TokenIssuer],
+})
+export class TokensModule {}

@@ -1,0 +1,176 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { assertCanGrant } from '../auth/escalation.js';
+import { permissionsForAccess } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
+import { ApiError } from '../common/api-error.js';
+import { validationFailed } from '../common/validation.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import type {
+  ApiTokenCreatedDto,
+  ApiTokenDto,
+  ApiTokenListDto,
+  CreateApiTokenDto,
+  ListApiTokensDto,
+} from './dto/publisher.dto.js';
+import { PasswordHasher } from './password-hasher.js';
+import { TokenCodec } from './token-codec.js';
+import { type TokenRow, TokensRepository } from './tokens.repository.js';
+
+const iso = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, (m) => (m === '.000Z' ? 'Z' : m)) : null);
+
+export function tokenStatus(row: TokenRow, now = new Date()): 'active' | 'expired' | 'revoked' | 'used' {
+  if (row.revokedAt) return 'revoked';
+  if (row.usedAt) return 'used';
+  if (row.expiresAt && row.expiresAt <= now) return 'expired';
+  return 'active';
+}
+
+export function toApiTokenDto(row: TokenRow): ApiTokenDto {
+  return {
+    id: row.id,
+    access: row.access,
+    description: row.description,
+    token_stub: row.stub,
+    status: tokenStatus(row),
+    created_at: iso(row.createdAt)!,
+    expires_at: iso(row.expiresAt),
+    revoked_at: iso(row.revokedAt),
+    last_used_at: iso(row.lastUsedAt),
+  };
+}
+
+interface Cursor {
+  c: string;
+  i: string;
+  d: 'asc' | 'desc';
+}
+
+function encodeCursor(row: TokenRow, d: 'asc' | 'desc'): string {
+  return Buffer.from(JSON.stringify({ c: row.createdAt.toISOString(), i: row.id, d } satisfies Cursor)).toString(
+    'base64url',
+  );
+}
+
+function decodeCursor(cursor: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Cursor;
+    if (typeof c.c !== 'string' || Number.isNaN(Date.parse(c.c)) || typeof c.i !== 'string') throw new Error();
+    if (c.d !== 'asc' && c.d !== 'desc') throw new Error();
+    if (!/^[0-9a-f-]{36}$/i.test(c.i)) throw new Error();
+    return c;
+  } catch {
+    throw validationFailed({ 'pagination.cursor': ['pagination.cursor is not a cursor returned by list'] });
+  }
+}
+
+/** Issues a token row and returns it with its secret (the only moment the secret exists in clear). */
+@Injectable()
+export class TokenIssuer {
+  constructor(
+    private readonly codec: TokenCodec,
+    private readonly hasher: PasswordHasher,
+    private readonly repo: TokensRepository,
+  ) {}
+
+  async issue(
+    data: Omit<Prisma.ApiTokenUncheckedCreateInput, 'id' | 'lookupId' | 'secretHash' | 'stub'>,
+  ): Promise<{ row: TokenRow; token: string }> {
+    const generated = this.codec.generate();
+    const secretHash = await this.hasher.hash(generated.token);
+    const row = await this.repo.create({
+      ...data,
+      id: randomUUID(),
+      lookupId: generated.lookupId,
+      secretHash,
+      stub: generated.stub,
+    });
+    return { row, token: generated.token };
+  }
+}
+
+/** The Publisher-style (seed 001) API: create, list, revoke global tokens. */
+@Injectable()
+export class TokensService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly repo: TokensRepository,
+    private readonly issuer: TokenIssuer,
+  ) {}
+
+  async create(caller: Principal, dto: CreateApiTokenDto): Promise<ApiTokenCreatedDto> {
+    let requested: Date | null = null;
+    if (dto.expires_at) {
+      requested = new Date(dto.expires_at);
+      if (requested.getTime() <= Date.now()) {
+        throw validationFailed({ expires_at: ['expires_at must be in the future'] });
+      }
+    }
+    const expiresAt = assertCanGrant(caller, {
+      access: dto.access,
+      permissions: permissionsForAccess(dto.access),
+      projects: caller.projects,
+      expiresAt: requested,
+    });
+    const { row, token } = await this.issuer.issue({
+      kind: 'global',
+      access: dto.access,
+      permissions: permissionsForAccess(dto.access),
+      scopeProjects: caller.projects ?? [],
+      description: dto.description ?? null,
+      createdById: caller.id,
+      expiresAt,
+    });
+    return {
+      id: row.id,
+      access: row.access,
+      description: row.description,
+      token,
+      created_at: iso(row.createdAt)!,
+      expires_at: iso(row.expiresAt),
+    };
+  }
+
+  async list(caller: Principal, dto: ListApiTokensDto): Promise<ApiTokenListDto> {
+    const limit = dto.pagination?.limit ?? this.config.KEYWARD_DEFAULT_PAGE_SIZE;
+    let direction = dto.sorts?.[0]?.direction ?? 'desc';
+    let after: { createdAt: Date; id: string } | undefined;
+    if (dto.pagination?.cursor) {
+      const c = decodeCursor(dto.pagination.cursor);
+      direction = c.d;
+      after = { createdAt: new Date(c.c), id: c.i };
+    }
+    const now = new Date();
+    const where: Prisma.ApiTokenWhereInput[] = [];
+    if (caller.projects !== null) where.push({ scopeProjects: { hasEvery: caller.projects } });
+    for (const f of dto.filters ?? []) {
+      if (f.key === 'access') {
+        if (f.value !== 'read' && f.value !== 'write') throw validationFailed({ filters: ['access is read or write'] });
+        where.push({ access: f.value });
+      } else {
+        if (f.value === 'active')
+          where.push({ revokedAt: null, usedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] });
+        else if (f.value === 'revoked') where.push({ revokedAt: { not: null } });
+        else if (f.value === 'expired') where.push({ revokedAt: null, expiresAt: { lte: now } });
+        else throw validationFailed({ filters: ['status is active, expired or revoked'] });
+      }
+    }
+    const rows = await this.repo.pageGlobal({ AND: where }, { limit: limit + 1, after, direction });
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    return {
+      data: page.map(toApiTokenDto),
+      page: { page_size: page.length, cursor: more ? encodeCursor(page[page.length - 1], direction) : null, more },
+    };
+  }
+
+  async revoke(caller: Principal, id: string): Promise<ApiTokenDto> {
+    const scope: Prisma.ApiTokenWhereInput =
+      caller.projects === null ? { kind: 'global' } : { kind: 'global', scopeProjects: { hasEvery: caller.projects } };
+    const row = await this.repo.revoke(id, scope);
+    if (!row) throw ApiError.notFound('Token not found');
+    return toApiTokenDto(row);
+  }
+}

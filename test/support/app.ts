@@ -1,0 +1,95 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApp } from '../../src/app.factory.js';
+import { type AppConfig, loadConfig } from '../../src/config/config.schema.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789-abcdefghij';
+
+export interface TestApp {
+  url: string;
+  app: NestFastifyApplication;
+  config: AppConfig;
+  db: TestDatabase;
+  close(): Promise<void>;
+}
+
+/** The real Nest app, listening on a random loopback port, on this file's own database. */
+export async function startApp(env: Record<string, string> = {}, db?: TestDatabase): Promise<TestApp> {
+  const database = db ?? (await createTestDatabase());
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN,
+    ...database.env,
+    ...env,
+  });
+  const app = await createApp(config);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    app,
+    config,
+    db: database,
+    async close() {
+      await app.close();
+      if (!db) await database.drop();
+    },
+  };
+}
+
+export interface Res<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+  text: string;
+}
+
+/** A small fetch client: JSON in, JSON out, with the token in the header of your choice. */
+export function client(base: string) {
+  async function call<T = any>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; raw?: string; token?: string | null; header?: string; headers?: Record<string, string> } = {},
+  ): Promise<Res<T>> {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+    if (token !== null) {
+      const header = opts.header ?? 'authorization';
+      headers[header] = header === 'authorization' ? `Bearer ${token}` : token;
+    }
+    let body: string | undefined;
+    if (opts.raw !== undefined) body = opts.raw;
+    else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+    if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+      headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(base + path, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers, text };
+  }
+  return {
+    call,
+    get: <T = any>(path: string, o?: Parameters<typeof call>[2]) => call<T>('GET', path, o),
+    post: <T = any>(path: string, body?: unknown, o?: Parameters<typeof call>[2]) => call<T>('POST', path, { ...o, body }),
+    patch: <T = any>(path: string, body?: unknown, o?: Parameters<typeof call>[2]) => call<T>('PATCH', path, { ...o, body }),
+    delete: <T = any>(path: string, o?: Parameters<typeof call>[2]) => call<T>('DELETE', path, o),
+  };
+}
+
+export type Client = ReturnType<typeof client>;
+
+/** Asserts the seed 001 envelope and returns the error object. */
+export function envelopeOf(res: Res): { code: string; message: string; data: Record<string, unknown>; trace_id: string } {
+  const e = (res.body as { error?: any })?.error;
+  if (!e || typeof e.code !== 'string' || typeof e.message !== 'string' || typeof e.trace_id !== 'string' || typeof e.data !== 'object') {
+    throw new Error(`not an error envelope (HTTP ${res.status}): ${res.text.slice(0, 300)}`);
+  }
+  if (res.headers.get('x-trace-id') !== e.trace_id) throw new Error('X-Trace-Id header differs from trace_id');
+  return e;
+}
