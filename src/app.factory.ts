@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { buildOpenApiDocument } from './common/openapi.js';
+import { jsonBodyProblem } from './common/json-body.js';
 import { TRACE_HEADER, traceIdFor } from './common/trace-id.js';
 import { createValidationPipe, RequireObjectBodyPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.schema.js';
@@ -49,7 +50,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const parseJson = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, v?: unknown) => void) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
-    secureParse(request, text, (err, value) => (err ? done(new BadJsonError('Malformed JSON body')) : done(null, value)));
+    secureParse(request, text, (err, value) => {
+      if (err) return done(new BadJsonError('Malformed JSON body'));
+      const problem = jsonBodyProblem(value);
+      return problem ? done(new BadJsonError(`Invalid JSON body: ${problem}`)) : done(null, value);
+    });
   };
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
