@@ -107,6 +107,9 @@ export class TokensService {
       if (requested.getTime() <= Date.now()) {
         throw validationFailed({ expires_at: ['expires_at must be in the future'] });
       }
+      if (requested.getTime() > Date.now() + this.config.KEYWARD_MAX_TOKEN_TTL) {
+        throw validationFailed({ expires_at: ['expires_at is further away than KEYWARD_MAX_TOKEN_TTL allows'] });
+      }
     }
     const expiresAt = assertCanGrant(caller, {
       access: dto.access,
