@@ -7,6 +7,7 @@ import type { AppConfig } from './config/config.schema.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
+import { VerificationModule } from './verification/verification.module.js';
 
 @Module({})
 export class AppModule {
@@ -15,7 +16,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config)), DatabaseModule.forRoot(), AuthModule, TokensModule, HealthModule],
+        LoggerModule.forRoot(loggerParams(config)), DatabaseModule.forRoot(), AuthModule, TokensModule, VerificationModule, HealthModule],
     };
   }
 }

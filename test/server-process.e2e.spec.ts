@@ -59,9 +59,9 @@ describe('the service process', () => {
       try {
         await waitForHttp(`${base}/api/v1/public/ping`, p);
         const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
-        const created = await (
+        const created = (await (
           await fetch(`${base}/api-token/create`, { method: 'POST', headers, body: '{"access":"write"}' })
-        ).json();
+        ).json()) as { token: string };
         const secret: string = created.token;
         for (const h of ['authorization', 'x-token', 'x-api-key']) {
           const v = h === 'authorization' ? `Bearer ${secret}` : secret;

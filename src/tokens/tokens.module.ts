@@ -4,17 +4,20 @@ import type { AppConfig } from '../config/config.schema.js';
 import { PasswordHasher } from './password-hasher.js';
 import { TokenCodec } from './token-codec.js';
 import { TokensController } from './tokens.controller.js';
+import { TtlTokensController } from './ttl-tokens.controller.js';
+import { TtlTokensService } from './ttl-tokens.service.js';
 import { TokensRepository } from './tokens.repository.js';
 import { TokenIssuer, TokensService } from './tokens.service.js';
 
 @Module({
-  controllers: [TokensController],
+  controllers: [TokensController, TtlTokensController],
   providers: [
     { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },
     PasswordHasher,
     TokensRepository,
     TokenIssuer,
     TokensService,
+    TtlTokensService,
   ],
   exports: [TokenCodec, PasswordHasher, TokensRepository, TokenIssuer],
 })

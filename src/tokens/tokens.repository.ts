@@ -72,4 +72,21 @@ export class TokensRepository {
   countActive(): Promise<number> {
     return this.prisma.apiToken.count({ where: { revokedAt: null } });
   }
+
+  /** Project ids for ids or names (null where unknown), in the order given. */
+  async resolveProjectIds(refs: string[]): Promise<Array<string | null>> {
+    const uuids = refs.filter((r) => UUID_RE.test(r));
+    const rows = await this.prisma.project.findMany({
+      where: { OR: [{ name: { in: refs } }, ...(uuids.length ? [{ id: { in: uuids } }] : [])] },
+      select: { id: true, name: true },
+    });
+    return refs.map((r) => rows.find((p) => p.id === r || p.name === r)?.id ?? null);
+  }
+
+  async projectNames(ids: string[]): Promise<string[]> {
+    const rows = await this.prisma.project.findMany({ where: { id: { in: ids } }, select: { name: true } });
+    return rows.map((r) => r.name);
+  }
 }
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

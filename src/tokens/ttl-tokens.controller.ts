@@ -1,0 +1,24 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Auth, Authenticated } from '../auth/auth.decorators.js';
+import type { Principal } from '../auth/principal.js';
+import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
+import { TtlTokensService } from './ttl-tokens.service.js';
+
+/** Seed 003: programmatic short-lived and single-use tokens. */
+@ApiTags('auth tokens (TTL, single-use)')
+@Controller('auth/tokens')
+export class TtlTokensController {
+  constructor(private readonly service: TtlTokensService) {}
+
+  @Post()
+  @HttpCode(201)
+  @Authenticated({ access: 'write' })
+  @ApiOperation({ operationId: 'authTokenCreate', summary: 'Create a token with a TTL, optionally single-use' })
+  @ApiCreatedResponse({ type: TtlTokenCreatedDto })
+  @ApiBadRequestResponse({ description: 'Bad ttl, permissions or projects', type: ErrorEnvelopeDto })
+  create(@Auth() caller: Principal, @Body() dto: CreateTtlTokenDto): Promise<TtlTokenCreatedDto> {
+    return this.service.create(caller, dto);
+  }
+}

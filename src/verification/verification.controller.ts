@@ -1,0 +1,25 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Auth, Authenticated } from '../auth/auth.decorators.js';
+import { Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
+import { VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
+import { VerificationService } from './verification.service.js';
+
+@ApiTags('verification')
+@Controller('v1/tokens')
+export class VerificationController {
+  constructor(private readonly service: VerificationService) {}
+
+  @Post('verify')
+  @HttpCode(200)
+  @Authenticated({ permission: Permission.ReadToken })
+  @ApiOperation({
+    operationId: 'tokenVerify',
+    summary: 'Is this token valid (for this project and permission)? Always 200 with a verdict code',
+  })
+  @ApiOkResponse({ type: VerifyResultDto })
+  verify(@Auth() caller: Principal, @Body() dto: VerifyTokenDto): Promise<VerifyResultDto> {
+    return this.service.verify(caller, dto);
+  }
+}
