@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError, MESSAGES } from '../common/api-error.js';
 import { PasswordHasher } from '../tokens/password-hasher.js';
+import { TokenCache } from '../tokens/token-cache.service.js';
 import { TokenCodec } from '../tokens/token-codec.js';
 import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
+import { UsageTracker } from '../tokens/usage-tracker.service.js';
 import { permissionsForAccess, accessOf } from './permissions.js';
 import type { Principal } from './principal.js';
 import { StaticCredentials } from './static-credentials.js';
@@ -36,6 +38,8 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly tokens: TokensRepository,
     private readonly statics: StaticCredentials,
+    private readonly cache: TokenCache,
+    private readonly usage: UsageTracker,
   ) {}
 
   /**
@@ -44,24 +48,41 @@ export class AuthService {
    * `consume` is set: exactly one concurrent caller wins.
    */
   async inspect(presented: string, { consume = true, now = new Date() } = {}): Promise<Verdict> {
+    const key = this.cache.enabled ? this.cache.keyOf(presented) : null;
+    if (key) {
+      const hit = this.cache.get(key);
+      if (hit && (!hit.expiresAt || hit.expiresAt > now)) {
+        if (hit.source === 'database') this.usage.used(hit.id);
+        return { code: 'VALID', principal: hit };
+      }
+    }
+    const snapshot = this.cache.snapshot();
     const parsed = this.codec.parse(presented);
-    if (!parsed) return this.inspectStatic(presented, now);
+    if (!parsed) {
+      const verdict = await this.inspectStatic(presented, now);
+      if (key && verdict.code === 'VALID') this.cache.set(key, verdict.principal, null, verdict.principal.expiresAt, snapshot);
+      return verdict;
+    }
     const row = await this.tokens.findByLookupId(parsed.lookupId);
     if (!row) return { code: 'NOT_FOUND' };
-    const matches =
-      (await this.hasher.verify(row.secretHash, presented)) ||
-      (!!row.previousSecretHash &&
-        !!row.previousExpiresAt &&
-        row.previousExpiresAt > now &&
-        (await this.hasher.verify(row.previousSecretHash, presented)));
+    let validUntil = row.expiresAt;
+    let matches = await this.hasher.verify(row.secretHash, presented);
+    if (!matches && row.previousSecretHash && row.previousExpiresAt && row.previousExpiresAt > now) {
+      matches = await this.hasher.verify(row.previousSecretHash, presented);
+      if (matches && (!validUntil || row.previousExpiresAt < validUntil)) validUntil = row.previousExpiresAt;
+    }
     if (!matches) return { code: 'NOT_FOUND' };
     const principal = principalOf(row);
     if (row.revokedAt) return { code: 'REVOKED', principal };
     if (row.usedAt) return { code: 'USED', principal };
     if (row.expiresAt && row.expiresAt <= now) return { code: 'EXPIRED', principal };
-    if (row.removeOnUse && consume && !(await this.tokens.consumeSingleUse(row.id))) {
-      return { code: 'USED', principal };
+    if (row.removeOnUse) {
+      // Single-use tokens are never cached; consumption is one atomic UPDATE.
+      if (consume && !(await this.tokens.consumeSingleUse(row.id))) return { code: 'USED', principal };
+    } else if (key) {
+      this.cache.set(key, principal, row.id, validUntil, snapshot);
     }
+    this.usage.used(row.id);
     return { code: 'VALID', principal, row };
   }
 

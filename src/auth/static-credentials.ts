@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { PasswordHasher } from '../tokens/password-hasher.js';
+import { TokenCache } from '../tokens/token-cache.service.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -26,7 +27,10 @@ export class StaticCredentials {
   private hashed: StaticEntry[] = [];
   private groups = new Map<string, StaticEntry[]>();
 
-  constructor(private readonly hasher: PasswordHasher) {}
+  constructor(
+    private readonly hasher: PasswordHasher,
+    private readonly cache: TokenCache,
+  ) {}
 
   mac(secret: string): Buffer {
     return createHmac('sha256', this.key).update(secret, 'utf8').digest();
@@ -45,6 +49,8 @@ export class StaticCredentials {
     }
     this.byMac = byMac;
     this.hashed = hashed;
+    // Cached verdicts may name entries that were just removed or disabled.
+    this.cache.clear();
   }
 
   get size(): number {

@@ -57,6 +57,11 @@ export const configSchema = z.object({
   KEYWARD_MIGRATE_ON_START: bool(true),
   KEYWARD_DEFAULT_PAGE_SIZE: int(500, 1, 1000),
   KEYWARD_MAX_TOKEN_TTL: duration('3650d'),
+  /** How long a positive verification result may be served from memory (0 disables the cache). */
+  KEYWARD_AUTH_CACHE_TTL: duration('30s'),
+  KEYWARD_AUTH_CACHE_MAX: int(100_000, 1, 10_000_000),
+  /** How often coalesced last_used_at updates are written. */
+  KEYWARD_LAST_USED_FLUSH: duration('10s'),
 });
 
 export type RawConfig = z.input<typeof configSchema>;

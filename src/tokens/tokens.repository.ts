@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service.js';
 import type { ApiToken, Prisma } from '../generated/prisma/client.js';
+import { TokenCache } from './token-cache.service.js';
 
 export type TokenRow = ApiToken;
 
@@ -13,7 +14,10 @@ export interface PageQuery {
 /** All Prisma access for tokens. Scoped reads take the owner with the id, so "not yours" is "not found". */
 @Injectable()
 export class TokensRepository {
-  constructor(private readonly db: DatabaseService) {}
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly cache: TokenCache,
+  ) {}
 
   private get prisma() {
     return this.db.prisma;
@@ -53,7 +57,11 @@ export class TokensRepository {
 
   /** Revokes a token if it is not revoked yet; returns the row either way (null if unknown). */
   async revoke(id: string, where: Prisma.ApiTokenWhereInput = {}): Promise<TokenRow | null> {
-    await this.prisma.apiToken.updateMany({ where: { ...where, id, revokedAt: null }, data: { revokedAt: new Date() } });
+    const { count } = await this.prisma.apiToken.updateMany({
+      where: { ...where, id, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
+    if (count) this.cache.invalidate(id);
     return this.prisma.apiToken.findFirst({ where: { ...where, id } });
   }
 
@@ -66,6 +74,7 @@ export class TokensRepository {
       where: { id, removeOnUse: true, usedAt: null, revokedAt: null },
       data: { usedAt: new Date() },
     });
+    this.cache.invalidate(id);
     return count === 1;
   }
 
@@ -81,6 +90,15 @@ export class TokensRepository {
       select: { id: true, name: true },
     });
     return refs.map((r) => rows.find((p) => p.id === r || p.name === r)?.id ?? null);
+  }
+
+  /** One statement for a batch of uses (last_used_at only moves forward). */
+  async touchLastUsed(ids: string[], at: Date): Promise<number> {
+    const { count } = await this.prisma.apiToken.updateMany({
+      where: { id: { in: ids }, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: at } }] },
+      data: { lastUsedAt: at },
+    });
+    return count;
   }
 
   async projectNames(ids: string[]): Promise<string[]> {
