@@ -69,6 +69,47 @@ export class TokensRepository {
     return count === 1;
   }
 
+  /**
+   * A live (unrevoked) project token, only if it belongs to one of `projects` (null = any project)
+   * and, when given, to `projectId`: anything else is null, i.e. "not found".
+   */
+  findProjectToken(projects: string[] | null, id: string, projectId?: string): Promise<TokenRow | null> {
+    const where: Prisma.ApiTokenWhereInput[] = [{ id, kind: 'project', revokedAt: null }];
+    if (projects !== null) where.push({ projectId: { in: projects } });
+    if (projectId) where.push({ projectId });
+    return this.prisma.apiToken.findFirst({ where: { AND: where } });
+  }
+
+  /** A project's live tokens, newest first; `last` keeps the newest N, `name` matches exactly. */
+  listProjectTokens(projectId: string, opts: { last?: number; name?: string } = {}): Promise<TokenRow[]> {
+    return this.prisma.apiToken.findMany({
+      where: { kind: 'project', projectId, revokedAt: null, ...(opts.name !== undefined ? { name: opts.name } : {}) },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      ...(opts.last !== undefined ? { take: opts.last } : {}),
+    });
+  }
+
+  /** Updates a live project token; false if it was revoked (or deleted) meanwhile. */
+  async updateProjectToken(
+    id: string,
+    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access'>,
+  ): Promise<boolean> {
+    const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind: 'project', revokedAt: null }, data });
+    return count === 1;
+  }
+
+  /**
+   * Revokes a live project token. Its name moves to `description` so the (project, name) pair is free
+   * again, as it would be after a deletion. False if it was already revoked.
+   */
+  async revokeProjectToken(row: TokenRow): Promise<boolean> {
+    const { count } = await this.prisma.apiToken.updateMany({
+      where: { id: row.id, kind: 'project', revokedAt: null },
+      data: { revokedAt: new Date(), name: null, description: row.description ?? row.name },
+    });
+    return count === 1;
+  }
+
   countActive(): Promise<number> {
     return this.prisma.apiToken.count({ where: { revokedAt: null } });
   }
