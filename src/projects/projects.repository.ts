@@ -5,6 +5,8 @@ import type { Prisma, Project } from '../generated/prisma/client.js';
 
 export type ProjectRow = Project;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Project ids a caller is confined to; null = every project. */
 export type ProjectScope = string[] | null;
 
@@ -18,14 +20,14 @@ export class ProjectsRepository {
   }
 
   findById(scope: ProjectScope, id: string): Promise<ProjectRow | null> {
-    if (scope !== null && !scope.includes(id)) return Promise.resolve(null);
+    if (!UUID.test(id) || (scope !== null && !scope.includes(id))) return Promise.resolve(null);
     return this.db.prisma.project.findUnique({ where: { id } });
   }
 
   /** Keyset pagination over (created_at, id), newest first. */
   page(scope: ProjectScope, limit: number, after?: { createdAt: Date; id: string }): Promise<ProjectRow[]> {
     const where: Prisma.ProjectWhereInput[] = [];
-    if (scope !== null) where.push({ id: { in: scope } });
+    if (scope !== null) where.push({ id: { in: scope.filter((s) => UUID.test(s)) } });
     if (after) {
       where.push({
         OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],

@@ -4,6 +4,8 @@ import type { ApiToken, Prisma } from '../generated/prisma/client.js';
 
 export type TokenRow = ApiToken;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface PageQuery {
   limit: number;
   after?: { createdAt: Date; id: string };
@@ -75,7 +77,8 @@ export class TokensRepository {
    */
   findProjectToken(projects: string[] | null, id: string, projectId?: string): Promise<TokenRow | null> {
     const where: Prisma.ApiTokenWhereInput[] = [{ id, kind: 'project', revokedAt: null }];
-    if (projects !== null) where.push({ projectId: { in: projects } });
+    // Tokens files may scope by project name: only ids can match a project_id (a uuid column).
+    if (projects !== null) where.push({ projectId: { in: projects.filter((p) => UUID.test(p)) } });
     if (projectId) where.push({ projectId });
     return this.prisma.apiToken.findFirst({ where: { AND: where } });
   }
