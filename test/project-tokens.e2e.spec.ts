@@ -47,13 +47,14 @@ describe('seed 002 fetch examples, run verbatim (host, {projectID} and <token> r
           }),
       });
       const data = await response.json();
+      // (end of the seed's code)
       expect(response.status).toBe(201);
-      expect(Object.keys(data).sort()).toEqual(['createdAt', 'id', 'name', 'permissions', 'token']);
-      expect(data).toMatchObject({ name: 'new-token', permissions: ['create:*'] });
-      expect(data.id).toMatch(UUID);
-      expect(data.createdAt).toMatch(ISO);
-      expect(data.token).toMatch(/^kw_[0-9A-Za-z]{65}$/);
-      created = data;
+      created = data as ProjectTokenBody;
+      expect(Object.keys(created).sort()).toEqual(['createdAt', 'id', 'name', 'permissions', 'token']);
+      expect(created).toMatchObject({ name: 'new-token', permissions: ['create:*'] });
+      expect(created.id).toMatch(UUID);
+      expect(created.createdAt).toMatch(ISO);
+      expect(created.token).toMatch(/^kw_[0-9A-Za-z]{65}$/);
     }
     {
       const response = await fetch(`${host}/v1/projects/${projectID}/tokens`, {
@@ -63,12 +64,13 @@ describe('seed 002 fetch examples, run verbatim (host, {projectID} and <token> r
           },
       });
       const data = await response.json();
+      // (end of the seed's code)
       expect(response.status).toBe(200);
       expect(Array.isArray(data)).toBe(true);
-      const mine = data.find((x: ProjectTokenBody) => x.id === created.id);
-      expect(mine).toEqual({ ...created, token: mine.token });
-      expect(mine.token).not.toBe(created.token);
-      expect(mine.token).toMatch(/^kw_[0-9A-Za-z]{6}…$/);
+      const mine = (data as ProjectTokenBody[]).find((x: ProjectTokenBody) => x.id === created.id);
+      expect(mine).toEqual({ ...created, token: mine!.token });
+      expect(mine!.token).not.toBe(created.token);
+      expect(mine!.token).toMatch(/^kw_[0-9A-Za-z]{6}…$/);
       expect(JSON.stringify(data)).not.toContain(created.token);
     }
   });
@@ -306,5 +308,33 @@ describe('single-token routes', () => {
     expect((await api.get(`/v1/projects/x/tokens/${tok.id}`)).status).toBe(400);
     expect((await api.delete(base)).status).toBe(204);
     expect((await api.get(base)).status).toBe(404);
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents the routes, the Permission enum from the code, and the project-token security', async () => {
+    const res = await api.get('/openapi.json', { token: null });
+    expect(res.status).toBe(200);
+    const doc = res.body;
+    const { ALL_PERMISSIONS } = await import('../src/auth/permissions.js');
+    expect(doc.components.schemas.Permission.enum).toEqual(ALL_PERMISSIONS);
+    for (const path of [
+      '/v1/projects',
+      '/v1/projects/{projectID}',
+      '/v1/projects/{projectID}/tokens',
+      '/v1/project_tokens/{tokenID}',
+      '/v1/projects/{projectID}/tokens/{tokenID}',
+    ]) {
+      expect(Object.keys(doc.paths), path).toContain(path);
+    }
+    const create = doc.paths['/v1/projects/{projectID}/tokens'].post;
+    expect(create.operationId).toBe('createToken');
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '404', '409']));
+    expect(create.security).toEqual(expect.arrayContaining([{ 'x-project-token': [] }, { bearer: [] }]));
+    const tokenSchema = doc.components.schemas.ProjectTokenDto;
+    expect(tokenSchema.required).toEqual(expect.arrayContaining(['id', 'token', 'name', 'permissions', 'createdAt']));
+    expect(tokenSchema.properties.permissions).toMatchObject({ type: 'array', uniqueItems: true });
+    const ops = Object.values(doc.paths).flatMap((p: any) => Object.values(p).map((o: any) => o.operationId));
+    expect(new Set(ops).size).toBe(ops.length);
   });
 });
