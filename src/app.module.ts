@@ -6,6 +6,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.schema.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { ProjectsModule } from './projects/projects.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { VerificationModule } from './verification/verification.module.js';
 
@@ -16,7 +17,14 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config)), DatabaseModule.forRoot(), AuthModule, TokensModule, VerificationModule, HealthModule],
+        LoggerModule.forRoot(loggerParams(config)),
+        DatabaseModule.forRoot(),
+        AuthModule,
+        TokensModule,
+        ProjectsModule,
+        VerificationModule,
+        HealthModule,
+      ],
     };
   }
 }

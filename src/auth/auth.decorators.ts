@@ -1,5 +1,5 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiNotFoundResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import type { Access, Permission } from './permissions.js';
 import type { Principal } from './principal.js';
@@ -17,6 +17,11 @@ export interface Requirement {
   permission?: Permission;
   /** Only global (Publisher-style) tokens, not project tokens. */
   globalOnly?: boolean;
+  /**
+   * Name of the route parameter holding a project id the caller must be confined to (e.g.
+   * `projectID`). A project outside the caller's scope answers 404, so existence does not leak.
+   */
+  projectParam?: string;
 }
 
 /** Open route: no credential needed. Everything else is denied by default. */
@@ -31,6 +36,7 @@ export function Authenticated(requirement: Requirement = {}) {
     requirement.access && `\`${requirement.access}\` access`,
     requirement.permission && `the \`${requirement.permission}\` permission`,
     requirement.globalOnly && 'a global (non-project) token',
+    requirement.projectParam && `access to the project \`${requirement.projectParam}\``,
   ]
     .filter(Boolean)
     .join(', ');
@@ -39,6 +45,14 @@ export function Authenticated(requirement: Requirement = {}) {
     ...SECURITY_SCHEMES.map((s) => ApiSecurity(s)),
     ApiUnauthorizedResponse({ description: 'Invalid, missing, expired or revoked token', type: ErrorEnvelopeDto }),
     ApiForbiddenResponse({ description: `Insufficient permissions${what ? `: needs ${what}` : ''}`, type: ErrorEnvelopeDto }),
+    ...(requirement.projectParam
+      ? [
+          ApiNotFoundResponse({
+            description: 'Unknown project, or a project outside the token\'s scope (indistinguishable)',
+            type: ErrorEnvelopeDto,
+          }),
+        ]
+      : []),
   );
 }
 

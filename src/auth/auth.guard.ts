@@ -24,8 +24,23 @@ export class AuthGuard implements CanActivate {
     request.principal = principal;
     const requirement = this.reflector.getAllAndOverride<Requirement | undefined>(REQUIREMENT, targets) ?? {};
     if (!satisfies(principal, requirement)) throw ApiError.forbidden();
+    if (requirement.projectParam) {
+      const params = (request.params ?? {}) as Record<string, string | undefined>;
+      const projectId = params[requirement.projectParam];
+      // A malformed id is left to the route's ParseUUIDPipe (400): it cannot name any project.
+      if (typeof projectId === 'string' && UUID.test(projectId) && !inProjectScope(principal, projectId)) {
+        throw ApiError.notFound('Project not found');
+      }
+    }
     return true;
   }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** May the caller act inside this project? `projects: null` means every project. */
+export function inProjectScope(principal: Principal, projectId: string): boolean {
+  return principal.projects === null || principal.projects.some((p) => p.toLowerCase() === projectId.toLowerCase());
 }
 
 export function satisfies(principal: Principal, requirement: Requirement): boolean {

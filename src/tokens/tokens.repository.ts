@@ -5,6 +5,8 @@ import { TokenCache } from './token-cache.service.js';
 
 export type TokenRow = ApiToken;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface PageQuery {
   limit: number;
   after?: { createdAt: Date; id: string };
@@ -75,6 +77,48 @@ export class TokensRepository {
       data: { usedAt: new Date() },
     });
     this.cache.invalidate(id);
+    return count === 1;
+  }
+
+  /**
+   * A live (unrevoked) project token, only if it belongs to one of `projects` (null = any project)
+   * and, when given, to `projectId`: anything else is null, i.e. "not found".
+   */
+  findProjectToken(projects: string[] | null, id: string, projectId?: string): Promise<TokenRow | null> {
+    const where: Prisma.ApiTokenWhereInput[] = [{ id, kind: 'project', revokedAt: null }];
+    // Tokens files may scope by project name: only ids can match a project_id (a uuid column).
+    if (projects !== null) where.push({ projectId: { in: projects.filter((p) => UUID.test(p)) } });
+    if (projectId) where.push({ projectId });
+    return this.prisma.apiToken.findFirst({ where: { AND: where } });
+  }
+
+  /** A project's live tokens, newest first; `last` keeps the newest N, `name` matches exactly. */
+  listProjectTokens(projectId: string, opts: { last?: number; name?: string } = {}): Promise<TokenRow[]> {
+    return this.prisma.apiToken.findMany({
+      where: { kind: 'project', projectId, revokedAt: null, ...(opts.name !== undefined ? { name: opts.name } : {}) },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      ...(opts.last !== undefined ? { take: opts.last } : {}),
+    });
+  }
+
+  /** Updates a live project token; false if it was revoked (or deleted) meanwhile. */
+  async updateProjectToken(
+    id: string,
+    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access'>,
+  ): Promise<boolean> {
+    const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind: 'project', revokedAt: null }, data });
+    return count === 1;
+  }
+
+  /**
+   * Revokes a live project token. Its name moves to `description` so the (project, name) pair is free
+   * again, as it would be after a deletion. False if it was already revoked.
+   */
+  async revokeProjectToken(row: TokenRow): Promise<boolean> {
+    const { count } = await this.prisma.apiToken.updateMany({
+      where: { id: row.id, kind: 'project', revokedAt: null },
+      data: { revokedAt: new Date(), name: null, description: row.description ?? row.name },
+    });
     return count === 1;
   }
 

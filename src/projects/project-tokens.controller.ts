@@ -1,0 +1,145 @@
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Auth, Authenticated } from '../auth/auth.decorators.js';
+import { Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
+import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { UuidParam } from '../common/uuid-param.js';
+import {
+  CreateProjectTokenDto,
+  ListProjectTokensQueryDto,
+  ProjectTokenCreatedDto,
+  ProjectTokenDto,
+  UpdateProjectTokenDto,
+} from './dto/project-tokens.dto.js';
+import { ProjectTokensService } from './project-tokens.service.js';
+
+const NO_TOKEN = { description: 'No such token (or not in the caller\'s projects)', type: ErrorEnvelopeDto };
+const NAME_TAKEN = { description: 'A token with this name already exists in the project', type: ErrorEnvelopeDto };
+
+/**
+ * Calyptia-style project tokens. The single-token routes live at `/v1/project_tokens/{tokenID}` and,
+ * confined to one project, at `/v1/projects/{projectID}/tokens/{tokenID}`.
+ */
+@ApiTags('project tokens')
+@ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields, malformed UUID', type: ErrorEnvelopeDto })
+@Controller('v1')
+export class ProjectTokensController {
+  constructor(private readonly service: ProjectTokensService) {}
+
+  @Post('projects/:projectID/tokens')
+  @HttpCode(201)
+  @Authenticated({ permission: Permission.CreateToken, projectParam: 'projectID' })
+  @ApiOperation({
+    operationId: 'createToken',
+    summary: 'Create a token in a project (the secret is returned once, here)',
+    description: 'The caller may grant only permissions it holds itself.',
+  })
+  @ApiCreatedResponse({ type: ProjectTokenCreatedDto })
+  @ApiConflictResponse(NAME_TAKEN)
+  create(
+    @Auth() caller: Principal,
+    @UuidParam('projectID') projectId: string,
+    @Body() dto: CreateProjectTokenDto,
+  ): Promise<ProjectTokenCreatedDto> {
+    return this.service.create(caller, projectId, dto);
+  }
+
+  @Get('projects/:projectID/tokens')
+  @Authenticated({ permission: Permission.ReadToken, projectParam: 'projectID' })
+  @ApiOperation({ operationId: 'tokens', summary: 'List the live tokens of a project, newest first (never secrets)' })
+  @ApiOkResponse({ type: [ProjectTokenDto] })
+  list(
+    @Auth() caller: Principal,
+    @UuidParam('projectID') projectId: string,
+    @Query() query: ListProjectTokensQueryDto,
+  ): Promise<ProjectTokenDto[]> {
+    return this.service.list(caller, projectId, query);
+  }
+
+  @Get('project_tokens/:tokenID')
+  @Authenticated({ permission: Permission.ReadToken })
+  @ApiOperation({ operationId: 'token', summary: 'Get a project token (never its secret)' })
+  @ApiOkResponse({ type: ProjectTokenDto })
+  @ApiNotFoundResponse(NO_TOKEN)
+  get(@Auth() caller: Principal, @UuidParam('tokenID') tokenId: string): Promise<ProjectTokenDto> {
+    return this.service.get(caller, tokenId);
+  }
+
+  @Patch('project_tokens/:tokenID')
+  @HttpCode(204)
+  @Authenticated({ permission: Permission.UpdateToken })
+  @ApiOperation({ operationId: 'updateToken', summary: 'Rename a project token or replace its permissions' })
+  @ApiNoContentResponse({ description: 'Updated' })
+  @ApiNotFoundResponse(NO_TOKEN)
+  @ApiConflictResponse(NAME_TAKEN)
+  update(
+    @Auth() caller: Principal,
+    @UuidParam('tokenID') tokenId: string,
+    @Body() dto: UpdateProjectTokenDto,
+  ): Promise<void> {
+    return this.service.update(caller, tokenId, dto);
+  }
+
+  @Delete('project_tokens/:tokenID')
+  @HttpCode(204)
+  @Authenticated({ permission: Permission.DeleteToken })
+  @ApiOperation({ operationId: 'deleteToken', summary: 'Delete (revoke) a project token, immediately' })
+  @ApiNoContentResponse({ description: 'Deleted: the token no longer authenticates' })
+  @ApiNotFoundResponse(NO_TOKEN)
+  remove(@Auth() caller: Principal, @UuidParam('tokenID') tokenId: string): Promise<void> {
+    return this.service.remove(caller, tokenId);
+  }
+
+  @Get('projects/:projectID/tokens/:tokenID')
+  @Authenticated({ permission: Permission.ReadToken, projectParam: 'projectID' })
+  @ApiOperation({ operationId: 'projectToken', summary: 'Get a token of this project (never its secret)' })
+  @ApiOkResponse({ type: ProjectTokenDto })
+  @ApiNotFoundResponse(NO_TOKEN)
+  getInProject(
+    @Auth() caller: Principal,
+    @UuidParam('projectID') projectId: string,
+    @UuidParam('tokenID') tokenId: string,
+  ): Promise<ProjectTokenDto> {
+    return this.service.get(caller, tokenId, projectId);
+  }
+
+  @Patch('projects/:projectID/tokens/:tokenID')
+  @HttpCode(204)
+  @Authenticated({ permission: Permission.UpdateToken, projectParam: 'projectID' })
+  @ApiOperation({ operationId: 'updateProjectToken', summary: 'Rename a token of this project or replace its permissions' })
+  @ApiNoContentResponse({ description: 'Updated' })
+  @ApiNotFoundResponse(NO_TOKEN)
+  @ApiConflictResponse(NAME_TAKEN)
+  updateInProject(
+    @Auth() caller: Principal,
+    @UuidParam('projectID') projectId: string,
+    @UuidParam('tokenID') tokenId: string,
+    @Body() dto: UpdateProjectTokenDto,
+  ): Promise<void> {
+    return this.service.update(caller, tokenId, dto, projectId);
+  }
+
+  @Delete('projects/:projectID/tokens/:tokenID')
+  @HttpCode(204)
+  @Authenticated({ permission: Permission.DeleteToken, projectParam: 'projectID' })
+  @ApiOperation({ operationId: 'deleteProjectToken', summary: 'Delete (revoke) a token of this project' })
+  @ApiNoContentResponse({ description: 'Deleted: the token no longer authenticates' })
+  @ApiNotFoundResponse(NO_TOKEN)
+  removeInProject(
+    @Auth() caller: Principal,
+    @UuidParam('projectID') projectId: string,
+    @UuidParam('tokenID') tokenId: string,
+  ): Promise<void> {
+    return this.service.remove(caller, tokenId, projectId);
+  }
+}

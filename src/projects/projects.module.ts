@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { TokensModule } from '../tokens/tokens.module.js';
+import { ProjectTokensController } from './project-tokens.controller.js';
+import { ProjectTokensService } from './project-tokens.service.js';
+import { ProjectsController } from './projects.controller.js';
+import { ProjectsRepository } from './projects.repository.js';
+import { ProjectsService } from './projects.service.js';
+
+/** Projects and their Calyptia-style tokens (`/v1/projects`, `/v1/project_tokens`). */
+@Module({
+  imports: [TokensModule],
+  controllers: [ProjectsController, ProjectTokensController],
+  providers: [ProjectsRepository, ProjectsService, ProjectTokensService],
+  exports: [ProjectsRepository, ProjectsService],
+})
+export class ProjectsModule {}

@@ -1,0 +1,62 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '../auth/principal.js';
+import { ApiError } from '../common/api-error.js';
+import { isUniqueViolation } from '../common/prisma-errors.js';
+import { validationFailed } from '../common/validation.js';
+import type { CreateProjectDto, ListProjectsQueryDto, ProjectDto } from './dto/projects.dto.js';
+import { type ProjectRow, ProjectsRepository } from './projects.repository.js';
+
+export const DEFAULT_PROJECT_PAGE_SIZE = 100;
+
+export function toProjectDto(row: ProjectRow): ProjectDto {
+  return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString() };
+}
+
+function encodeCursor(row: ProjectRow): string {
+  return Buffer.from(JSON.stringify({ c: row.createdAt.toISOString(), i: row.id })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown };
+    if (typeof c.c !== 'string' || Number.isNaN(Date.parse(c.c))) throw new Error();
+    if (typeof c.i !== 'string' || !/^[0-9a-f-]{36}$/i.test(c.i)) throw new Error();
+    return { createdAt: new Date(c.c), id: c.i };
+  } catch {
+    throw validationFailed({ cursor: ['cursor is not a value returned in X-Next-Cursor'] });
+  }
+}
+
+@Injectable()
+export class ProjectsService {
+  constructor(private readonly repo: ProjectsRepository) {}
+
+  async create(dto: CreateProjectDto): Promise<ProjectDto> {
+    try {
+      return toProjectDto(await this.repo.create(dto.name));
+    } catch (e) {
+      if (isUniqueViolation(e)) throw ApiError.conflict('A project with this name already exists', { name: dto.name });
+      throw e;
+    }
+  }
+
+  /** One page of the projects the caller may see, and the cursor of the next page (null at the end). */
+  async list(caller: Principal, query: ListProjectsQueryDto): Promise<{ items: ProjectDto[]; next: string | null }> {
+    const limit = query.limit ?? DEFAULT_PROJECT_PAGE_SIZE;
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const rows = await this.repo.page(caller.projects, limit + 1, after);
+    const page = rows.slice(0, limit);
+    return { items: page.map(toProjectDto), next: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };
+  }
+
+  async get(caller: Principal, id: string): Promise<ProjectDto> {
+    return toProjectDto(await this.require(caller, id));
+  }
+
+  /** The project, if it exists and the caller may act in it; 404 either way otherwise. */
+  async require(caller: Principal, id: string): Promise<ProjectRow> {
+    const row = await this.repo.findById(caller.projects, id);
+    if (!row) throw ApiError.notFound('Project not found');
+    return row;
+  }
+}
