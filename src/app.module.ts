@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from './auth/auth.module.js';
+import { CleanupModule } from './cleanup/cleanup.module.js';
 import { loggerParams } from './common/logging.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.schema.js';
@@ -15,7 +17,10 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config)), DatabaseModule.forRoot(), AuthModule, TokensModule, HealthModule],
+        LoggerModule.forRoot(loggerParams(config)), DatabaseModule.forRoot(), AuthModule, TokensModule, HealthModule,
+        ScheduleModule.forRoot(),
+        CleanupModule,
+      ],
     };
   }
 }

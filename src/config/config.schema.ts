@@ -15,6 +15,15 @@ const duration = (fallback: string) =>
       return parsed;
     });
 
+/** Like `duration`, but `0`, `off`, `false` or `disabled` mean "switched off" (0); otherwise at least `min` ms. */
+const optionalDuration = (fallback: string, min: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && ['off', 'false', 'disabled', 'no'].includes(v.trim().toLowerCase()) ? '0' : v),
+    duration(fallback).refine((ms) => ms === 0 || ms >= min, {
+      message: `must be 0/off (disabled) or at least ${min} ms`,
+    }),
+  );
+
 const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -57,6 +66,12 @@ export const configSchema = z.object({
   KEYWARD_MIGRATE_ON_START: bool(true),
   KEYWARD_DEFAULT_PAGE_SIZE: int(500, 1, 1000),
   KEYWARD_MAX_TOKEN_TTL: duration('3650d'),
+  /** How often the cleanup job runs; `0`/`off` switches the scheduled job off (runOnce still works). */
+  KEYWARD_CLEANUP_INTERVAL: optionalDuration('5m', 1000),
+  /** Rows deleted per statement (each batch is its own short transaction). */
+  KEYWARD_CLEANUP_BATCH_SIZE: int(10_000, 1, 1_000_000),
+  /** How long revoked tokens are kept for audit before the cleanup job removes them (`0`: next pass). */
+  KEYWARD_REVOKED_RETENTION: duration('30d'),
 });
 
 export type RawConfig = z.input<typeof configSchema>;
