@@ -143,7 +143,7 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
     const line = `cleanup removed ${r.removed} rows (expired ${r.expired}, used ${r.used}, revoked ${r.revoked}) in ${ms} ms`;
     if (r.removed > 0) this.logger.log(line);
     else this.logger.debug(line);
-    if (r.graceCleared > 0) this.logger.log(`cleanup cleared ${r.graceCleared} expired rotation grace secrets`);
+    if (r.graceCleared > 0) this.logger.log(`cleanup cleared ${r.graceCleared} rotation grace entries past their end`);
     return r;
   }
 }
