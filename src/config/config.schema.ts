@@ -15,6 +15,15 @@ const duration = (fallback: string) =>
       return parsed;
     });
 
+/** Like `duration`, but `0`, `off`, `false` or `disabled` mean "switched off" (0); otherwise at least `min` ms. */
+const optionalDuration = (fallback: string, min: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && ['off', 'false', 'disabled', 'no'].includes(v.trim().toLowerCase()) ? '0' : v),
+    duration(fallback).refine((ms) => ms === 0 || ms >= min, {
+      message: `must be 0/off (disabled) or at least ${min} ms`,
+    }),
+  );
+
 const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -62,6 +71,12 @@ export const configSchema = z.object({
   KEYWARD_AUTH_CACHE_MAX: int(100_000, 1, 10_000_000),
   /** How often coalesced last_used_at updates are written. */
   KEYWARD_LAST_USED_FLUSH: duration('10s'),
+  /** How often the cleanup job runs; `0`/`off` switches the scheduled job off (runOnce still works). */
+  KEYWARD_CLEANUP_INTERVAL: optionalDuration('5m', 1000),
+  /** Rows deleted per statement (each batch is its own short transaction). */
+  KEYWARD_CLEANUP_BATCH_SIZE: int(10_000, 1, 1_000_000),
+  /** How long revoked tokens are kept for audit before the cleanup job removes them (`0`: next pass). */
+  KEYWARD_REVOKED_RETENTION: duration('30d'),
 });
 
 export type RawConfig = z.input<typeof configSchema>;

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { CleanupRepository } from './cleanup.repository.js';
+import { CleanupService } from './cleanup.service.js';
+
+/** The scheduled cleanup of expired, used single-use and long-revoked tokens. */
+@Module({
+  providers: [CleanupRepository, CleanupService],
+  exports: [CleanupService],
+})
+export class CleanupModule {}

@@ -1,0 +1,149 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { CleanupRepository, type RemovedCounts } from './cleanup.repository.js';
+
+export const CLEANUP_INTERVAL_NAME = 'keyward-cleanup';
+
+export type CleanupResult =
+  | { skipped: true; reason: 'running' | 'locked' }
+  | (RemovedCounts & {
+      skipped: false;
+      removed: number;
+      /** Rotation grace leftovers cleared (previous secret past its grace period). */
+      graceCleared: number;
+      /** Delete statements run (each one short transaction of at most the batch size). */
+      batches: number;
+      startedAt: Date;
+      finishedAt: Date;
+    });
+
+/** A completed pass, as kept in `CleanupService.history` (start/end measured while holding the lock). */
+export type CleanupPass = Extract<CleanupResult, { skipped: false }>;
+
+const HISTORY_SIZE = 100;
+
+/**
+ * Deletes expired tokens, used single-use tokens and revoked tokens past their audit retention, every
+ * KEYWARD_CLEANUP_INTERVAL. Every replica schedules the job (the Nest scheduler has no lock); a
+ * PostgreSQL advisory lock makes one instance at a time do a pass, the others skip it. Each pass
+ * deletes in batches of KEYWARD_CLEANUP_BATCH_SIZE, each its own short statement, until a batch comes
+ * back short, so a large backlog never holds locks for long. Idempotent: a pass with nothing to do
+ * deletes nothing.
+ */
+@Injectable()
+export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Cleanup');
+  private current: Promise<CleanupResult> | null = null;
+  private stopped = false;
+
+  /** The last completed passes of this instance, oldest first. */
+  readonly history: CleanupPass[] = [];
+  /** Passes this instance started, and those it skipped because another instance held the lock. */
+  readonly stats = { attempted: 0, ran: 0, skippedLocked: 0, skippedRunning: 0, failed: 0 };
+  /**
+   * Test seam: awaited while the lock is held, before the first batch (lets a test make a pass last).
+   * Not used by the service itself.
+   */
+  onLocked?: () => Promise<void>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly repository: CleanupRepository,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const every = this.config.KEYWARD_CLEANUP_INTERVAL;
+    if (!every) {
+      this.logger.log('cleanup job is off (KEYWARD_CLEANUP_INTERVAL=0)');
+      return;
+    }
+    const timer = setInterval(() => void this.tick(), every);
+    timer.unref();
+    this.scheduler.addInterval(CLEANUP_INTERVAL_NAME, timer);
+    this.logger.debug(`cleanup job every ${every} ms, batches of ${this.config.KEYWARD_CLEANUP_BATCH_SIZE}`);
+  }
+
+  /** Stops the schedule and waits for a pass in progress, before the database closes. */
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    if (this.scheduler.doesExist('interval', CLEANUP_INTERVAL_NAME)) this.scheduler.deleteInterval(CLEANUP_INTERVAL_NAME);
+    await this.current?.catch(() => undefined);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.runOnce();
+    } catch (err) {
+      this.logger.error(`cleanup pass failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * One pass, now. Skips (without waiting) when this instance is already running one or another
+   * instance holds the lock.
+   */
+  runOnce(): Promise<CleanupResult> {
+    this.stats.attempted++;
+    if (this.current) {
+      this.stats.skippedRunning++;
+      this.logger.debug('cleanup pass skipped: the previous one is still running');
+      return Promise.resolve({ skipped: true, reason: 'running' });
+    }
+    this.current = this.pass().finally(() => {
+      this.current = null;
+    });
+    return this.current;
+  }
+
+  private async pass(): Promise<CleanupResult> {
+    const batchSize = this.config.KEYWARD_CLEANUP_BATCH_SIZE;
+    const retention = this.config.KEYWARD_REVOKED_RETENTION;
+    let outcome;
+    try {
+      outcome = await this.repository.withLock(async (session) => {
+        const startedAt = new Date();
+        await this.onLocked?.();
+        const counts: RemovedCounts = { expired: 0, used: 0, revoked: 0 };
+        let batches = 0;
+        for (;;) {
+          const batch = await session.deleteBatch(batchSize, retention);
+          batches++;
+          counts.expired += batch.expired;
+          counts.used += batch.used;
+          counts.revoked += batch.revoked;
+          if (batch.expired + batch.used + batch.revoked < batchSize || this.stopped) break;
+        }
+        let graceCleared = 0;
+        for (;;) {
+          const n = await session.clearExpiredGraceBatch(batchSize);
+          graceCleared += n;
+          if (n < batchSize || this.stopped) break;
+        }
+        const removed = counts.expired + counts.used + counts.revoked;
+        return { ...counts, skipped: false as const, removed, graceCleared, batches, startedAt, finishedAt: new Date() };
+      });
+    } catch (err) {
+      this.stats.failed++;
+      throw err;
+    }
+    if (!outcome.acquired) {
+      this.stats.skippedLocked++;
+      this.logger.debug('cleanup pass skipped: another instance holds the lock');
+      return { skipped: true, reason: 'locked' };
+    }
+    const r = outcome.result;
+    this.stats.ran++;
+    this.history.push(r);
+    if (this.history.length > HISTORY_SIZE) this.history.shift();
+    const ms = r.finishedAt.getTime() - r.startedAt.getTime();
+    const line = `cleanup removed ${r.removed} rows (expired ${r.expired}, used ${r.used}, revoked ${r.revoked}) in ${ms} ms`;
+    if (r.removed > 0) this.logger.log(line);
+    else this.logger.debug(line);
+    if (r.graceCleared > 0) this.logger.log(`cleanup cleared ${r.graceCleared} rotation grace entries past their end`);
+    return r;
+  }
+}
