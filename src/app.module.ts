@@ -6,6 +6,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.schema.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { TokensFileModule } from './tokens-file/tokens-file.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 
 @Module({})
@@ -15,7 +16,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config)), DatabaseModule.forRoot(), AuthModule, TokensModule, HealthModule],
+        LoggerModule.forRoot(loggerParams(config)), DatabaseModule.forRoot(), AuthModule, TokensFileModule, TokensModule, HealthModule],
     };
   }
 }
