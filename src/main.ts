@@ -4,6 +4,7 @@ import { createApp } from './app.factory.js';
 import { ConfigError, loadConfig } from './config/config.schema.js';
 import { DataDirLockedError } from './database/connect.js';
 import { TokensFileError } from './tokens-file/tokens-file.parser.js';
+import { readTokensFile } from './tokens-file/tokens-file.service.js';
 
 /** `node dist/main.js [--tokens FILE]` (`npm start -- --tokens FILE`): flags override the environment. */
 function parseArgs(argv: string[]): Record<string, string | undefined> {
@@ -18,6 +19,8 @@ function parseArgs(argv: string[]): Record<string, string | undefined> {
 
 async function main(): Promise<void> {
   const config = loadConfig(parseArgs(process.argv));
+  // Checked before the database is opened, so a bad tokens file fails fast and touches nothing.
+  if (config.KEYWARD_TOKENS_FILE) await readTokensFile(config.KEYWARD_TOKENS_FILE);
   const app = await createApp(config);
   await app.listen({ port: config.PORT, host: config.HOST });
   new Logger('Keyward').log(`Keyward listening on http://${config.HOST}:${config.PORT} (docs at /docs)`);
