@@ -61,15 +61,19 @@ describe('token create|list|revoke|rotate against the configured database', () =
   }
   const status = (api: ReturnType<typeof client>, token: string) => api.post('/api-token/list', {}, { token }).then((r) => r.status);
 
-  it('creates tokens that the service accepts, lists them, rotates and revokes them', async () => {
+  let writeToken: string;
+  let writeId: string;
+  let reader: { id: string; token: string };
+
+  it('creates tokens that the service accepts, and lists them without their secrets', async () => {
     const human = ok(await keyward(['token', 'create', '--access', 'write', '--description', 'CI deploy', '--ttl', '1h'], db.env));
     expect(human.stdout).toMatch(/✓ Token created/);
     expect(human.stdout).toMatch(/Access: +write/);
     expect(human.stdout).toMatch(/Description: +CI deploy/);
-    const writeToken = /Token: +(kw_[0-9A-Za-z]{65})/.exec(human.stdout)![1];
-    const writeId = /ID: +([0-9a-f-]{36})/.exec(human.stdout)![1];
+    writeToken = /Token: +(kw_[0-9A-Za-z]{65})/.exec(human.stdout)![1];
+    writeId = /ID: +([0-9a-f-]{36})/.exec(human.stdout)![1];
 
-    const reader = json(await keyward(['token', 'create', '--access', 'read', '--expires-at', '2099-01-01T00:00:00Z', '--json'], db.env));
+    reader = json(await keyward(['token', 'create', '--access', 'read', '--expires-at', '2099-01-01T00:00:00Z', '--json'], db.env));
     expect(reader).toMatchObject({ access: 'read', expires_at: '2099-01-01T00:00:00Z', description: null });
     expect(reader.token).toMatch(/^kw_[0-9A-Za-z]{65}$/);
 
@@ -88,7 +92,9 @@ describe('token create|list|revoke|rotate against the configured database', () =
       expect((await api.post('/api-token/create', { access: 'read' }, { token: writeToken })).status).toBe(200);
       expect((await api.post('/api-token/create', { access: 'read' }, { token: reader.token })).status).toBe(403);
     });
+  });
 
+  it('rotates (with or without a grace) and revokes them', async () => {
     // Rotation with a grace: same id, new secret, both valid until the grace ends.
     const rotated = json(await keyward(['token', 'rotate', writeId, '--grace', '10m', '--json'], db.env));
     expect(rotated.id).toBe(writeId);
@@ -120,7 +126,7 @@ describe('token create|list|revoke|rotate against the configured database', () =
       [['token', 'create'], /required option '--access <level>'/],
       [['token', 'create', '--access', 'admin'], /Allowed choices are read, write/],
       [['token', 'create', '--access', 'read', '--expires-at', 'tomorrow'], /keyward: --expires-at must be an RFC 3339 date-time/],
-      [['token', 'create', '--access', 'read', '--expires-at', '2020-01-01T00:00:00Z'], /keyward: expires_at must be in the future/],
+      [['token', 'create', '--access', 'read', '--expires-at', '2020-01-01T00:00:00Z'], /keyward: --expires-at must be in the future/],
       [['token', 'create', '--access', 'read', '--ttl', 'soon'], /keyward: --ttl: not a duration/],
       [['token', 'create', '--access', 'read', '--ttl', '1h', '--expires-at', '2099-01-01T00:00:00Z'], /not both/],
       [['token', 'revoke', 'abc'], /keyward: not a token id: "abc"/],

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { AppConfig } from '../config/config.schema.js';
 import { PasswordHasher } from '../tokens/password-hasher.js';
 import { MAX_PRESENTED_TOKEN_LENGTH, TokenCodec } from '../tokens/token-codec.js';
-import { parseTokensFile } from '../tokens-file/tokens-file.parser.js';
+import { jsonSyntaxProblem, parseTokensFile } from '../tokens-file/tokens-file.parser.js';
 import { CliError, type Output } from './output.js';
 
 /**
@@ -45,7 +45,7 @@ function readDoc(path: string, { mayBeMissing }: { mayBeMissing: boolean }): Doc
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new CliError(`tokens file ${path}: not valid JSON (${(err as Error).message})`);
+    throw new CliError(`tokens file ${path}: ${jsonSyntaxProblem(text, err)}`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new CliError(`tokens file ${path}: must be a JSON object`);

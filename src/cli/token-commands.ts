@@ -88,6 +88,7 @@ export async function create(config: AppConfig, opts: CreateOptions, out: Output
     if (!RFC3339.test(opts.expiresAt) || Number.isNaN(Date.parse(opts.expiresAt))) {
       throw new CliError(`--expires-at must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z (got "${opts.expiresAt}")`);
     }
+    if (Date.parse(opts.expiresAt) <= Date.now()) throw new CliError('--expires-at must be in the future');
     expires_at = opts.expiresAt;
   }
   const dto: CreateApiTokenDto = { access: opts.access, description: opts.description ?? null, expires_at };
@@ -125,14 +126,16 @@ export async function list(config: AppConfig, opts: { json?: boolean }, out: Out
 }
 
 export async function revoke(config: AppConfig, id: string, opts: { json?: boolean }, out: Output): Promise<void> {
-  const row = await withTokens(config, (tokens) => tokens.revoke(OPERATOR, checkId(id)));
+  checkId(id);
+  const row = await withTokens(config, (tokens) => tokens.revoke(OPERATOR, id));
   if (opts.json) return out.line(JSON.stringify(row, null, 2));
   out.line(`✓ Token ${row.id} revoked (at ${row.revoked_at}); it no longer authenticates.`);
 }
 
 export async function rotate(config: AppConfig, id: string, opts: { grace?: string; json?: boolean }, out: Output): Promise<void> {
   const graceMs = opts.grace ? parseDuration(opts.grace, '--grace') : 0;
-  const rotated = await withTokens(config, (tokens) => tokens.rotate(OPERATOR, checkId(id), graceMs));
+  checkId(id);
+  const rotated = await withTokens(config, (tokens) => tokens.rotate(OPERATOR, id, graceMs));
   if (opts.json) return out.line(JSON.stringify(rotated, null, 2));
   out.line('✓ Token rotated');
   out.line(`ID:        ${rotated.id}`);

@@ -130,6 +130,15 @@ describe('bad files are rejected with a message naming the file and the entry', 
     expect(problem({ tokens: { a: { token: 'hunter2-secret' }, b: { token: 'hunter2-secret' } } })).not.toContain('hunter2');
   });
 
+  it('never quotes the file in a JSON syntax error (V8 would show a piece of it)', () => {
+    for (const text of ['{"tokens": hunter2secret}', 'hunter2secret', '{"tokens": {"a": {"token": "hunter2secret" x}}}', '{"tokens": {"a": {"token": "hunter2']) {
+      const msg = problem(text);
+      expect(msg).toMatch(/^tokens file \/etc\/keyward\/tokens\.json: not valid JSON \(/);
+      expect(msg).not.toContain('hunter2');
+    }
+    expect(problem('{\n  "tokens": {\n    "a": {"token": "x"} "b"\n}')).toMatch(/at line 3, column 25\)$/);
+  });
+
   it('lists every problem at once', () => {
     const msg = problem({ tokens: { a: { token: 1 }, b: { projects: 'x', token: 'ok' } } });
     expect(msg).toMatch(/tokens\["a"\]\.token.*; tokens\["b"\]\.projects/);

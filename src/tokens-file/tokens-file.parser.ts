@@ -106,6 +106,22 @@ const fileSchema = z.looseObject({
   authorization: authorizationSection.optional(),
 });
 
+/**
+ * JSON.parse's message without the piece of the file V8 may quote (it could be a secret), with the
+ * line and column when it gives a position.
+ */
+export function jsonSyntaxProblem(text: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const at = /^(.*?) in JSON at position (\d+)/.exec(message);
+  if (at) {
+    const before = text.slice(0, Number(at[2]));
+    const line = before.split('\n').length;
+    const column = before.length - before.lastIndexOf('\n');
+    return `not valid JSON (${at[1]} at line ${line}, column ${column})`;
+  }
+  return message.startsWith('Unexpected end') ? 'not valid JSON (it ends too early)' : 'not valid JSON (unexpected character)';
+}
+
 /** `tokens["ci"].projects`, `api_keys[0].key` from a zod path. */
 function pathText(path: readonly PropertyKey[]): string {
   let out = '';
@@ -180,7 +196,7 @@ export function parseTokensFile(text: string, file: string): TokensFileEntry[] {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new TokensFileError(file, `not valid JSON (${(err as Error).message})`);
+    throw new TokensFileError(file, jsonSyntaxProblem(text, err));
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new TokensFileError(file, 'must be a JSON object');
