@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
@@ -64,7 +65,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // handler Nest installs, so the filter is the one place that writes error responses.
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(new RequireObjectBodyPipe(), createValidationPipe());
-  app.enableShutdownHooks();
+  // Every usual signal stops the service gracefully, except SIGHUP: it reloads the tokens file.
+  app.enableShutdownHooks(Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP));
 
   if (config.KEYWARD_DOCS_ENABLED) {
     const document = buildOpenApiDocument(app);

@@ -9,6 +9,7 @@ import type { AppConfig } from './config/config.schema.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
+import { TokensFileModule } from './tokens-file/tokens-file.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { VerificationModule } from './verification/verification.module.js';
 
@@ -22,6 +23,7 @@ export class AppModule {
         LoggerModule.forRoot(loggerParams(config)),
         DatabaseModule.forRoot(),
         AuthModule,
+        TokensFileModule,
         TokensModule,
         ProjectsModule,
         VerificationModule,

@@ -52,6 +52,8 @@ export const configSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.string().min(20, 'must be at least 20 characters').max(512).optional(),
   ),
+  /** Operator-managed tokens file (seeds 000, 003, 004); also `--tokens FILE` on the command line. */
+  KEYWARD_TOKENS_FILE: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   KEYWARD_TOKEN_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9_]{0,15}_$/, 'must be lowercase letters, digits or "_", ending in "_" (e.g. kw_, sk_live_)')

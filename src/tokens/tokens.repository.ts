@@ -68,6 +68,22 @@ export class TokensRepository {
   }
 
   /**
+   * Gives a token a new secret hash, only if its hash is still `expectedHash` (so of two concurrent
+   * rotations exactly one wins; the other gets null). `previous*` keep the old secret valid for a grace.
+   */
+  async rotateSecret(
+    id: string,
+    expectedHash: string,
+    data: { secretHash: string; previousSecretHash: string | null; previousExpiresAt: Date | null },
+  ): Promise<TokenRow | null> {
+    const { count } = await this.prisma.apiToken.updateMany({
+      where: { id, secretHash: expectedHash, revokedAt: null },
+      data,
+    });
+    return count === 1 ? this.prisma.apiToken.findUnique({ where: { id } }) : null;
+  }
+
+  /**
    * Consumes a single-use token in one atomic statement: exactly one caller gets `true`, whatever the
    * concurrency (the row is updated only while `used_at IS NULL`).
    */

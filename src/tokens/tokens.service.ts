@@ -89,6 +89,32 @@ export class TokenIssuer {
     });
     return { row, token: generated.token };
   }
+
+  /**
+   * A new secret for an existing token: same id and lookup id (so the same stub), new argon2 hash. With
+   * `graceMs` the old secret stays valid until then (never past the token's own expiry); without, it
+   * stops working at once. Null when a concurrent rotation or revocation got there first.
+   */
+  async rotate(row: TokenRow, graceMs = 0, now = new Date()): Promise<{ row: TokenRow; token: string } | null> {
+    const generated = this.codec.generate(row.lookupId);
+    const secretHash = await this.hasher.hash(generated.token);
+    let previousExpiresAt: Date | null = null;
+    if (graceMs > 0) {
+      previousExpiresAt = new Date(now.getTime() + graceMs);
+      if (row.expiresAt && row.expiresAt < previousExpiresAt) previousExpiresAt = row.expiresAt;
+    }
+    const updated = await this.repo.rotateSecret(row.id, row.secretHash, {
+      secretHash,
+      previousSecretHash: previousExpiresAt ? row.secretHash : null,
+      previousExpiresAt,
+    });
+    return updated && { row: updated, token: generated.token };
+  }
+}
+
+export interface RotatedTokenDto extends ApiTokenCreatedDto {
+  /** Until when the previous secret still authenticates (null: it stopped at once). */
+  previous_expires_at: string | null;
 }
 
 /** The Publisher-style (seed 001) API: create, list, revoke global tokens. */
@@ -175,5 +201,38 @@ export class TokensService {
     const row = await this.repo.revoke(id, scope);
     if (!row) throw ApiError.notFound('Token not found');
     return toApiTokenDto(row);
+  }
+
+  /**
+   * Issues a new secret for a global token in the caller's scope (seed 004-style rotation, also used by
+   * the CLI). Revoked, used and expired tokens cannot be rotated. A caller cannot rotate a token that
+   * would give it more than it holds (access, permissions, projects, or an expiry past its own).
+   */
+  async rotate(caller: Principal, id: string, graceMs = 0): Promise<RotatedTokenDto> {
+    const row = await this.repo.findGlobalById(id);
+    const inScope = row && (caller.projects === null || caller.projects.every((p) => row.scopeProjects.includes(p)));
+    if (!row || !inScope) throw ApiError.notFound('Token not found');
+    const status = tokenStatus(row);
+    if (status !== 'active') throw ApiError.conflict(`Token is ${status}: it cannot be rotated`, { status });
+    const expiresAt = assertCanGrant(caller, {
+      access: row.access,
+      permissions: row.permissions.length ? row.permissions : permissionsForAccess(row.access),
+      projects: row.scopeProjects.length ? row.scopeProjects : null,
+      expiresAt: row.expiresAt,
+    });
+    if (expiresAt?.getTime() !== row.expiresAt?.getTime()) {
+      throw ApiError.forbidden('Cannot rotate a token that outlives your own');
+    }
+    const rotated = await this.issuer.rotate(row, graceMs);
+    if (!rotated) throw ApiError.conflict('Token was rotated or revoked meanwhile: try again');
+    return {
+      id: rotated.row.id,
+      access: rotated.row.access,
+      description: rotated.row.description,
+      token: rotated.token,
+      created_at: iso(rotated.row.createdAt)!,
+      expires_at: iso(rotated.row.expiresAt),
+      previous_expires_at: iso(rotated.row.previousExpiresAt),
+    };
   }
 }

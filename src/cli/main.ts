@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig, type AppConfig } from '../config/config.schema.js';
+import * as master from './master-token.js';
+import { CliError, consoleOutput } from './output.js';
+import * as tokens from './token-commands.js';
+
+/**
+ * `keyward`: the operator CLI. `token create|list|revoke|rotate` work on the configured database
+ * (DATABASE_URL, or the embedded one in KEYWARD_DATA_DIR, which they refuse to open while the service
+ * holds it); `token what|reset|set` work on the master token of a tokens file (seed 003).
+ */
+function config(): AppConfig {
+  return loadConfig(process.env);
+}
+
+function program(): Command {
+  const out = consoleOutput;
+  const root = new Command('keyward')
+    .description('Keyward operator CLI (configuration comes from the same environment variables as the service)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const token = root.command('token').description('manage API tokens and the tokens-file master token');
+
+  token
+    .command('create')
+    .description('create a token in the database and print its secret (shown once)')
+    .addOption(new Option('--access <level>', 'read: query and list; write: everything').choices(['read', 'write']).makeOptionMandatory())
+    .option('--description <text>', 'what the token is for')
+    .option('--expires-at <time>', 'RFC 3339 expiry, e.g. 2030-12-31T23:59:59Z')
+    .option('--ttl <duration>', 'expire after this long, e.g. 15m, 1h, 7d')
+    .option('--json', 'print JSON')
+    .action((opts: tokens.CreateOptions) => tokens.create(config(), opts, out));
+
+  token
+    .command('list')
+    .description('list the tokens in the database (never their secrets)')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => tokens.list(config(), opts, out));
+
+  token
+    .command('revoke')
+    .description('revoke a token, immediately and permanently')
+    .argument('<id>', 'token id (see `keyward token list`)')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: { json?: boolean }) => tokens.revoke(config(), id, opts, out));
+
+  token
+    .command('rotate')
+    .description('give a token a new secret (same id); print it once')
+    .argument('<id>', 'token id (see `keyward token list`)')
+    .option('--grace <duration>', 'keep the old secret valid this long, e.g. 10m (default: it stops at once)')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: { grace?: string; json?: boolean }) => tokens.rotate(config(), id, opts, out));
+
+  const fileOption = () =>
+    new Option('--file <file>', 'tokens file holding {"authorization": {"enabled", "token"}} (default: KEYWARD_TOKENS_FILE)');
+  const hashOnly = () => new Option('--hash-only', 'write only the argon2 hash of the token (and a stub) to the file');
+
+  token
+    .command('what')
+    .description("show the tokens file's master token (or its stub when only a hash is kept)")
+    .addOption(fileOption())
+    .action((opts: { file?: string }) => {
+      const c = config();
+      master.what(master.tokensFilePath(opts.file, c), out);
+    });
+
+  token
+    .command('reset')
+    .description('generate a new random master token, write it to the tokens file and print it once')
+    .addOption(fileOption())
+    .addOption(hashOnly())
+    .action((opts: { file?: string; hashOnly?: boolean }) => {
+      const c = config();
+      return master.reset(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly);
+    });
+
+  token
+    .command('set')
+    .description('set the master token to one you type (or pipe) in')
+    .addOption(fileOption())
+    .addOption(hashOnly())
+    .action((opts: { file?: string; hashOnly?: boolean }) => {
+      const c = config();
+      return master.set(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly);
+    });
+
+  return root;
+}
+
+async function main(): Promise<number> {
+  try {
+    await program().parseAsync(process.argv);
+    return 0;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      // commander already printed help or the usage error.
+      return e.exitCode ?? 1;
+    }
+    if (err instanceof CliError || err instanceof ConfigError) {
+      process.stderr.write(`keyward: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`keyward: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+// Exit explicitly: the database drivers may keep timers alive after closing.
+main().then((code) => process.exit(code));

@@ -1,0 +1,149 @@
+import { Logger } from '@nestjs/common';
+import ms from 'ms';
+import { permissionsForAccess } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
+import { ApiError } from '../common/api-error.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { DataDirLockedError } from '../database/connect.js';
+import { openDatabase } from '../database/database.module.js';
+import type { DatabaseService } from '../database/database.service.js';
+import type { ApiTokenDto, CreateApiTokenDto } from '../tokens/dto/publisher.dto.js';
+import { PasswordHasher } from '../tokens/password-hasher.js';
+import { TokenCodec } from '../tokens/token-codec.js';
+import { TokensRepository } from '../tokens/tokens.repository.js';
+import { TokenIssuer, TokensService } from '../tokens/tokens.service.js';
+import { CliError, type Output } from './output.js';
+
+/** The operator at the console: acts like the bootstrap admin token (write, every project, no expiry). */
+export const OPERATOR: Principal = {
+  source: 'admin',
+  id: 'cli',
+  name: 'keyward CLI',
+  kind: 'global',
+  access: 'write',
+  permissions: permissionsForAccess('write'),
+  projects: null,
+  expiresAt: null,
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+class SilentLogger extends Logger {
+  override log(): void {}
+}
+
+/** Runs `fn` with the tokens service on the configured database, closing it (and its lock) after. */
+export async function withTokens<T>(config: AppConfig, fn: (tokens: TokensService) => Promise<T>): Promise<T> {
+  let db: DatabaseService;
+  try {
+    db = await openDatabase(config, new SilentLogger('Database'));
+  } catch (err) {
+    // DataDirLockedError explains itself (the service holds the embedded database); the rest is a
+    // connection or migration failure.
+    if (err instanceof DataDirLockedError) throw new CliError(err.message);
+    throw new CliError(`cannot open the database: ${(err as Error).message}`);
+  }
+  try {
+    const repo = new TokensRepository(db);
+    const issuer = new TokenIssuer(new TokenCodec(config.KEYWARD_TOKEN_PREFIX), new PasswordHasher(config), repo);
+    return await fn(new TokensService(config, repo, issuer));
+  } catch (err) {
+    if (err instanceof ApiError) {
+      const fields = (err.data as { fields?: Record<string, string[]> }).fields;
+      throw new CliError(fields ? Object.values(fields).flat().join('; ') : err.message);
+    }
+    throw err;
+  } finally {
+    await db.handle.close();
+  }
+}
+
+export function parseDuration(value: string, what: string): number {
+  const parsed = ms(value as ms.StringValue);
+  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed <= 0) {
+    throw new CliError(`${what}: not a duration: "${value}" (use e.g. 30s, 15m, 1h, 7d)`);
+  }
+  return parsed;
+}
+
+function checkId(id: string): string {
+  if (!UUID.test(id)) throw new CliError(`not a token id: "${id}" (ids are UUIDs, see \`keyward token list\`)`);
+  return id;
+}
+
+export interface CreateOptions {
+  access: 'read' | 'write';
+  description?: string;
+  expiresAt?: string;
+  ttl?: string;
+  json?: boolean;
+}
+
+export async function create(config: AppConfig, opts: CreateOptions, out: Output): Promise<void> {
+  if (opts.expiresAt && opts.ttl) throw new CliError('give --expires-at or --ttl, not both');
+  let expires_at: string | undefined;
+  if (opts.ttl) expires_at = new Date(Date.now() + parseDuration(opts.ttl, '--ttl')).toISOString();
+  if (opts.expiresAt) {
+    if (!RFC3339.test(opts.expiresAt) || Number.isNaN(Date.parse(opts.expiresAt))) {
+      throw new CliError(`--expires-at must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z (got "${opts.expiresAt}")`);
+    }
+    if (Date.parse(opts.expiresAt) <= Date.now()) throw new CliError('--expires-at must be in the future');
+    expires_at = opts.expiresAt;
+  }
+  const dto: CreateApiTokenDto = { access: opts.access, description: opts.description ?? null, expires_at };
+  const created = await withTokens(config, (tokens) => tokens.create(OPERATOR, dto));
+  if (opts.json) return out.line(JSON.stringify(created, null, 2));
+  out.line('✓ Token created');
+  out.line(`ID:          ${created.id}`);
+  out.line(`Access:      ${created.access}`);
+  if (created.description) out.line(`Description: ${created.description}`);
+  out.line(`Expires:     ${created.expires_at ?? 'never'}`);
+  out.line(`Token:       ${created.token}`);
+  out.line('');
+  out.line('⚠️  Store the token now: it is shown only this once.');
+}
+
+export async function list(config: AppConfig, opts: { json?: boolean }, out: Output): Promise<void> {
+  const rows = await withTokens(config, async (tokens) => {
+    const all: ApiTokenDto[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await tokens.list(OPERATOR, { pagination: { limit: 500, cursor } });
+      all.push(...page.data);
+      cursor = page.page.cursor ?? undefined;
+    } while (cursor);
+    return all;
+  });
+  if (opts.json) return out.line(JSON.stringify(rows, null, 2));
+  if (!rows.length) return out.line('No tokens.');
+  const table = [
+    ['ID', 'ACCESS', 'STATUS', 'STUB', 'CREATED', 'EXPIRES', 'DESCRIPTION'],
+    ...rows.map((r) => [r.id, r.access, r.status, r.token_stub, r.created_at, r.expires_at ?? 'never', r.description ?? '']),
+  ];
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  for (const row of table) out.line(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+}
+
+export async function revoke(config: AppConfig, id: string, opts: { json?: boolean }, out: Output): Promise<void> {
+  checkId(id);
+  const row = await withTokens(config, (tokens) => tokens.revoke(OPERATOR, id));
+  if (opts.json) return out.line(JSON.stringify(row, null, 2));
+  out.line(`✓ Token ${row.id} revoked (at ${row.revoked_at}); it no longer authenticates.`);
+}
+
+export async function rotate(config: AppConfig, id: string, opts: { grace?: string; json?: boolean }, out: Output): Promise<void> {
+  const graceMs = opts.grace ? parseDuration(opts.grace, '--grace') : 0;
+  checkId(id);
+  const rotated = await withTokens(config, (tokens) => tokens.rotate(OPERATOR, id, graceMs));
+  if (opts.json) return out.line(JSON.stringify(rotated, null, 2));
+  out.line('✓ Token rotated');
+  out.line(`ID:        ${rotated.id}`);
+  out.line(`New Token: ${rotated.token}`);
+  out.line('');
+  out.line(
+    rotated.previous_expires_at
+      ? `The previous token keeps working until ${rotated.previous_expires_at}; update your applications before then.`
+      : '⚠️  The previous token no longer works. Update your applications with the new token.',
+  );
+}

@@ -1,0 +1,274 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.factory.js';
+import { loadConfig } from '../src/config/config.schema.js';
+import { TokensFileService } from '../src/tokens-file/tokens-file.service.js';
+import { client, startApp } from './support/app.js';
+import { DIST_CLI, ROOT } from './support/build.js';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `keyward` bin as a user would, optionally typing `input` on its stdin. */
+function keyward(args: string[], env: Record<string, string> = {}, input?: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DIST_CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'silent', KEYWARD_TOKENS_FILE: '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+const ok = (r: Result) => {
+  expect(r.stderr.includes('unexpected error'), r.stderr).toBe(false);
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+};
+const json = (r: Result) => JSON.parse(ok(r).stdout);
+const dir = mkdtempSync(join(tmpdir(), 'keyward-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('token create|list|revoke|rotate against the configured database', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db?.drop());
+
+  /** Starts the service on the same database for a moment (on PGlite the CLI cannot run meanwhile). */
+  async function withService<T>(fn: (api: ReturnType<typeof client>) => Promise<T>): Promise<T> {
+    const t = await startApp({ KEYWARD_ADMIN_TOKEN: '' }, db);
+    try {
+      return await fn(client(t.url));
+    } finally {
+      await t.close();
+    }
+  }
+  const status = (api: ReturnType<typeof client>, token: string) => api.post('/api-token/list', {}, { token }).then((r) => r.status);
+
+  let writeToken: string;
+  let writeId: string;
+  let reader: { id: string; token: string };
+
+  it('creates tokens that the service accepts, and lists them without their secrets', async () => {
+    const human = ok(await keyward(['token', 'create', '--access', 'write', '--description', 'CI deploy', '--ttl', '1h'], db.env));
+    expect(human.stdout).toMatch(/✓ Token created/);
+    expect(human.stdout).toMatch(/Access: +write/);
+    expect(human.stdout).toMatch(/Description: +CI deploy/);
+    writeToken = /Token: +(kw_[0-9A-Za-z]{65})/.exec(human.stdout)![1];
+    writeId = /ID: +([0-9a-f-]{36})/.exec(human.stdout)![1];
+
+    reader = json(await keyward(['token', 'create', '--access', 'read', '--expires-at', '2099-01-01T00:00:00Z', '--json'], db.env));
+    expect(reader).toMatchObject({ access: 'read', expires_at: '2099-01-01T00:00:00Z', description: null });
+    expect(reader.token).toMatch(/^kw_[0-9A-Za-z]{65}$/);
+
+    const listed = json(await keyward(['token', 'list', '--json'], db.env));
+    expect(listed.map((r: { id: string }) => r.id).sort()).toEqual([writeId, reader.id].sort());
+    expect(JSON.stringify(listed)).not.toContain(writeToken);
+    const table = ok(await keyward(['token', 'list'], db.env)).stdout;
+    expect(table).toMatch(/^ID +ACCESS +STATUS +STUB/);
+    expect(table).toContain(writeId);
+    expect(table).not.toContain(writeToken);
+
+    await withService(async (api) => {
+      expect(await status(api, writeToken)).toBe(200);
+      expect(await status(api, reader.token)).toBe(200);
+      // The CLI-made write token can do what a write token does over HTTP.
+      expect((await api.post('/api-token/create', { access: 'read' }, { token: writeToken })).status).toBe(200);
+      expect((await api.post('/api-token/create', { access: 'read' }, { token: reader.token })).status).toBe(403);
+    });
+  });
+
+  it('rotates (with or without a grace) and revokes them', async () => {
+    // Rotation with a grace: same id, new secret, both valid until the grace ends.
+    const rotated = json(await keyward(['token', 'rotate', writeId, '--grace', '10m', '--json'], db.env));
+    expect(rotated.id).toBe(writeId);
+    expect(rotated.token).not.toBe(writeToken);
+    expect(rotated.token.slice(0, 19)).toBe(writeToken.slice(0, 19)); // prefix + lookup id: the same stub
+    expect(Date.parse(rotated.previous_expires_at)).toBeGreaterThan(Date.now() + 9 * 60_000);
+    // Rotation without a grace: the previous secret stops at once.
+    const hard = ok(await keyward(['token', 'rotate', reader.id], db.env)).stdout;
+    expect(hard).toMatch(/✓ Token rotated/);
+    expect(hard).toMatch(/previous token no longer works/);
+    const readerNew = /New Token: +(kw_[0-9A-Za-z]{65})/.exec(hard)![1];
+
+    const revoked = ok(await keyward(['token', 'revoke', reader.id], db.env)).stdout;
+    expect(revoked).toMatch(new RegExp(`✓ Token ${reader.id} revoked`));
+
+    await withService(async (api) => {
+      expect(await status(api, rotated.token)).toBe(200);
+      expect(await status(api, writeToken)).toBe(200); // within the grace
+      expect(await status(api, reader.token)).toBe(401);
+      expect(await status(api, readerNew)).toBe(401); // revoked
+    });
+
+    const after = json(await keyward(['token', 'list', '--json'], db.env));
+    expect(after.find((r: { id: string }) => r.id === reader.id).status).toBe('revoked');
+  });
+
+  it('explains bad input and exits 1', async () => {
+    const cases: [string[], RegExp][] = [
+      [['token', 'create'], /required option '--access <level>'/],
+      [['token', 'create', '--access', 'admin'], /Allowed choices are read, write/],
+      [['token', 'create', '--access', 'read', '--expires-at', 'tomorrow'], /keyward: --expires-at must be an RFC 3339 date-time/],
+      [['token', 'create', '--access', 'read', '--expires-at', '2020-01-01T00:00:00Z'], /keyward: --expires-at must be in the future/],
+      [['token', 'create', '--access', 'read', '--ttl', 'soon'], /keyward: --ttl: not a duration/],
+      [['token', 'create', '--access', 'read', '--ttl', '1h', '--expires-at', '2099-01-01T00:00:00Z'], /not both/],
+      [['token', 'revoke', 'abc'], /keyward: not a token id: "abc"/],
+      [['token', 'revoke', '00000000-0000-4000-8000-000000000000'], /keyward: Token not found/],
+      [['token', 'rotate', '00000000-0000-4000-8000-000000000000'], /keyward: Token not found/],
+      [['token', 'rotate', '00000000-0000-4000-8000-000000000000', '--grace', 'x'], /keyward: --grace: not a duration/],
+      [['token', 'frobnicate'], /unknown command 'frobnicate'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await keyward(args, db.env);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+    // Rotating a revoked token is refused.
+    const t = json(await keyward(['token', 'create', '--access', 'read', '--json'], db.env));
+    ok(await keyward(['token', 'revoke', t.id], db.env));
+    const r = await keyward(['token', 'rotate', t.id], db.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/keyward: Token is revoked: it cannot be rotated/);
+  });
+
+  it('says so when the database cannot be reached', async () => {
+    const r = await keyward(['token', 'list'], { DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^keyward: cannot open the database: /);
+  });
+});
+
+describe('on the embedded database', () => {
+  it('refuses while the service holds the data directory, and says so', async () => {
+    const dataDir = join(dir, 'pglite-data');
+    const env = { DATABASE_URL: '', KEYWARD_DATA_DIR: dataDir };
+    const app = await createApp(loadConfig({ LOG_LEVEL: 'silent', ...env }));
+    await app.init();
+    try {
+      for (const args of [['token', 'list'], ['token', 'create', '--access', 'read']]) {
+        const r = await keyward(args, env);
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe('');
+        expect(r.stderr.trim()).toBe(
+          `keyward: The embedded database directory ${dataDir} is in use by another Keyward process. ` +
+            'Only one process may open it: stop the running service first, or point KEYWARD_DATA_DIR elsewhere.',
+        );
+      }
+    } finally {
+      await app.close();
+    }
+    // Once the service has stopped, the CLI works on the same directory.
+    expect(ok(await keyward(['token', 'list'], env)).stdout).toMatch(/No tokens\./);
+  });
+});
+
+describe("seed 003's token what|reset|set on a tokens file", () => {
+  const MASTER = 'lightd_ad2f7fc49ed640429c450e14ed07c8d5';
+  const seed003 = { DATABASE_URL: '', KEYWARD_TOKEN_PREFIX: 'lightd_' };
+
+  it('what shows the current token; reset replaces it, keeps the rest of the file, and prints it once', async () => {
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ port: 8070, authorization: { enabled: true, token: MASTER } }));
+    expect(ok(await keyward(['token', 'what', '--file', file], seed003)).stdout).toBe(`Current Token: ${MASTER}\n`);
+
+    const reset = ok(await keyward(['token', 'reset'], { ...seed003, KEYWARD_TOKENS_FILE: file }));
+    const lines = reset.stdout.split('\n');
+    expect(lines[0]).toBe('✓ Token reset successfully!');
+    expect(lines[1]).toMatch(/^New Token: lightd_[0-9a-f]{64}$/);
+    expect(lines.slice(2, 5)).toEqual(['', '⚠️  Warning: The old token is now invalid.', '   Update your applications with the new token.']);
+    expect(reset.stderr).toMatch(/SIGHUP/);
+    const token = lines[1].slice('New Token: '.length);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ port: 8070, authorization: { enabled: true, token } });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(ok(await keyward(['token', 'what', '--file', file], seed003)).stdout).toBe(`Current Token: ${token}\n`);
+  });
+
+  it('reset --hash-only keeps only the hash: the service accepts the token, what shows the stub', async () => {
+    const file = join(dir, 'hashed.json');
+    writeFileSync(file, JSON.stringify({ authorization: { enabled: true, token: 'kw_first_master_token_0123456789' } }));
+    const t = await startApp({ KEYWARD_TOKENS_FILE: file, KEYWARD_ADMIN_TOKEN: '' });
+    try {
+      const api = client(t.url);
+      expect((await api.post('/api-token/list', {}, { token: 'kw_first_master_token_0123456789' })).status).toBe(200);
+
+      const reset = ok(await keyward(['token', 'reset', '--hash-only', '--file', file]));
+      const token = /New Token: (kw_[0-9a-f]{64})/.exec(reset.stdout)![1];
+      const stored = readFileSync(file, 'utf8');
+      expect(stored).not.toContain(token);
+      const doc = JSON.parse(stored);
+      expect(doc.authorization.token).toBeUndefined();
+      expect(doc.authorization.token_hash).toMatch(/^\$argon2id\$/);
+      expect(doc.authorization.token_stub).toBe(`${token.slice(0, 9)}…`);
+
+      const what = ok(await keyward(['token', 'what', '--file', file])).stdout;
+      expect(what).toContain(`Current Token: ${token.slice(0, 9)}…`);
+      expect(what).toContain('stored as an argon2 hash');
+      expect(what).not.toContain(token);
+
+      // What SIGHUP does in the running service:
+      await t.app.get(TokensFileService).reload();
+      expect((await api.post('/api-token/list', {}, { token })).status).toBe(200);
+      expect((await api.post('/api-token/list', {}, { token: 'kw_first_master_token_0123456789' })).status).toBe(401);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('set reads the token from the prompt (or a pipe) and checks its prefix and length', async () => {
+    const file = join(dir, 'set.json');
+    const custom = 'lightd_my_custom_secure_token_here';
+    const set = ok(await keyward(['token', 'set', '--file', file], seed003, `${custom}\n`));
+    expect(set.stdout).toContain("Enter new token (must start with 'lightd_' and be at least 20 characters):\n> ");
+    expect(set.stdout).toContain(`✓ Token set successfully!\nNew Token: ${custom}\n`);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ authorization: { enabled: true, token: custom } });
+
+    for (const [input, message] of [
+      ['kw_wrong_prefix_token_0123', "keyward: the token must start with 'lightd_'"],
+      ['lightd_short', 'keyward: the token must be at least 20 characters long'],
+      ['lightd_has some spaces in it', 'keyward: the token must not contain whitespace'],
+      ['', 'keyward: no token given'],
+    ]) {
+      const r = await keyward(['token', 'set', '--file', file], seed003, `${input}\n`);
+      expect(r.code, input).toBe(1);
+      expect(r.stderr.trim()).toBe(message);
+    }
+    expect(JSON.parse(readFileSync(file, 'utf8')).authorization.token).toBe(custom);
+  });
+
+  it('explains a missing or broken file', async () => {
+    const missing = await keyward(['token', 'what', '--file', join(dir, 'none.json')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/keyward: tokens file .*none\.json: does not exist/);
+    const none = await keyward(['token', 'what']);
+    expect(none.stderr).toMatch(/keyward: no tokens file: pass --file FILE or set KEYWARD_TOKENS_FILE/);
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{"authorization": ');
+    for (const cmd of ['what', 'reset']) {
+      const r = await keyward(['token', cmd, '--file', broken]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/keyward: tokens file .*broken\.json: not valid JSON/);
+    }
+    expect(readFileSync(broken, 'utf8')).toBe('{"authorization": ');
+    const noMaster = join(dir, 'no-master.json');
+    writeFileSync(noMaster, JSON.stringify({ tokens: { ci: { token: 'ABC123XYZ789' } } }));
+    const r = await keyward(['token', 'what', '--file', noMaster]);
+    expect(r.stderr).toMatch(/has no master token .*keyward token reset --file/);
+  });
+});
