@@ -46,10 +46,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // JSON bodies: empty means "no body" (curl -X POST without -d), malformed is a 400 in the envelope,
   // `__proto__`/`constructor` keys are refused (fastify's secure parser). Also for `+json` media types.
   const secureParse = fastify.getDefaultJsonParser('error', 'error');
-  const parseJson = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, v?: unknown) => void) => {
+  const parseJson = (
+    request: FastifyRequest,
+    body: string | Buffer,
+    done: (err: Error | null, v?: unknown) => void,
+  ) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
-    secureParse(request, text, (err, value) => (err ? done(new BadJsonError('Malformed JSON body')) : done(null, value)));
+    secureParse(request, text, (err, value) =>
+      err ? done(new BadJsonError('Malformed JSON body')) : done(null, value),
+    );
   };
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);

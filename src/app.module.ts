@@ -15,7 +15,12 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config)), DatabaseModule.forRoot(), AuthModule, TokensModule, HealthModule],
+        LoggerModule.forRoot(loggerParams(config)),
+        DatabaseModule.forRoot(),
+        AuthModule,
+        TokensModule,
+        HealthModule,
+      ],
     };
   }
 }

@@ -38,7 +38,10 @@ export function Authenticated(requirement: Requirement = {}) {
     SetMetadata(REQUIREMENT, requirement),
     ...SECURITY_SCHEMES.map((s) => ApiSecurity(s)),
     ApiUnauthorizedResponse({ description: 'Invalid, missing, expired or revoked token', type: ErrorEnvelopeDto }),
-    ApiForbiddenResponse({ description: `Insufficient permissions${what ? `: needs ${what}` : ''}`, type: ErrorEnvelopeDto }),
+    ApiForbiddenResponse({
+      description: `Insufficient permissions${what ? `: needs ${what}` : ''}`,
+      type: ErrorEnvelopeDto,
+    }),
   );
 }
 

@@ -53,7 +53,10 @@ export class TokensRepository {
 
   /** Revokes a token if it is not revoked yet; returns the row either way (null if unknown). */
   async revoke(id: string, where: Prisma.ApiTokenWhereInput = {}): Promise<TokenRow | null> {
-    await this.prisma.apiToken.updateMany({ where: { ...where, id, revokedAt: null }, data: { revokedAt: new Date() } });
+    await this.prisma.apiToken.updateMany({
+      where: { ...where, id, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
     return this.prisma.apiToken.findFirst({ where: { ...where, id } });
   }
 
