@@ -3,8 +3,8 @@
 # ---- build: install everything, generate the Prisma client, compile, then drop dev dependencies ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# `prisma generate` never runs the schema engine; pointing at /bin/false skips its download.
 ENV CI=true \
-    # `prisma generate` never runs the schema engine; pointing at /bin/false skips its download.
     PRISMA_SCHEMA_ENGINE_BINARY=/bin/false
 
 COPY package.json package-lock.json ./
@@ -21,10 +21,11 @@ RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 # ---- runtime: compiled code, production dependencies and the migrations, run as `node` ----
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
+# KEYWARD_DATA_DIR is used only when DATABASE_URL is unset (embedded PGlite); its lock file
+# (<dir>.lock) sits beside it, so both live in the node-owned volume.
 ENV NODE_ENV=production \
     PORT=8080 \
     HOST=0.0.0.0 \
-    # Used only when DATABASE_URL is unset (embedded PGlite); its lock file sits beside it.
     KEYWARD_DATA_DIR=/var/lib/keyward/data
 
 COPY --from=build /app/package.json ./package.json
