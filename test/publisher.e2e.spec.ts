@@ -18,13 +18,23 @@ const future = () => new Date(Date.now() + 86_400_000).toISOString().replace(/\.
 async function create(body: Record<string, unknown>, token: string = ADMIN_TOKEN) {
   const res = await api.post('/publisher.v1/api-token/create', body, { token });
   expect(res.status, res.text).toBe(200);
-  return res.body as { id: string; token: string; access: string; description: string | null; expires_at: string | null };
+  return res.body as {
+    id: string;
+    token: string;
+    access: string;
+    description: string | null;
+    expires_at: string | null;
+  };
 }
 
 describe.each(['/publisher.v1/api-token', '/api-token'])('Publisher API at %s', (base) => {
   it('creates a token that authenticates, lists it without its secret, and revokes it for good', async () => {
     const expires = future();
-    const res = await api.post(`${base}/create`, { access: 'write', description: 'Production integration', expires_at: expires });
+    const res = await api.post(`${base}/create`, {
+      access: 'write',
+      description: 'Production integration',
+      expires_at: expires,
+    });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['access', 'created_at', 'description', 'expires_at', 'id', 'token']);
     expect(res.body).toMatchObject({ access: 'write', description: 'Production integration', expires_at: expires });
@@ -70,7 +80,13 @@ describe('create', () => {
   });
 
   it('rejects unknown access levels, unknown fields and wrong types', async () => {
-    for (const body of [{ access: 'admin' }, {}, { access: 'read', extra: 1 }, { access: ['read'] }, { access: 'read', description: 5 }]) {
+    for (const body of [
+      { access: 'admin' },
+      {},
+      { access: 'read', extra: 1 },
+      { access: ['read'] },
+      { access: 'read', description: 5 },
+    ]) {
       const res = await api.post('/api-token/create', body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(envelopeOf(res).code).toBe('bad_request');
@@ -166,10 +182,16 @@ describe('seed 001 curl examples, run verbatim against the service', () => {
   it('create, list and revoke with curl', async () => {
     // The seed's commands with only the host and the placeholders filled in.
     const create = await run('curl', [
-      '-s', '-X', 'POST', `${t.url}/publisher.v1/api-token/create`,
-      '-H', `Authorization: Bearer ${ADMIN_TOKEN}`,
-      '-H', 'Content-Type: application/json',
-      '-d', `{
+      '-s',
+      '-X',
+      'POST',
+      `${t.url}/publisher.v1/api-token/create`,
+      '-H',
+      `Authorization: Bearer ${ADMIN_TOKEN}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      `{
     "access": "write",
     "description": "Production integration",
     "expires_at": "${new Date().getUTCFullYear() + 1}-12-31T23:59:59Z"
@@ -180,18 +202,30 @@ describe('seed 001 curl examples, run verbatim against the service', () => {
     expect(created.expires_at).toBe(`${new Date().getUTCFullYear() + 1}-12-31T23:59:59Z`);
 
     const list = await run('curl', [
-      '-s', '-X', 'POST', `${t.url}/publisher.v1/api-token/list`,
-      '-H', `Authorization: Bearer ${created.token}`,
-      '-H', 'Content-Type: application/json',
-      '-d', '{}',
+      '-s',
+      '-X',
+      'POST',
+      `${t.url}/publisher.v1/api-token/list`,
+      '-H',
+      `Authorization: Bearer ${created.token}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      '{}',
     ]);
     expect(JSON.parse(list.stdout).data.some((d: { id: string }) => d.id === created.id)).toBe(true);
 
     const revoke = await run('curl', [
-      '-s', '-X', 'POST', `${t.url}/publisher.v1/api-token/revoke`,
-      '-H', `Authorization: Bearer ${created.token}`,
-      '-H', 'Content-Type: application/json',
-      '-d', `{"id": "${created.id}"}`,
+      '-s',
+      '-X',
+      'POST',
+      `${t.url}/publisher.v1/api-token/revoke`,
+      '-H',
+      `Authorization: Bearer ${created.token}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      `{"id": "${created.id}"}`,
     ]);
     expect(JSON.parse(revoke.stdout)).toMatchObject({ id: created.id, status: 'revoked' });
   });

@@ -24,5 +24,7 @@ export interface Principal {
 }
 
 export function canSeeProject(principal: Principal, project: { id: string; name: string }): boolean {
-  return principal.projects === null || principal.projects.includes(project.id) || principal.projects.includes(project.name);
+  return (
+    principal.projects === null || principal.projects.includes(project.id) || principal.projects.includes(project.name)
+  );
 }

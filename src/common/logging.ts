@@ -2,7 +2,14 @@ import type { Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/config.schema.js';
 
 /** Headers that carry credentials: never written to a log, whatever the level. */
-export const SECRET_HEADERS = ['authorization', 'x-token', 'x-api-key', 'x-project-token', 'cookie', 'proxy-authorization'];
+export const SECRET_HEADERS = [
+  'authorization',
+  'x-token',
+  'x-api-key',
+  'x-project-token',
+  'cookie',
+  'proxy-authorization',
+];
 
 export function loggerParams(config: AppConfig): Params {
   return {

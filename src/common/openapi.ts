@@ -30,7 +30,10 @@ export function buildOpenApiDocument(app: INestApplication, version = '0.1.0'): 
     for (const op of Object.values(document.paths[path]) as Array<{ operationId?: string }>) {
       if (!op || typeof op !== 'object' || !op.operationId) continue;
       if (seen.has(op.operationId)) {
-        const alias = path.split('/').filter(Boolean)[0].replace(/[^A-Za-z0-9]/g, '');
+        const alias = path
+          .split('/')
+          .filter(Boolean)[0]
+          .replace(/[^A-Za-z0-9]/g, '');
         op.operationId = `${op.operationId}_${alias}`;
       }
       seen.add(op.operationId);

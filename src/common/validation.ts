@@ -1,4 +1,10 @@
-import { type ArgumentMetadata, Injectable, type PipeTransform, ValidationPipe, type ValidationError } from '@nestjs/common';
+import {
+  type ArgumentMetadata,
+  Injectable,
+  type PipeTransform,
+  ValidationPipe,
+  type ValidationError,
+} from '@nestjs/common';
 import { ApiError } from './api-error.js';
 
 /** Field errors as `{ "field.path": ["message", ...] }`, the `data.fields` of a 400 envelope. */

@@ -49,7 +49,13 @@ export function client(base: string) {
   async function call<T = any>(
     method: string,
     path: string,
-    opts: { body?: unknown; raw?: string; token?: string | null; header?: string; headers?: Record<string, string> } = {},
+    opts: {
+      body?: unknown;
+      raw?: string;
+      token?: string | null;
+      header?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<Res<T>> {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
@@ -76,8 +82,10 @@ export function client(base: string) {
   return {
     call,
     get: <T = any>(path: string, o?: Parameters<typeof call>[2]) => call<T>('GET', path, o),
-    post: <T = any>(path: string, body?: unknown, o?: Parameters<typeof call>[2]) => call<T>('POST', path, { ...o, body }),
-    patch: <T = any>(path: string, body?: unknown, o?: Parameters<typeof call>[2]) => call<T>('PATCH', path, { ...o, body }),
+    post: <T = any>(path: string, body?: unknown, o?: Parameters<typeof call>[2]) =>
+      call<T>('POST', path, { ...o, body }),
+    patch: <T = any>(path: string, body?: unknown, o?: Parameters<typeof call>[2]) =>
+      call<T>('PATCH', path, { ...o, body }),
     delete: <T = any>(path: string, o?: Parameters<typeof call>[2]) => call<T>('DELETE', path, o),
   };
 }
@@ -85,9 +93,20 @@ export function client(base: string) {
 export type Client = ReturnType<typeof client>;
 
 /** Asserts the seed 001 envelope and returns the error object. */
-export function envelopeOf(res: Res): { code: string; message: string; data: Record<string, unknown>; trace_id: string } {
+export function envelopeOf(res: Res): {
+  code: string;
+  message: string;
+  data: Record<string, unknown>;
+  trace_id: string;
+} {
   const e = (res.body as { error?: any })?.error;
-  if (!e || typeof e.code !== 'string' || typeof e.message !== 'string' || typeof e.trace_id !== 'string' || typeof e.data !== 'object') {
+  if (
+    !e ||
+    typeof e.code !== 'string' ||
+    typeof e.message !== 'string' ||
+    typeof e.trace_id !== 'string' ||
+    typeof e.data !== 'object'
+  ) {
     throw new Error(`not an error envelope (HTTP ${res.status}): ${res.text.slice(0, 300)}`);
   }
   if (res.headers.get('x-trace-id') !== e.trace_id) throw new Error('X-Trace-Id header differs from trace_id');
