@@ -48,7 +48,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // JSON bodies: empty means "no body" (curl -X POST without -d), malformed is a 400 in the envelope,
   // `__proto__`/`constructor` keys are refused (fastify's secure parser). Also for `+json` media types.
   const secureParse = fastify.getDefaultJsonParser('error', 'error');
-  const parseJson = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, v?: unknown) => void) => {
+  const parseJson = (
+    request: FastifyRequest,
+    body: string | Buffer,
+    done: (err: Error | null, v?: unknown) => void,
+  ) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
     secureParse(request, text, (err, value) => {

@@ -99,7 +99,10 @@ describe.skipIf(TEST_DB_MODE !== 'postgres')('two instances on one PostgreSQL da
     expect(b.app.get(TokenCache).get(b.app.get(TokenCache).keyOf(made.token))).toBeDefined();
     expect((await apiA.post('/api-token/revoke', { id: made.id })).status).toBe(200);
     expect((await apiA.post('/api-token/list', {}, { token: made.token })).status).toBe(401);
-    const took = await until(async () => (await apiB.post('/api-token/list', {}, { token: made.token })).status === 401, 1000);
+    const took = await until(
+      async () => (await apiB.post('/api-token/list', {}, { token: made.token })).status === 401,
+      1000,
+    );
     expect(took).toBeLessThan(1000);
   });
 });

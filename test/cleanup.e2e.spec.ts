@@ -33,7 +33,9 @@ async function insert(t: TestApp, data: Partial<Prisma.ApiTokenUncheckedCreateIn
 }
 
 async function ids(t: TestApp, among: string[]): Promise<string[]> {
-  const rows = await t.app.get(DatabaseService).prisma.apiToken.findMany({ where: { id: { in: among } }, select: { id: true } });
+  const rows = await t.app
+    .get(DatabaseService)
+    .prisma.apiToken.findMany({ where: { id: { in: among } }, select: { id: true } });
   return rows.map((r) => r.id).sort();
 }
 
@@ -82,7 +84,10 @@ describe('scheduled cleanup', () => {
     };
     const all = [...Object.values(doomed), ...Object.values(kept)];
 
-    await until('the job to remove the expired rows', async () => (await ids(t, all)).length === Object.keys(kept).length);
+    await until(
+      'the job to remove the expired rows',
+      async () => (await ids(t, all)).length === Object.keys(kept).length,
+    );
     expect(await ids(t, all)).toEqual(Object.values(kept).sort());
 
     const prisma = t.app.get(DatabaseService).prisma;
@@ -94,7 +99,9 @@ describe('scheduled cleanup', () => {
       previousSecretHash: null,
       previousExpiresAt: null,
     });
-    expect(await prisma.apiToken.findUniqueOrThrow({ where: { id: kept.graceRunning } })).toMatchObject({ previousSecretHash: 'old' });
+    expect(await prisma.apiToken.findUniqueOrThrow({ where: { id: kept.graceRunning } })).toMatchObject({
+      previousSecretHash: 'old',
+    });
 
     // The survivors still work; the removed one is simply unknown now.
     expect((await api.post('/api-token/list', {}, { token: lasting.body.token })).status).toBe(200);
@@ -117,7 +124,11 @@ describe('scheduled cleanup', () => {
 describe('runOnce', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp({ KEYWARD_CLEANUP_INTERVAL: 'off', KEYWARD_CLEANUP_BATCH_SIZE: '5', KEYWARD_REVOKED_RETENTION: '0' });
+    t = await startApp({
+      KEYWARD_CLEANUP_INTERVAL: 'off',
+      KEYWARD_CLEANUP_BATCH_SIZE: '5',
+      KEYWARD_REVOKED_RETENTION: '0',
+    });
   });
   afterAll(async () => t?.close());
 
@@ -155,81 +166,91 @@ describe('runOnce', () => {
   });
 });
 
-describe.skipIf(TEST_DB_MODE === 'pglite')('two instances on one PostgreSQL database (not on PGlite: one process per directory)', () => {
-  let db: TestDatabase;
-  let a: TestApp;
-  let b: TestApp;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    a = await startApp({ KEYWARD_CLEANUP_INTERVAL: 'off' }, db);
-    b = await startApp({ KEYWARD_CLEANUP_INTERVAL: 'off' }, db);
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
-  });
-
-  it('skips the pass on B while A holds the lock, and runs it once A let go', async () => {
-    const expired = await insert(a, { expiresAt: ago(60_000) });
-    const sb = b.app.get(CleanupService);
-    const held = await a.app.get(CleanupRepository).withLock(async () => {
-      expect(await sb.runOnce()).toEqual({ skipped: true, reason: 'locked' });
-      // A's own scheduler would get a second connection, a second session: it skips too.
-      expect(await a.app.get(CleanupService).runOnce()).toEqual({ skipped: true, reason: 'locked' });
-      return (await ids(b, [expired])).length;
+describe.skipIf(TEST_DB_MODE === 'pglite')(
+  'two instances on one PostgreSQL database (not on PGlite: one process per directory)',
+  () => {
+    let db: TestDatabase;
+    let a: TestApp;
+    let b: TestApp;
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      a = await startApp({ KEYWARD_CLEANUP_INTERVAL: 'off' }, db);
+      b = await startApp({ KEYWARD_CLEANUP_INTERVAL: 'off' }, db);
     });
-    expect(held).toEqual({ acquired: true, result: 1 });
-    expect(await sb.runOnce()).toMatchObject({ skipped: false, expired: 1 });
-    expect(await ids(a, [expired])).toEqual([]);
-  });
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await db?.drop();
+    });
 
-  it('runs exactly one of two simultaneous passes', async () => {
-    const [sa, sb] = [a.app.get(CleanupService), b.app.get(CleanupService)];
-    sa.onLocked = sb.onLocked = () => sleep(300);
-    try {
-      await insert(a, { expiresAt: ago(60_000) });
-      const results = await Promise.all([sa.runOnce(), sb.runOnce()]);
-      expect(results.filter((r) => !r.skipped)).toHaveLength(1);
-      expect(results.filter((r) => r.skipped)).toEqual([{ skipped: true, reason: 'locked' }]);
-      expect(results.find((r) => !r.skipped)).toMatchObject({ expired: 1 });
-    } finally {
-      sa.onLocked = sb.onLocked = undefined;
-    }
-  });
-});
+    it('skips the pass on B while A holds the lock, and runs it once A let go', async () => {
+      const expired = await insert(a, { expiresAt: ago(60_000) });
+      const sb = b.app.get(CleanupService);
+      const held = await a.app.get(CleanupRepository).withLock(async () => {
+        expect(await sb.runOnce()).toEqual({ skipped: true, reason: 'locked' });
+        // A's own scheduler would get a second connection, a second session: it skips too.
+        expect(await a.app.get(CleanupService).runOnce()).toEqual({ skipped: true, reason: 'locked' });
+        return (await ids(b, [expired])).length;
+      });
+      expect(held).toEqual({ acquired: true, result: 1 });
+      expect(await sb.runOnce()).toMatchObject({ skipped: false, expired: 1 });
+      expect(await ids(a, [expired])).toEqual([]);
+    });
 
-describe.skipIf(TEST_DB_MODE === 'pglite')('two scheduled instances on one PostgreSQL database (not on PGlite: one process per directory)', () => {
-  let db: TestDatabase;
-  const apps: TestApp[] = [];
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    for (let i = 0; i < 2; i++) apps.push(await startApp({ KEYWARD_CLEANUP_INTERVAL: '1s' }, db));
-  });
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    await db?.drop();
-  });
+    it('runs exactly one of two simultaneous passes', async () => {
+      const [sa, sb] = [a.app.get(CleanupService), b.app.get(CleanupService)];
+      sa.onLocked = sb.onLocked = () => sleep(300);
+      try {
+        await insert(a, { expiresAt: ago(60_000) });
+        const results = await Promise.all([sa.runOnce(), sb.runOnce()]);
+        expect(results.filter((r) => !r.skipped)).toHaveLength(1);
+        expect(results.filter((r) => r.skipped)).toEqual([{ skipped: true, reason: 'locked' }]);
+        expect(results.find((r) => !r.skipped)).toMatchObject({ expired: 1 });
+      } finally {
+        sa.onLocked = sb.onLocked = undefined;
+      }
+    });
+  },
+);
 
-  it('never run a pass at the same time', async () => {
-    const services = apps.map((t) => t.app.get(CleanupService));
-    // Make every pass last a good part of the interval, so that unlocked passes would overlap.
-    for (const s of services) s.onLocked = () => sleep(600);
-    const rows = await Promise.all(Array.from({ length: 10 }, () => insert(apps[0], { expiresAt: ago(60_000) })));
-    const since = Date.now();
-    await until('both instances to attempt several passes', () =>
-      services.every((s) => s.history.filter((p) => p.startedAt.getTime() >= since).length + s.stats.skippedLocked >= 4),
-    );
-    for (const s of services) s.onLocked = undefined;
+describe.skipIf(TEST_DB_MODE === 'pglite')(
+  'two scheduled instances on one PostgreSQL database (not on PGlite: one process per directory)',
+  () => {
+    let db: TestDatabase;
+    const apps: TestApp[] = [];
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      for (let i = 0; i < 2; i++) apps.push(await startApp({ KEYWARD_CLEANUP_INTERVAL: '1s' }, db));
+    });
+    afterAll(async () => {
+      for (const app of apps) await app.close();
+      await db?.drop();
+    });
 
-    const passes: CleanupPass[] = services.flatMap((s) => s.history).sort((x, y) => x.startedAt.getTime() - y.startedAt.getTime());
-    expect(passes.length).toBeGreaterThanOrEqual(2);
-    for (let i = 1; i < passes.length; i++) {
-      expect(passes[i].startedAt.getTime(), `pass ${i} started before pass ${i - 1} ended`).toBeGreaterThanOrEqual(
-        passes[i - 1].finishedAt.getTime(),
+    it('never run a pass at the same time', async () => {
+      const services = apps.map((t) => t.app.get(CleanupService));
+      // Make every pass last a good part of the interval, so that unlocked passes would overlap.
+      for (const s of services) s.onLocked = () => sleep(600);
+      const rows = await Promise.all(Array.from({ length: 10 }, () => insert(apps[0], { expiresAt: ago(60_000) })));
+      const since = Date.now();
+      await until('both instances to attempt several passes', () =>
+        services.every(
+          (s) => s.history.filter((p) => p.startedAt.getTime() >= since).length + s.stats.skippedLocked >= 4,
+        ),
       );
-    }
-    expect(passes.reduce((n, p) => n + p.expired, 0)).toBe(10);
-    expect(await ids(apps[0], rows)).toEqual([]);
-  });
-});
+      for (const s of services) s.onLocked = undefined;
+
+      const passes: CleanupPass[] = services
+        .flatMap((s) => s.history)
+        .sort((x, y) => x.startedAt.getTime() - y.startedAt.getTime());
+      expect(passes.length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < passes.length; i++) {
+        expect(passes[i].startedAt.getTime(), `pass ${i} started before pass ${i - 1} ended`).toBeGreaterThanOrEqual(
+          passes[i - 1].finishedAt.getTime(),
+        );
+      }
+      expect(passes.reduce((n, p) => n + p.expired, 0)).toBe(10);
+      expect(await ids(apps[0], rows)).toEqual([]);
+    });
+  },
+);

@@ -45,7 +45,9 @@ describe('migrations (prisma/migrations, applied without the Prisma CLI)', () =>
       const cols = await h.sql.query<{ column_name: string }>(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'api_tokens'",
       );
-      expect(cols.map((c) => c.column_name)).toEqual(expect.arrayContaining(['lookup_id', 'secret_hash', 'expires_at']));
+      expect(cols.map((c) => c.column_name)).toEqual(
+        expect.arrayContaining(['lookup_id', 'secret_hash', 'expires_at']),
+      );
     } finally {
       await h.close();
     }
@@ -60,7 +62,10 @@ describe('migrations (prisma/migrations, applied without the Prisma CLI)', () =>
     try {
       await migrate(h.sql, dir);
       const first = (await readMigrations(dir))[0].name;
-      writeFileSync(join(dir, first, 'migration.sql'), readFileSync(join(dir, first, 'migration.sql'), 'utf8') + '\n-- edited\n');
+      writeFileSync(
+        join(dir, first, 'migration.sql'),
+        readFileSync(join(dir, first, 'migration.sql'), 'utf8') + '\n-- edited\n',
+      );
       await expect(migrate(h.sql, dir)).rejects.toBeInstanceOf(MigrationError);
     } finally {
       await h.close();

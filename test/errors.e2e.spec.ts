@@ -94,7 +94,10 @@ describe('bad input is a 4xx in the envelope, never a 500', () => {
   it('every response carries X-Trace-Id, and a well-formed incoming X-Request-Id is reused', async () => {
     const ok = await api.get('/api/v1/public/ping', { token: null });
     expect(ok.headers.get('x-trace-id')).toMatch(/^[0-9a-f]{24}$/);
-    const res = await api.call('POST', '/api-token/list', { token: 'nope', headers: { 'x-request-id': 'req-12345678' } });
+    const res = await api.call('POST', '/api-token/list', {
+      token: 'nope',
+      headers: { 'x-request-id': 'req-12345678' },
+    });
     expect(envelopeOf(res).trace_id).toBe('req-12345678');
     const evil = await api.call('POST', '/api-token/list', { token: 'nope', headers: { 'x-request-id': '<script>' } });
     expect(envelopeOf(evil).trace_id).toMatch(/^[0-9a-f]{24}$/);

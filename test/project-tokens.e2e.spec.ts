@@ -34,17 +34,15 @@ describe('seed 002 fetch examples, run verbatim (host, {projectID} and <token> r
     let created: ProjectTokenBody;
     {
       const response = await fetch(`${host}/v1/projects/${projectID}/tokens`, {
-          method: 'POST',
-          headers: {
-            "Authorization": `Bearer ${token}`,
-            "Content-Type": "application/json"
-          },
-          body: JSON.stringify({
-            "name": "new-token",
-            "permissions": [
-              "create:*"
-            ]
-          }),
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'application/json',
+        },
+        body: JSON.stringify({
+          name: 'new-token',
+          permissions: ['create:*'],
+        }),
       });
       const data = await response.json();
       // (end of the seed's code)
@@ -58,10 +56,10 @@ describe('seed 002 fetch examples, run verbatim (host, {projectID} and <token> r
     }
     {
       const response = await fetch(`${host}/v1/projects/${projectID}/tokens`, {
-          method: 'GET',
-          headers: {
-            "Authorization": `Bearer ${token}`
-          },
+        method: 'GET',
+        headers: {
+          Authorization: `Bearer ${token}`,
+        },
       });
       const data = await response.json();
       // (end of the seed's code)
@@ -90,7 +88,13 @@ describe('POST /v1/projects/{projectID}/tokens', () => {
   });
 
   it('returns permissions unique and in the enum order', async () => {
-    const tok = await createProjectToken(api, project.id, ['read:token', 'create:*', 'read:token', 'delete:project', 'create:*']);
+    const tok = await createProjectToken(api, project.id, [
+      'read:token',
+      'create:*',
+      'read:token',
+      'delete:project',
+      'create:*',
+    ]);
     expect(tok.permissions).toEqual(['create:*', 'read:token', 'delete:project']);
     const got = await api.get(`/v1/project_tokens/${tok.id}`);
     expect(got.body.permissions).toEqual(['create:*', 'read:token', 'delete:project']);
@@ -126,7 +130,10 @@ describe('POST /v1/projects/{projectID}/tokens', () => {
     await createProjectToken(api, project.id, ['read:*'], { name });
     const res = await api.post(`/v1/projects/${project.id}/tokens`, { name, permissions: ['read:*'] });
     expect(res.status).toBe(409);
-    expect(envelopeOf(res)).toMatchObject({ code: 'conflict', message: 'A token with this name already exists in the project' });
+    expect(envelopeOf(res)).toMatchObject({
+      code: 'conflict',
+      message: 'A token with this name already exists in the project',
+    });
     const other = await createProject(api);
     await createProjectToken(api, other.id, ['read:*'], { name });
   });
@@ -147,24 +154,46 @@ describe('POST /v1/projects/{projectID}/tokens', () => {
     expect(envelopeOf(unknown)).toMatchObject({ code: 'not_found', message: 'Project not found' });
     const bad = await api.post('/v1/projects/nope/tokens', { name: 'a', permissions: ['read:*'] });
     expect(bad.status).toBe(400);
-    expect(envelopeOf(bad)).toMatchObject({ code: 'bad_request', data: { fields: { projectID: ['projectID must be a UUID'] } } });
+    expect(envelopeOf(bad)).toMatchObject({
+      code: 'bad_request',
+      data: { fields: { projectID: ['projectID must be a UUID'] } },
+    });
   });
 
   it('lets a project token grant only what it holds (no escalation); create:* covers create:token', async () => {
     const minter = await createProjectToken(api, project.id, ['create:token', 'read:token']);
-    const ok = await api.post(`/v1/projects/${project.id}/tokens`, { name: unique(), permissions: ['read:token'] }, pt(minter.token));
+    const ok = await api.post(
+      `/v1/projects/${project.id}/tokens`,
+      { name: unique(), permissions: ['read:token'] },
+      pt(minter.token),
+    );
     expect(ok.status).toBe(201);
     for (const permissions of [['delete:token'], ['read:*'], ['create:*'], ['read:token', 'update:token']]) {
-      const res = await api.post(`/v1/projects/${project.id}/tokens`, { name: unique(), permissions }, pt(minter.token));
+      const res = await api.post(
+        `/v1/projects/${project.id}/tokens`,
+        { name: unique(), permissions },
+        pt(minter.token),
+      );
       expect(res.status, permissions.join()).toBe(403);
-      expect(envelopeOf(res)).toMatchObject({ code: 'authorization_error', message: 'Cannot grant permissions you do not have' });
+      expect(envelopeOf(res)).toMatchObject({
+        code: 'authorization_error',
+        message: 'Cannot grant permissions you do not have',
+      });
     }
     const wide = await createProjectToken(api, project.id, ['create:*', 'read:token']);
-    const res = await api.post(`/v1/projects/${project.id}/tokens`, { name: unique(), permissions: ['create:token', 'create:project'] }, pt(wide.token));
+    const res = await api.post(
+      `/v1/projects/${project.id}/tokens`,
+      { name: unique(), permissions: ['create:token', 'create:project'] },
+      pt(wide.token),
+    );
     expect(res.status).toBe(201);
     // A global read token holds read:* but not create:token.
     const read = await createGlobalToken(api, 'read');
-    const denied = await api.post(`/v1/projects/${project.id}/tokens`, { name: unique(), permissions: ['read:*'] }, { token: read });
+    const denied = await api.post(
+      `/v1/projects/${project.id}/tokens`,
+      { name: unique(), permissions: ['read:*'] },
+      { token: read },
+    );
     expect(denied.status).toBe(403);
     expect(envelopeOf(denied)).toMatchObject({ code: 'authorization_error', message: 'Insufficient permissions' });
   });
@@ -216,7 +245,10 @@ describe('single-token routes', () => {
   it('PATCH renames and replaces permissions (204), the token then acts with them', async () => {
     const tok = await createProjectToken(api, project.id, ['read:token']);
     const name = unique('renamed');
-    const res = await api.patch(`/v1/project_tokens/${tok.id}`, { name, permissions: ['read:project', 'read:project'] });
+    const res = await api.patch(`/v1/project_tokens/${tok.id}`, {
+      name,
+      permissions: ['read:project', 'read:project'],
+    });
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
     const got = await api.get(`/v1/project_tokens/${tok.id}`);
@@ -229,7 +261,16 @@ describe('single-token routes', () => {
 
   it('PATCH rejects empty or unknown permissions, bad names and unknown fields with 400', async () => {
     const tok = await createProjectToken(api, project.id, ['read:token']);
-    for (const body of [{ permissions: [] }, { permissions: ['root'] }, { permissions: 'read:*' }, { permissions: null }, { name: '' }, { name: null }, { name: 3 }, { id: MISSING }]) {
+    for (const body of [
+      { permissions: [] },
+      { permissions: ['root'] },
+      { permissions: 'read:*' },
+      { permissions: null },
+      { name: '' },
+      { name: null },
+      { name: 3 },
+      { id: MISSING },
+    ]) {
       const res = await api.patch(`/v1/project_tokens/${tok.id}`, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(envelopeOf(res).code).toBe('bad_request');
@@ -243,13 +284,22 @@ describe('single-token routes', () => {
     expect(taken.status).toBe(409);
     expect(envelopeOf(taken).code).toBe('conflict');
     const updater = await createProjectToken(api, project.id, ['update:token', 'read:token']);
-    const self = await api.patch(`/v1/project_tokens/${updater.id}`, { permissions: ['update:*', 'read:*'] }, pt(updater.token));
+    const self = await api.patch(
+      `/v1/project_tokens/${updater.id}`,
+      { permissions: ['update:*', 'read:*'] },
+      pt(updater.token),
+    );
     expect(self.status).toBe(403);
-    expect(envelopeOf(self)).toMatchObject({ code: 'authorization_error', message: 'Cannot grant permissions you do not have' });
+    expect(envelopeOf(self)).toMatchObject({
+      code: 'authorization_error',
+      message: 'Cannot grant permissions you do not have',
+    });
     const other = await api.patch(`/v1/project_tokens/${a.id}`, { permissions: ['delete:token'] }, pt(updater.token));
     expect(other.status).toBe(403);
     // Narrowing is not escalation.
-    expect((await api.patch(`/v1/project_tokens/${a.id}`, { permissions: ['read:token'] }, pt(updater.token))).status).toBe(204);
+    expect(
+      (await api.patch(`/v1/project_tokens/${a.id}`, { permissions: ['read:token'] }, pt(updater.token))).status,
+    ).toBe(204);
     expect((await api.get(`/v1/project_tokens/${a.id}`)).body.permissions).toEqual(['read:token']);
   });
 
@@ -284,14 +334,17 @@ describe('single-token routes', () => {
       expect(envelopeOf(res).code).toBe('not_found');
       const bad = await api[method]('/v1/project_tokens/zzz');
       expect(bad.status).toBe(400);
-      expect(envelopeOf(bad)).toMatchObject({ code: 'bad_request', data: { fields: { tokenID: ['tokenID must be a UUID'] } } });
+      expect(envelopeOf(bad)).toMatchObject({
+        code: 'bad_request',
+        data: { fields: { tokenID: ['tokenID must be a UUID'] } },
+      });
     }
     const global = await api.post('/api-token/create', { access: 'read' });
     const res = await api.get(`/v1/project_tokens/${global.body.id}`);
     expect(res.status).toBe(404);
   });
 
-  it('the project-scoped aliases work, and only for the token\'s own project', async () => {
+  it("the project-scoped aliases work, and only for the token's own project", async () => {
     const tok = await createProjectToken(api, project.id, ['read:*']);
     const base = `/v1/projects/${project.id}/tokens/${tok.id}`;
     const got = await api.get(base);

@@ -190,7 +190,10 @@ beforeAll(async () => {
   Q = await createProject(api);
   tokens.set('global write (database)', await createGlobalToken(api, 'write'));
   tokens.set('global read', await createGlobalToken(api, 'read'));
-  tokens.set('token of another project', (await createProjectToken(api, Q.id, ['create:*', 'read:*', 'update:*', 'delete:*'])).token);
+  tokens.set(
+    'token of another project',
+    (await createProjectToken(api, Q.id, ['create:*', 'read:*', 'update:*', 'delete:*'])).token,
+  );
   const revoked = await createProjectToken(api, P.id, ['create:*', 'read:*', 'update:*', 'delete:*']);
   expect((await api.delete(`/v1/project_tokens/${revoked.id}`)).status).toBe(204);
   tokens.set('revoked project token', revoked.token);
@@ -232,4 +235,3 @@ describe('malformed ids are 400 for every caller allowed past the guard', () => 
     expect(envelopeOf(res).code).toBe('bad_request');
   });
 });
-

@@ -47,7 +47,15 @@ describe('POST /v1/projects', () => {
   });
 
   it('rejects missing, empty, non-string names and unknown fields with 400', async () => {
-    for (const body of [{}, { name: '' }, { name: 5 }, { name: null }, { name: ['a'] }, { name: 'x'.repeat(201) }, { name: 'ok', extra: 1 }]) {
+    for (const body of [
+      {},
+      { name: '' },
+      { name: 5 },
+      { name: null },
+      { name: ['a'] },
+      { name: 'x'.repeat(201) },
+      { name: 'ok', extra: 1 },
+    ]) {
       const res = await api.post('/v1/projects', body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(envelopeOf(res).code).toBe('bad_request');
@@ -82,7 +90,9 @@ describe('GET /v1/projects', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: { status: number; body: any; headers: Headers } = await api.get(`/v1/projects?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const res: { status: number; body: any; headers: Headers } = await api.get(
+        `/v1/projects?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
       expect(res.status).toBe(200);
       expect(Array.isArray(res.body)).toBe(true);
       expect(res.body.length).toBeLessThanOrEqual(2);
@@ -137,7 +147,10 @@ describe('GET /v1/projects/{projectID}', () => {
     for (const bad of ['not-a-uuid', '123', `${MISSING}x`, "1' OR '1'='1"]) {
       const res = await api.get(`/v1/projects/${encodeURIComponent(bad)}`);
       expect(res.status, bad).toBe(400);
-      expect(envelopeOf(res)).toMatchObject({ code: 'bad_request', data: { fields: { projectID: ['projectID must be a UUID'] } } });
+      expect(envelopeOf(res)).toMatchObject({
+        code: 'bad_request',
+        data: { fields: { projectID: ['projectID must be a UUID'] } },
+      });
     }
   });
 
@@ -148,7 +161,7 @@ describe('GET /v1/projects/{projectID}', () => {
     expect(res.body.id).toBe(p.id);
   });
 
-  it("never shows another project to a project token: 404 whether it exists or not", async () => {
+  it('never shows another project to a project token: 404 whether it exists or not', async () => {
     const mine = await createProject(api);
     const other = await createProject(api);
     const pt = await createProjectToken(api, mine.id, ['read:*']);

@@ -43,13 +43,18 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const call = (r: Route, token: string | null, header?: string) => api.call(r.method, r.path, { body: r.body, token, header });
+const call = (r: Route, token: string | null, header?: string) =>
+  api.call(r.method, r.path, { body: r.body, token, header });
 
 describe.each(ROUTES)('$method $path', (route) => {
   it('no token → 401 authentication_error', async () => {
     const res = await call(route, null);
     expect(res.status).toBe(401);
-    expect(envelopeOf(res)).toMatchObject({ code: 'authentication_error', message: 'Invalid or missing API token', data: {} });
+    expect(envelopeOf(res)).toMatchObject({
+      code: 'authentication_error',
+      message: 'Invalid or missing API token',
+      data: {},
+    });
   });
 
   it('garbage, unknown, revoked and non-Bearer tokens → 401', async () => {
@@ -76,7 +81,11 @@ describe.each(ROUTES)('$method $path', (route) => {
     const res = await call(route, tokens.read);
     if (route.write) {
       expect(res.status).toBe(403);
-      expect(envelopeOf(res)).toMatchObject({ code: 'authorization_error', message: 'Insufficient permissions', data: {} });
+      expect(envelopeOf(res)).toMatchObject({
+        code: 'authorization_error',
+        message: 'Insufficient permissions',
+        data: {},
+      });
     } else {
       expect(res.status).toBeLessThan(300);
     }

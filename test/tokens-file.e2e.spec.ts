@@ -14,7 +14,8 @@ import { DIST_MAIN, ROOT } from './support/build.js';
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'keyward-tokens-file-'));
 const file = join(dir, 'tokens.json');
-const write = (doc: unknown, path = file) => writeFileSync(path, typeof doc === 'string' ? doc : JSON.stringify(doc, null, 2), { mode: 0o600 });
+const write = (doc: unknown, path = file) =>
+  writeFileSync(path, typeof doc === 'string' ? doc : JSON.stringify(doc, null, 2), { mode: 0o600 });
 
 const ADMIN = 'seed000-admin-Secret-Token';
 const CI = 'ABC123XYZ789';
@@ -73,7 +74,11 @@ describe('seed 000: {"tokens": ...} with X-Token', () => {
     expect(created.status, created.text).toBe(200);
     expect((await list(created.body.token)).status).toBe(200);
     expect((await list('read-only-token-1234', 'x-token')).status).toBe(200);
-    const denied = await api.post('/api-token/create', { access: 'read' }, { token: 'read-only-token-1234', header: 'x-token' });
+    const denied = await api.post(
+      '/api-token/create',
+      { access: 'read' },
+      { token: 'read-only-token-1234', header: 'x-token' },
+    );
     expect(denied.status).toBe(403);
   });
 
@@ -228,7 +233,12 @@ describe('without a tokens file or an admin token', () => {
     const bare = await startApp({ KEYWARD_ADMIN_TOKEN: '' });
     try {
       const c = client(bare.url);
-      for (const path of ['/api-token/list', '/api-token/create', '/api-token/revoke', '/publisher.v1/api-token/list']) {
+      for (const path of [
+        '/api-token/list',
+        '/api-token/create',
+        '/api-token/revoke',
+        '/publisher.v1/api-token/list',
+      ]) {
         for (const token of [null, ADMIN, 'anything-at-all-here']) {
           const res = await c.post(path, {}, { token, header: 'x-token' });
           expect(res.status, `${path} ${token}`).toBe(401);
@@ -252,25 +262,28 @@ describe('a missing or invalid file stops the start', () => {
       /keyward: tokens file .*: tokens\["ci"\]\.projects must be an array of strings/,
     ],
     ['a directory', () => dir, /keyward: tokens file .*: is a directory/],
-  ])('node dist/main.js --tokens with %s exits 1 naming the problem, before touching the database', async (_, make, message) => {
-    const path = make(join(dir, 'missing.json'));
-    const dataDir = join(dir, 'never-created');
-    try {
-      const err = await run('node', [DIST_MAIN, '--tokens', path], {
-        cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: '', KEYWARD_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' },
-        timeout: 20_000,
-      }).then(
-        () => null,
-        (e: { code: number; stderr: string }) => e,
-      );
-      expect(err).not.toBeNull();
-      expect(err!.code).toBe(1);
-      expect(err!.stderr.trim()).toMatch(message);
-      expect(err!.stderr.trim().split('\n')).toHaveLength(1);
-      expect(existsSync(dataDir)).toBe(false);
-    } finally {
-      rmSync(join(dir, 'missing.json'), { force: true });
-    }
-  });
+  ])(
+    'node dist/main.js --tokens with %s exits 1 naming the problem, before touching the database',
+    async (_, make, message) => {
+      const path = make(join(dir, 'missing.json'));
+      const dataDir = join(dir, 'never-created');
+      try {
+        const err = await run('node', [DIST_MAIN, '--tokens', path], {
+          cwd: ROOT,
+          env: { ...process.env, DATABASE_URL: '', KEYWARD_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' },
+          timeout: 20_000,
+        }).then(
+          () => null,
+          (e: { code: number; stderr: string }) => e,
+        );
+        expect(err).not.toBeNull();
+        expect(err!.code).toBe(1);
+        expect(err!.stderr.trim()).toMatch(message);
+        expect(err!.stderr.trim().split('\n')).toHaveLength(1);
+        expect(existsSync(dataDir)).toBe(false);
+      } finally {
+        rmSync(join(dir, 'missing.json'), { force: true });
+      }
+    },
+  );
 });

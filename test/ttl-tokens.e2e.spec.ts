@@ -18,11 +18,18 @@ const SEED_ACCEPT = { accept: 'Application/vnd.pkglatv1+json' };
 describe('POST /auth/tokens (seed 003)', () => {
   it('runs the seed curl verbatim and returns {id, token, expires_at}', async () => {
     const { stdout } = await run('curl', [
-      '-s', '-X', 'POST', `${t.url}/auth/tokens`,
-      '-H', `Authorization: Bearer ${ADMIN_TOKEN}`,
-      '-H', 'Accept: Application/vnd.pkglatv1+json',
-      '-H', 'Content-Type: application/json',
-      '-d', `{
+      '-s',
+      '-X',
+      'POST',
+      `${t.url}/auth/tokens`,
+      '-H',
+      `Authorization: Bearer ${ADMIN_TOKEN}`,
+      '-H',
+      'Accept: Application/vnd.pkglatv1+json',
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      `{
     "ttl": "1h",
     "remove_on_use": false
   }`,
@@ -135,7 +142,10 @@ describe('POST /v1/tokens/verify', () => {
 
   it('reports FORBIDDEN for a missing permission, without consuming a single-use token', async () => {
     const once = (await api.post('/auth/tokens', { ttl: '1h', remove_on_use: true, access: 'read' })).body.token;
-    expect((await verify(once, { permission: 'delete:token' })).body).toMatchObject({ valid: false, code: 'FORBIDDEN' });
+    expect((await verify(once, { permission: 'delete:token' })).body).toMatchObject({
+      valid: false,
+      code: 'FORBIDDEN',
+    });
     expect((await verify(once, { permission: 'read:token' })).body).toMatchObject({ valid: true, code: 'VALID' });
   });
 

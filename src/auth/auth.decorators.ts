@@ -44,11 +44,14 @@ export function Authenticated(requirement: Requirement = {}) {
     SetMetadata(REQUIREMENT, requirement),
     ...SECURITY_SCHEMES.map((s) => ApiSecurity(s)),
     ApiUnauthorizedResponse({ description: 'Invalid, missing, expired or revoked token', type: ErrorEnvelopeDto }),
-    ApiForbiddenResponse({ description: `Insufficient permissions${what ? `: needs ${what}` : ''}`, type: ErrorEnvelopeDto }),
+    ApiForbiddenResponse({
+      description: `Insufficient permissions${what ? `: needs ${what}` : ''}`,
+      type: ErrorEnvelopeDto,
+    }),
     ...(requirement.projectParam
       ? [
           ApiNotFoundResponse({
-            description: 'Unknown project, or a project outside the token\'s scope (indistinguishable)',
+            description: "Unknown project, or a project outside the token's scope (indistinguishable)",
             type: ErrorEnvelopeDto,
           }),
         ]

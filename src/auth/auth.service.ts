@@ -60,7 +60,8 @@ export class AuthService {
     const parsed = this.codec.parse(presented);
     if (!parsed) {
       const verdict = await this.inspectStatic(presented, now);
-      if (key && verdict.code === 'VALID') this.cache.set(key, verdict.principal, null, verdict.principal.expiresAt, snapshot);
+      if (key && verdict.code === 'VALID')
+        this.cache.set(key, verdict.principal, null, verdict.principal.expiresAt, snapshot);
       return verdict;
     }
     const row = await this.tokens.findByLookupId(parsed.lookupId);

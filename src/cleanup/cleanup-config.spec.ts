@@ -10,7 +10,8 @@ describe('cleanup configuration', () => {
   });
 
   it('switches the job off with 0 or off', () => {
-    for (const v of ['0', 'off', 'OFF', 'false', 'disabled']) expect(loadConfig({ KEYWARD_CLEANUP_INTERVAL: v }).KEYWARD_CLEANUP_INTERVAL).toBe(0);
+    for (const v of ['0', 'off', 'OFF', 'false', 'disabled'])
+      expect(loadConfig({ KEYWARD_CLEANUP_INTERVAL: v }).KEYWARD_CLEANUP_INTERVAL).toBe(0);
     expect(loadConfig({ KEYWARD_CLEANUP_INTERVAL: '3s' }).KEYWARD_CLEANUP_INTERVAL).toBe(3000);
   });
 

@@ -81,14 +81,18 @@ export class CleanupRepository {
    * lives on its connection, and the pool would hand each statement to any connection). Returns
    * `{ acquired: false }` at once, without waiting, when another session holds the lock.
    */
-  async withLock<R>(fn: (session: CleanupSession) => Promise<R>): Promise<{ acquired: true; result: R } | { acquired: false }> {
+  async withLock<R>(
+    fn: (session: CleanupSession) => Promise<R>,
+  ): Promise<{ acquired: true; result: R } | { acquired: false }> {
     const { pool, pglite } = this.db.handle;
     if (pool) {
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
         const query: Query = async (sql, params) => (await client.query(sql, params)).rows;
-        const [{ locked }] = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [CLEANUP_LOCK_KEY]);
+        const [{ locked }] = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+          CLEANUP_LOCK_KEY,
+        ]);
         if (!locked) return { acquired: false };
         try {
           return { acquired: true, result: await fn(new CleanupSession(query)) };
@@ -105,7 +109,9 @@ export class CleanupRepository {
     // PGlite is one process with one session: the same SQL works (and the lock is only re-entrant
     // within that session, which CleanupService's in-process guard covers).
     const query: Query = async <T>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows;
-    const [{ locked }] = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [CLEANUP_LOCK_KEY]);
+    const [{ locked }] = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+      CLEANUP_LOCK_KEY,
+    ]);
     if (!locked) return { acquired: false };
     try {
       return { acquired: true, result: await fn(new CleanupSession(query)) };

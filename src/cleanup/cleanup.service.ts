@@ -69,7 +69,8 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Stops the schedule and waits for a pass in progress, before the database closes. */
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    if (this.scheduler.doesExist('interval', CLEANUP_INTERVAL_NAME)) this.scheduler.deleteInterval(CLEANUP_INTERVAL_NAME);
+    if (this.scheduler.doesExist('interval', CLEANUP_INTERVAL_NAME))
+      this.scheduler.deleteInterval(CLEANUP_INTERVAL_NAME);
     await this.current?.catch(() => undefined);
   }
 
@@ -124,7 +125,15 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
           if (n < batchSize || this.stopped) break;
         }
         const removed = counts.expired + counts.used + counts.revoked;
-        return { ...counts, skipped: false as const, removed, graceCleared, batches, startedAt, finishedAt: new Date() };
+        return {
+          ...counts,
+          skipped: false as const,
+          removed,
+          graceCleared,
+          batches,
+          startedAt,
+          finishedAt: new Date(),
+        };
       });
     } catch (err) {
       this.stats.failed++;

@@ -27,7 +27,11 @@ function program(): Command {
   token
     .command('create')
     .description('create a token in the database and print its secret (shown once)')
-    .addOption(new Option('--access <level>', 'read: query and list; write: everything').choices(['read', 'write']).makeOptionMandatory())
+    .addOption(
+      new Option('--access <level>', 'read: query and list; write: everything')
+        .choices(['read', 'write'])
+        .makeOptionMandatory(),
+    )
     .option('--description <text>', 'what the token is for')
     .option('--expires-at <time>', 'RFC 3339 expiry, e.g. 2030-12-31T23:59:59Z')
     .option('--ttl <duration>', 'expire after this long, e.g. 15m, 1h, 7d')
@@ -56,7 +60,10 @@ function program(): Command {
     .action((id: string, opts: { grace?: string; json?: boolean }) => tokens.rotate(config(), id, opts, out));
 
   const fileOption = () =>
-    new Option('--file <file>', 'tokens file holding {"authorization": {"enabled", "token"}} (default: KEYWARD_TOKENS_FILE)');
+    new Option(
+      '--file <file>',
+      'tokens file holding {"authorization": {"enabled", "token"}} (default: KEYWARD_TOKENS_FILE)',
+    );
   const hashOnly = () => new Option('--hash-only', 'write only the argon2 hash of the token (and a stub) to the file');
 
   token

@@ -91,8 +91,10 @@ export function stubOf(token: string, prefix: string): string {
 /** Problems with an operator-chosen master token, or null. */
 export function masterTokenProblem(token: string, prefix: string): string | null {
   if (!token.startsWith(prefix)) return `the token must start with '${prefix}'`;
-  if (token.length < MIN_MASTER_TOKEN_LENGTH) return `the token must be at least ${MIN_MASTER_TOKEN_LENGTH} characters long`;
-  if (token.length > MAX_PRESENTED_TOKEN_LENGTH) return `the token must be at most ${MAX_PRESENTED_TOKEN_LENGTH} characters long`;
+  if (token.length < MIN_MASTER_TOKEN_LENGTH)
+    return `the token must be at least ${MIN_MASTER_TOKEN_LENGTH} characters long`;
+  if (token.length > MAX_PRESENTED_TOKEN_LENGTH)
+    return `the token must be at most ${MAX_PRESENTED_TOKEN_LENGTH} characters long`;
   if (/\s/.test(token)) return 'the token must not contain whitespace';
   // Such a string would be looked up in the database and never reach the tokens file.
   if (new TokenCodec(prefix).parse(token)) return 'the token has the shape of a database token: choose another one';
@@ -102,7 +104,9 @@ export function masterTokenProblem(token: string, prefix: string): string | null
 export function what(path: string, out: Output): void {
   const a = authorizationOf(readDoc(path, { mayBeMissing: false }));
   if (!a || (a.token === undefined && a.token_hash === undefined)) {
-    throw new CliError(`tokens file ${path} has no master token (authorization.token): create one with \`keyward token reset --file ${path}\``);
+    throw new CliError(
+      `tokens file ${path} has no master token (authorization.token): create one with \`keyward token reset --file ${path}\``,
+    );
   }
   if (typeof a.token === 'string' && !PasswordHasher.isArgon2Hash(a.token)) {
     out.line(`Current Token: ${a.token}`);

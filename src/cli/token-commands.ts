@@ -1,3 +1,4 @@
+import { TokenCache } from '../tokens/token-cache.service.js';
 import { Logger } from '@nestjs/common';
 import ms from 'ms';
 import { permissionsForAccess } from '../auth/permissions.js';
@@ -45,7 +46,7 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokensServic
     throw new CliError(`cannot open the database: ${(err as Error).message}`);
   }
   try {
-    const repo = new TokensRepository(db);
+    const repo = new TokensRepository(db, new TokenCache(config));
     const issuer = new TokenIssuer(new TokenCodec(config.KEYWARD_TOKEN_PREFIX), new PasswordHasher(config), repo);
     return await fn(new TokensService(config, repo, issuer));
   } catch (err) {
@@ -86,7 +87,9 @@ export async function create(config: AppConfig, opts: CreateOptions, out: Output
   if (opts.ttl) expires_at = new Date(Date.now() + parseDuration(opts.ttl, '--ttl')).toISOString();
   if (opts.expiresAt) {
     if (!RFC3339.test(opts.expiresAt) || Number.isNaN(Date.parse(opts.expiresAt))) {
-      throw new CliError(`--expires-at must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z (got "${opts.expiresAt}")`);
+      throw new CliError(
+        `--expires-at must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z (got "${opts.expiresAt}")`,
+      );
     }
     if (Date.parse(opts.expiresAt) <= Date.now()) throw new CliError('--expires-at must be in the future');
     expires_at = opts.expiresAt;
@@ -119,10 +122,24 @@ export async function list(config: AppConfig, opts: { json?: boolean }, out: Out
   if (!rows.length) return out.line('No tokens.');
   const table = [
     ['ID', 'ACCESS', 'STATUS', 'STUB', 'CREATED', 'EXPIRES', 'DESCRIPTION'],
-    ...rows.map((r) => [r.id, r.access, r.status, r.token_stub, r.created_at, r.expires_at ?? 'never', r.description ?? '']),
+    ...rows.map((r) => [
+      r.id,
+      r.access,
+      r.status,
+      r.token_stub,
+      r.created_at,
+      r.expires_at ?? 'never',
+      r.description ?? '',
+    ]),
   ];
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-  for (const row of table) out.line(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  for (const row of table)
+    out.line(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 export async function revoke(config: AppConfig, id: string, opts: { json?: boolean }, out: Output): Promise<void> {
@@ -132,7 +149,12 @@ export async function revoke(config: AppConfig, id: string, opts: { json?: boole
   out.line(`✓ Token ${row.id} revoked (at ${row.revoked_at}); it no longer authenticates.`);
 }
 
-export async function rotate(config: AppConfig, id: string, opts: { grace?: string; json?: boolean }, out: Output): Promise<void> {
+export async function rotate(
+  config: AppConfig,
+  id: string,
+  opts: { grace?: string; json?: boolean },
+  out: Output,
+): Promise<void> {
   const graceMs = opts.grace ? parseDuration(opts.grace, '--grace') : 0;
   checkId(id);
   const rotated = await withTokens(config, (tokens) => tokens.rotate(OPERATOR, id, graceMs));

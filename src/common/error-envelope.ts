@@ -50,7 +50,10 @@ function fastifyError(e: unknown): Mapped | undefined {
     FST_ERR_CTP_INVALID_JSON_BODY: 'Malformed JSON body',
     FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body',
   };
-  const own = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' && typeof err.message === 'string' && err.message.startsWith('Invalid JSON body');
+  const own =
+    err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' &&
+    typeof err.message === 'string' &&
+    err.message.startsWith('Invalid JSON body');
   const message = own ? (err.message as string) : (messages[err.code] ?? 'Bad request');
   return { status, code: codeForStatus(status), message, data: {} };
 }

@@ -23,7 +23,7 @@ import {
 } from './dto/project-tokens.dto.js';
 import { ProjectTokensService } from './project-tokens.service.js';
 
-const NO_TOKEN = { description: 'No such token (or not in the caller\'s projects)', type: ErrorEnvelopeDto };
+const NO_TOKEN = { description: "No such token (or not in the caller's projects)", type: ErrorEnvelopeDto };
 const NAME_TAKEN = { description: 'A token with this name already exists in the project', type: ErrorEnvelopeDto };
 
 /**
@@ -31,7 +31,10 @@ const NAME_TAKEN = { description: 'A token with this name already exists in the 
  * confined to one project, at `/v1/projects/{projectID}/tokens/{tokenID}`.
  */
 @ApiTags('project tokens')
-@ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields, malformed UUID', type: ErrorEnvelopeDto })
+@ApiBadRequestResponse({
+  description: 'Malformed JSON, unknown or invalid fields, malformed UUID',
+  type: ErrorEnvelopeDto,
+})
 @Controller('v1')
 export class ProjectTokensController {
   constructor(private readonly service: ProjectTokensService) {}
@@ -116,7 +119,10 @@ export class ProjectTokensController {
   @Patch('projects/:projectID/tokens/:tokenID')
   @HttpCode(204)
   @Authenticated({ permission: Permission.UpdateToken, projectParam: 'projectID' })
-  @ApiOperation({ operationId: 'updateProjectToken', summary: 'Rename a token of this project or replace its permissions' })
+  @ApiOperation({
+    operationId: 'updateProjectToken',
+    summary: 'Rename a token of this project or replace its permissions',
+  })
   @ApiNoContentResponse({ description: 'Updated' })
   @ApiNotFoundResponse(NO_TOKEN)
   @ApiConflictResponse(NAME_TAKEN)

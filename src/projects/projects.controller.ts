@@ -17,7 +17,10 @@ import { CreateProjectDto, ListProjectsQueryDto, ProjectDto } from './dto/projec
 import { ProjectsService } from './projects.service.js';
 
 @ApiTags('projects')
-@ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields, malformed UUID', type: ErrorEnvelopeDto })
+@ApiBadRequestResponse({
+  description: 'Malformed JSON, unknown or invalid fields, malformed UUID',
+  type: ErrorEnvelopeDto,
+})
 @Controller('v1/projects')
 export class ProjectsController {
   constructor(private readonly service: ProjectsService) {}
@@ -43,7 +46,9 @@ export class ProjectsController {
   })
   @ApiOkResponse({
     type: [ProjectDto],
-    headers: { 'X-Next-Cursor': { description: 'Cursor of the next page; absent on the last page', schema: { type: 'string' } } },
+    headers: {
+      'X-Next-Cursor': { description: 'Cursor of the next page; absent on the last page', schema: { type: 'string' } },
+    },
   })
   async list(
     @Auth() caller: Principal,

@@ -21,7 +21,11 @@ describe('seed 000: {"tokens": {name: {...}}}', () => {
       tokens: {
         admin: { token: 'your-secret-token', allow_overwrite: true, allow_delete: true },
         'ci-deploy': { token: 'ABC123XYZ789', projects: ['my-app'] },
-        'team-a': { token: 'DEF456UVW012', projects: ['team-a-api', 'team-a-cli', 'team-a-sdk'], allow_overwrite: true },
+        'team-a': {
+          token: 'DEF456UVW012',
+          projects: ['team-a-api', 'team-a-cli', 'team-a-sdk'],
+          allow_overwrite: true,
+        },
         'updater-only': { token: 'XYZ789ABC123', existing_projects_only: true },
       },
     });
@@ -78,8 +82,16 @@ describe('seed 004: api_keys', () => {
 
 describe('seed 003: authorization', () => {
   it('reads the master token', () => {
-    const [e] = parse({ authorization: { enabled: true, token: 'lightd_ad2f7fc49ed640429c450e14ed07c8d5' }, port: 8070 });
-    expect(e).toMatchObject({ name: 'master', secret: 'lightd_ad2f7fc49ed640429c450e14ed07c8d5', enabled: true, projects: null });
+    const [e] = parse({
+      authorization: { enabled: true, token: 'lightd_ad2f7fc49ed640429c450e14ed07c8d5' },
+      port: 8070,
+    });
+    expect(e).toMatchObject({
+      name: 'master',
+      secret: 'lightd_ad2f7fc49ed640429c450e14ed07c8d5',
+      enabled: true,
+      projects: null,
+    });
   });
 
   it('reads a hash-only master token with its stub, and enabled: false', () => {
@@ -88,7 +100,11 @@ describe('seed 003: authorization', () => {
   });
 
   it('combines with the other layouts in one file', () => {
-    const entries = parse({ authorization: { token: 'master-secret-1234' }, tokens: { ci: { token: 'ci-secret' } }, api_keys: [{ key: 'k1', name: 'P' }] });
+    const entries = parse({
+      authorization: { token: 'master-secret-1234' },
+      tokens: { ci: { token: 'ci-secret' } },
+      api_keys: [{ key: 'k1', name: 'P' }],
+    });
     expect(entries.map((e) => e.name).sort()).toEqual(['P', 'ci', 'master']);
   });
 });
@@ -101,7 +117,10 @@ describe('bad files are rejected with a message naming the file and the entry', 
     [{ port: 8080 }, /has none of "tokens".*"api_keys".*"authorization"/],
     [{ tokens: ['a'] }, /tokens must be an object/],
     [{ tokens: { ci: 'abc' } }, /tokens\["ci"\] must be an object/],
-    [{ tokens: { ci: { token: 'abc', projects: 'my-app' } } }, /: tokens\["ci"\]\.projects must be an array of strings/],
+    [
+      { tokens: { ci: { token: 'abc', projects: 'my-app' } } },
+      /: tokens\["ci"\]\.projects must be an array of strings/,
+    ],
     [{ tokens: { ci: { token: 'abc', projects: [1] } } }, /tokens\["ci"\]\.projects\[0\] must be a string/],
     [{ tokens: { ci: { token: 'abc', projects: [] } } }, /tokens\["ci"\]\.projects must not be empty/],
     [{ tokens: { ci: { token: 'abc', allow_delete: 'yes' } } }, /tokens\["ci"\]\.allow_delete must be true or false/],
@@ -113,11 +132,22 @@ describe('bad files are rejected with a message naming the file and the entry', 
     [{ tokens: { ci: { token: 'x'.repeat(513) } } }, /tokens\["ci"\]\.token must be at most 512 characters/],
     [{ tokens: { ci: { token: 'abc', token_hash: HASH } } }, /tokens\["ci"\] gives both token and token_hash/],
     [{ tokens: { ci: { token_hash: 'sha1:abc' } } }, /tokens\["ci"\]\.token_hash must be an argon2 hash/],
-    [{ tokens: { a: { token: 'same-secret' }, b: { token: 'same-secret' } } }, /tokens\["b"\] has the same secret as tokens\["a"\]/],
+    [
+      { tokens: { a: { token: 'same-secret' }, b: { token: 'same-secret' } } },
+      /tokens\["b"\] has the same secret as tokens\["a"\]/,
+    ],
     [{ api_keys: { key: 'k' } }, /api_keys must be an array/],
     [{ api_keys: [{ key: 'k', name: 'x', enabled: 'true' }] }, /api_keys\[0\]\.enabled must be true or false/],
     [{ headless_cpms: { api_keys: [{ name: 'x' }] } }, /headless_cpms\.api_keys\[0\] has no key \(or key_hash\)/],
-    [{ api_keys: [{ key: 'k1', name: 'x' }, { key: 'k2', name: 'x' }] }, /api_keys\[1\] has the same name "x" as api_keys\[0\]/],
+    [
+      {
+        api_keys: [
+          { key: 'k1', name: 'x' },
+          { key: 'k2', name: 'x' },
+        ],
+      },
+      /api_keys\[1\] has the same name "x" as api_keys\[0\]/,
+    ],
     [{ authorization: { enabled: true } }, /authorization has no token/],
     [{ authorization: 'lightd_x' }, /authorization must be an object/],
   ])('%j', (doc, message) => {
@@ -127,11 +157,18 @@ describe('bad files are rejected with a message naming the file and the entry', 
   it('never puts a secret in the message', () => {
     const msg = problem({ tokens: { a: { token: 'hunter2-secret' }, b: { token: 'hunter2-secret', projects: 'x' } } });
     expect(msg).not.toContain('hunter2');
-    expect(problem({ tokens: { a: { token: 'hunter2-secret' }, b: { token: 'hunter2-secret' } } })).not.toContain('hunter2');
+    expect(problem({ tokens: { a: { token: 'hunter2-secret' }, b: { token: 'hunter2-secret' } } })).not.toContain(
+      'hunter2',
+    );
   });
 
   it('never quotes the file in a JSON syntax error (V8 would show a piece of it)', () => {
-    for (const text of ['{"tokens": hunter2secret}', 'hunter2secret', '{"tokens": {"a": {"token": "hunter2secret" x}}}', '{"tokens": {"a": {"token": "hunter2']) {
+    for (const text of [
+      '{"tokens": hunter2secret}',
+      'hunter2secret',
+      '{"tokens": {"a": {"token": "hunter2secret" x}}}',
+      '{"tokens": {"a": {"token": "hunter2',
+    ]) {
       const msg = problem(text);
       expect(msg).toMatch(/^tokens file \/etc\/keyward\/tokens\.json: not valid JSON \(/);
       expect(msg).not.toContain('hunter2');

@@ -119,7 +119,9 @@ export function jsonSyntaxProblem(text: string, err: unknown): string {
     const column = before.length - before.lastIndexOf('\n');
     return `not valid JSON (${at[1]} at line ${line}, column ${column})`;
   }
-  return message.startsWith('Unexpected end') ? 'not valid JSON (it ends too early)' : 'not valid JSON (unexpected character)';
+  return message.startsWith('Unexpected end')
+    ? 'not valid JSON (it ends too early)'
+    : 'not valid JSON (unexpected character)';
 }
 
 /** `tokens["ci"].projects`, `api_keys[0].key` from a zod path. */

@@ -80,6 +80,7 @@ export class TokensRepository {
       where: { id, secretHash: expectedHash, revokedAt: null },
       data,
     });
+    if (count) this.cache.invalidate(id);
     return count === 1 ? this.prisma.apiToken.findUnique({ where: { id } }) : null;
   }
 
@@ -123,6 +124,7 @@ export class TokensRepository {
     data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access'>,
   ): Promise<boolean> {
     const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind: 'project', revokedAt: null }, data });
+    if (count) this.cache.invalidate(id);
     return count === 1;
   }
 
@@ -135,6 +137,7 @@ export class TokensRepository {
       where: { id: row.id, kind: 'project', revokedAt: null },
       data: { revokedAt: new Date(), name: null, description: row.description ?? row.name },
     });
+    if (count) this.cache.invalidate(row.id);
     return count === 1;
   }
 

@@ -18,13 +18,17 @@ import { ACCESS_LEVELS, type AccessLevel } from './publisher.dto.js';
 export class CreateTtlTokenDto {
   @ApiProperty({
     example: '1h',
-    description: 'Lifetime: a number and a unit, e.g. `30s`, `15m`, `1h`, `7d` (at least 1s, at most KEYWARD_MAX_TOKEN_TTL)',
+    description:
+      'Lifetime: a number and a unit, e.g. `30s`, `15m`, `1h`, `7d` (at least 1s, at most KEYWARD_MAX_TOKEN_TTL)',
   })
   @IsString()
   @MaxLength(32)
-  @Matches(/^\s*\d+(\.\d+)?\s*(ms|s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks)\s*$/i, {
-    message: 'ttl must be a duration like 30s, 15m, 1h or 7d',
-  })
+  @Matches(
+    /^\s*\d+(\.\d+)?\s*(ms|s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks)\s*$/i,
+    {
+      message: 'ttl must be a duration like 30s, 15m, 1h or 7d',
+    },
+  )
   ttl: string;
 
   @ApiPropertyOptional({ default: false, description: 'Single-use: valid for exactly one successful authentication' })
@@ -37,12 +41,19 @@ export class CreateTtlTokenDto {
   @IsIn(ACCESS_LEVELS, { message: 'access must be one of: read, write' })
   access?: AccessLevel;
 
-  @ApiPropertyOptional({ enum: Permission, isArray: true, description: "Narrow the permissions (default: the caller's)" })
+  @ApiPropertyOptional({
+    enum: Permission,
+    isArray: true,
+    description: "Narrow the permissions (default: the caller's)",
+  })
   @IsOptional()
   @IsArray()
   @ArrayNotEmpty()
   @ArrayMaxSize(12)
-  @IsEnum(Permission, { each: true, message: `each permission must be one of: ${Object.values(Permission).join(', ')}` })
+  @IsEnum(Permission, {
+    each: true,
+    message: `each permission must be one of: ${Object.values(Permission).join(', ')}`,
+  })
   permissions?: Permission[];
 
   @ApiPropertyOptional({ type: [String], description: 'Confine to these projects (ids or names)' })
