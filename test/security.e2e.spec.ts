@@ -18,7 +18,11 @@ const ROUTES: Route[] = [
     { method: 'POST', path: `${base}/create`, body: { access: 'read' }, write: true },
     { method: 'POST', path: `${base}/list`, body: {}, write: false },
     { method: 'POST', path: `${base}/revoke`, body: { id: '123e4567-e89b-12d3-a456-426614174000' }, write: true },
+    { method: 'POST', path: `${base}/rotate`, body: { id: '123e4567-e89b-12d3-a456-426614174000' }, write: true },
   ]),
+  { method: 'POST', path: '/auth/tokens', body: { ttl: '1h' }, write: true },
+  { method: 'POST', path: '/v1/tokens/verify', body: { token: 'kw_nothing' }, write: false },
+  { method: 'POST', path: '/v1/tokens/123e4567-e89b-12d3-a456-426614174000/rotate', body: {}, write: true },
   { method: 'GET', path: '/v1/health', write: false },
 ];
 

@@ -6,6 +6,7 @@ import { TokenCodec } from './token-codec.js';
 import { TokenCache } from './token-cache.service.js';
 import { TokenEventsService } from './token-events.service.js';
 import { UsageTracker } from './usage-tracker.service.js';
+import { RotationController } from './rotation.controller.js';
 import { TokensController } from './tokens.controller.js';
 import { TtlTokensController } from './ttl-tokens.controller.js';
 import { TtlTokensService } from './ttl-tokens.service.js';
@@ -13,7 +14,7 @@ import { TokensRepository } from './tokens.repository.js';
 import { TokenIssuer, TokensService } from './tokens.service.js';
 
 @Module({
-  controllers: [TokensController, TtlTokensController],
+  controllers: [TokensController, TtlTokensController, RotationController],
   providers: [
     { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },
     PasswordHasher,

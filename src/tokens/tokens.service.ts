@@ -208,16 +208,33 @@ export class TokensService {
    * the CLI). Revoked, used and expired tokens cannot be rotated. A caller cannot rotate a token that
    * would give it more than it holds (access, permissions, projects, or an expiry past its own).
    */
-  async rotate(caller: Principal, id: string, graceMs = 0): Promise<RotatedTokenDto> {
-    const row = await this.repo.findGlobalById(id);
-    const inScope = row && (caller.projects === null || caller.projects.every((p) => row.scopeProjects.includes(p)));
+  async rotate(
+    caller: Principal,
+    id: string,
+    graceMs = 0,
+    { anyKind = false }: { anyKind?: boolean } = {},
+  ): Promise<RotatedTokenDto> {
+    const row = anyKind ? await this.repo.findById(id) : await this.repo.findGlobalById(id);
+    const isProject = row?.kind === 'project';
+    const tokenProjects = row
+      ? isProject
+        ? [row.projectId!]
+        : row.scopeProjects.length
+          ? row.scopeProjects
+          : null
+      : null;
+    const inScope =
+      row &&
+      (caller.projects === null ||
+        (tokenProjects !== null && tokenProjects.every((p) => caller.projects!.includes(p))));
     if (!row || !inScope) throw ApiError.notFound('Token not found');
     const status = tokenStatus(row);
     if (status !== 'active') throw ApiError.conflict(`Token is ${status}: it cannot be rotated`, { status });
+    if (row.removeOnUse) throw ApiError.conflict('Single-use tokens cannot be rotated');
     const expiresAt = assertCanGrant(caller, {
       access: row.access,
       permissions: row.permissions.length ? row.permissions : permissionsForAccess(row.access),
-      projects: row.scopeProjects.length ? row.scopeProjects : null,
+      projects: tokenProjects,
       expiresAt: row.expiresAt,
     });
     if (expiresAt?.getTime() !== row.expiresAt?.getTime()) {
