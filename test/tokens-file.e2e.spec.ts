@@ -103,6 +103,34 @@ describe('seed 000: {"tokens": ...} with X-Token', () => {
   });
 });
 
+describe('project names in tokens files', () => {
+  it('confine a file token to the projects it names, on project routes and in verification', async () => {
+    const mine = await api.post('/v1/projects', { name: 'my-project' }, { token: ADMIN, header: 'x-token' });
+    const elsewhere = await api.post('/v1/projects', { name: 'elsewhere' }, { token: ADMIN, header: 'x-token' });
+    expect(mine.status, mine.text).toBe(201);
+    const tokensOf = (id: string) => api.get(`/v1/projects/${id}/tokens`, { token: CI, header: 'x-token' });
+    expect((await tokensOf(mine.body.id)).status).toBe(200);
+    expect((await tokensOf(elsewhere.body.id)).status).toBe(404);
+
+    const verify = (project: string) =>
+      api.post('/v1/tokens/verify', { token: CI, project }, { token: ADMIN, header: 'x-token' });
+    for (const ref of ['my-project', mine.body.id]) {
+      expect((await verify(ref)).body).toMatchObject({
+        valid: true,
+        code: 'VALID',
+        token: {
+          id: 'file:ci-pipeline',
+          name: 'ci-pipeline',
+          flags: { allow_overwrite: false, allow_delete: false, existing_projects_only: false },
+        },
+      });
+    }
+    expect((await verify('elsewhere')).body).toMatchObject({ valid: false, code: 'FORBIDDEN' });
+    // seed 000 projects need not exist in Keyward: the name alone is checked
+    expect((await verify('other-project')).body).toMatchObject({ valid: true });
+  });
+});
+
 describe('seed 004: api_keys with X-API-Key', () => {
   const keys = [
     { key: 'hcpms_live_a4b9c2d1e4f5', name: 'Production', enabled: true },

@@ -9,6 +9,8 @@ import { permissionsForAccess, accessOf } from './permissions.js';
 import type { Principal } from './principal.js';
 import { StaticCredentials } from './static-credentials.js';
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED';
 
 export type Verdict =
@@ -94,7 +96,18 @@ export class AuthService {
     if (entry.principal.expiresAt && entry.principal.expiresAt <= now) {
       return { code: 'EXPIRED', principal: entry.principal };
     }
-    return { code: 'VALID', principal: entry.principal };
+    return { code: 'VALID', principal: await this.withProjectIds(entry.principal) };
+  }
+
+  /**
+   * Tokens files confine tokens by project *name* (seed 000); routes and rows use ids. The principal
+   * gets both: the names as written, plus the ids of the projects that exist under those names.
+   */
+  private async withProjectIds(principal: Principal): Promise<Principal> {
+    const names = principal.projects?.filter((p) => !UUID_RE.test(p));
+    if (!names?.length) return principal;
+    const ids = (await this.tokens.resolveProjectIds(names)).filter((id): id is string => id !== null);
+    return ids.length ? { ...principal, projects: [...principal.projects!, ...ids] } : principal;
   }
 
   /** For the guard: a Principal, or the 401 the caller should get. */

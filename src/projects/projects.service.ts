@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
 import { validationFailed } from '../common/validation.js';
+import { TokenCache } from '../tokens/token-cache.service.js';
 import type { CreateProjectDto, ListProjectsQueryDto, ProjectDto } from './dto/projects.dto.js';
 import { type ProjectRow, ProjectsRepository } from './projects.repository.js';
 
@@ -29,11 +30,17 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 
 @Injectable()
 export class ProjectsService {
-  constructor(private readonly repo: ProjectsRepository) {}
+  constructor(
+    private readonly repo: ProjectsRepository,
+    private readonly cache: TokenCache,
+  ) {}
 
   async create(dto: CreateProjectDto): Promise<ProjectDto> {
     try {
-      return toProjectDto(await this.repo.create(dto.name));
+      const row = await this.repo.create(dto.name);
+      // Tokens-file credentials scoped by project name learn the new project's id on their next use.
+      this.cache.clear();
+      return toProjectDto(row);
     } catch (e) {
       if (isUniqueViolation(e)) throw ApiError.conflict('A project with this name already exists', { name: dto.name });
       throw e;
