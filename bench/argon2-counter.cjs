@@ -1,4 +1,5 @@
 'use strict';
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS preload by design */
 // Bench-only preload (`node --require bench/argon2-counter.cjs dist/main.js`): counts argon2 calls made
 // by the app without touching src/. The app does `import argon2 from 'argon2'` and calls
 // `argon2.verify(...)`/`argon2.hash(...)` on the CommonJS exports object, so wrapping those properties
