@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -102,6 +103,7 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async pass(): Promise<CleanupResult> {
     const batchSize = this.config.KEYWARD_CLEANUP_BATCH_SIZE;
+    const pause = this.config.KEYWARD_CLEANUP_BATCH_PAUSE;
     const retention = this.config.KEYWARD_REVOKED_RETENTION;
     let outcome;
     try {
@@ -117,6 +119,7 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
           counts.used += batch.used;
           counts.revoked += batch.revoked;
           if (batch.expired + batch.used + batch.revoked < batchSize || this.stopped) break;
+          if (pause > 0) await sleep(pause);
         }
         let graceCleared = 0;
         for (;;) {

@@ -77,6 +77,8 @@ export const configSchema = z.object({
   KEYWARD_CLEANUP_INTERVAL: optionalDuration('5m', 1000),
   /** Rows deleted per statement (each batch is its own short transaction). */
   KEYWARD_CLEANUP_BATCH_SIZE: int(10_000, 1, 1_000_000),
+  /** Pause between cleanup batches, leaving the database to live traffic during a large pass. */
+  KEYWARD_CLEANUP_BATCH_PAUSE: duration('10ms'),
   /** How long revoked tokens are kept for audit before the cleanup job removes them (`0`: next pass). */
   KEYWARD_REVOKED_RETENTION: duration('30d'),
 });
