@@ -7,6 +7,7 @@ import { AuthService } from './auth.service.js';
 import { presentedToken } from './credentials.js';
 import { grants } from './permissions.js';
 import type { Principal } from './principal.js';
+import { isUuid } from '../common/uuid.js';
 
 /** The one global guard: authenticates every route except @Public() ones, then checks the requirement. */
 @Injectable()
@@ -28,15 +29,13 @@ export class AuthGuard implements CanActivate {
       const params = (request.params ?? {}) as Record<string, string | undefined>;
       const projectId = params[requirement.projectParam];
       // A malformed id is left to the route's ParseUUIDPipe (400): it cannot name any project.
-      if (typeof projectId === 'string' && UUID.test(projectId) && !inProjectScope(principal, projectId)) {
+      if (typeof projectId === 'string' && isUuid(projectId) && !inProjectScope(principal, projectId)) {
         throw ApiError.notFound('Project not found');
       }
     }
     return true;
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** May the caller act inside this project? `projects: null` means every project. */
 export function inProjectScope(principal: Principal, projectId: string): boolean {

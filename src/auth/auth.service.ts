@@ -8,8 +8,7 @@ import { UsageTracker } from '../tokens/usage-tracker.service.js';
 import { permissionsForAccess, accessOf } from './permissions.js';
 import type { Principal } from './principal.js';
 import { StaticCredentials } from './static-credentials.js';
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../common/uuid.js';
 
 export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED';
 
@@ -104,7 +103,7 @@ export class AuthService {
    * gets both: the names as written, plus the ids of the projects that exist under those names.
    */
   private async withProjectIds(principal: Principal): Promise<Principal> {
-    const names = principal.projects?.filter((p) => !UUID_RE.test(p));
+    const names = principal.projects?.filter((p) => !isUuid(p));
     if (!names?.length) return principal;
     const ids = (await this.tokens.resolveProjectIds(names)).filter((id): id is string => id !== null);
     return ids.length ? { ...principal, projects: [...principal.projects!, ...ids] } : principal;

@@ -90,17 +90,8 @@ export class CleanupRepository {
       let broken: Error | undefined;
       try {
         const query: Query = async (sql, params) => (await client.query(sql, params)).rows;
-        const [{ locked }] = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
-          CLEANUP_LOCK_KEY,
-        ]);
-        if (!locked) return { acquired: false };
-        try {
-          return { acquired: true, result: await fn(new CleanupSession(query)) };
-        } finally {
-          await query('SELECT pg_advisory_unlock($1)', [CLEANUP_LOCK_KEY]).catch((err: Error) => {
-            broken = err; // never hand a connection that may still hold the lock back to the pool
-          });
-        }
+        // Never hand a connection that may still hold the lock back to the pool.
+        return await underLock(query, fn, (err) => void (broken = err));
       } finally {
         client.release(broken);
       }
@@ -109,14 +100,25 @@ export class CleanupRepository {
     // PGlite is one process with one session: the same SQL works (and the lock is only re-entrant
     // within that session, which CleanupService's in-process guard covers).
     const query: Query = async <T>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows;
-    const [{ locked }] = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
-      CLEANUP_LOCK_KEY,
-    ]);
-    if (!locked) return { acquired: false };
-    try {
-      return { acquired: true, result: await fn(new CleanupSession(query)) };
-    } finally {
-      await query('SELECT pg_advisory_unlock($1)', [CLEANUP_LOCK_KEY]);
-    }
+    return underLock(query, fn, (err) => {
+      throw err;
+    });
+  }
+}
+
+/** Takes the cleanup advisory lock on one session, runs `fn`, releases it (`unlockFailed` on error). */
+async function underLock<R>(
+  query: Query,
+  fn: (session: CleanupSession) => Promise<R>,
+  unlockFailed: (err: Error) => void,
+): Promise<{ acquired: true; result: R } | { acquired: false }> {
+  const [{ locked }] = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+    CLEANUP_LOCK_KEY,
+  ]);
+  if (!locked) return { acquired: false };
+  try {
+    return { acquired: true, result: await fn(new CleanupSession(query)) };
+  } finally {
+    await query('SELECT pg_advisory_unlock($1)', [CLEANUP_LOCK_KEY]).catch(unlockFailed);
   }
 }

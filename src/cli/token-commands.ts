@@ -14,6 +14,7 @@ import { TokenCodec } from '../tokens/token-codec.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import { TokenIssuer, TokensService } from '../tokens/tokens.service.js';
 import { CliError, type Output } from './output.js';
+import { isUuid } from '../common/uuid.js';
 
 /** The operator at the console: acts like the bootstrap admin token (write, every project, no expiry). */
 export const OPERATOR: Principal = {
@@ -27,7 +28,6 @@ export const OPERATOR: Principal = {
   expiresAt: null,
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 class SilentLogger extends Logger {
@@ -69,7 +69,7 @@ export function parseDuration(value: string, what: string): number {
 }
 
 function checkId(id: string): string {
-  if (!UUID.test(id)) throw new CliError(`not a token id: "${id}" (ids are UUIDs, see \`keyward token list\`)`);
+  if (!isUuid(id)) throw new CliError(`not a token id: "${id}" (ids are UUIDs, see \`keyward token list\`)`);
   return id;
 }
 

@@ -1,7 +1,6 @@
 import { Injectable, Param, type PipeTransform } from '@nestjs/common';
 import { validationFailed } from './validation.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from './uuid.js';
 
 /** A path parameter that must be a UUID: 400 in the envelope otherwise; normalised to lower case. */
 @Injectable()
@@ -9,7 +8,7 @@ export class ParseUuidParamPipe implements PipeTransform<string, string> {
   constructor(private readonly name: string) {}
 
   transform(value: string): string {
-    if (typeof value !== 'string' || !UUID.test(value)) {
+    if (typeof value !== 'string' || !isUuid(value)) {
       throw validationFailed({ [this.name]: [`${this.name} must be a UUID`] });
     }
     return value.toLowerCase();

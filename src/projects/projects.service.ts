@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
-import { validationFailed } from '../common/validation.js';
+import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
 import { TokenCache } from '../tokens/token-cache.service.js';
 import type { CreateProjectDto, ListProjectsQueryDto, ProjectDto } from './dto/projects.dto.js';
 import { type ProjectRow, ProjectsRepository } from './projects.repository.js';
@@ -11,21 +11,6 @@ export const DEFAULT_PROJECT_PAGE_SIZE = 100;
 
 export function toProjectDto(row: ProjectRow): ProjectDto {
   return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString() };
-}
-
-function encodeCursor(row: ProjectRow): string {
-  return Buffer.from(JSON.stringify({ c: row.createdAt.toISOString(), i: row.id })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown };
-    if (typeof c.c !== 'string' || Number.isNaN(Date.parse(c.c))) throw new Error();
-    if (typeof c.i !== 'string' || !/^[0-9a-f-]{36}$/i.test(c.i)) throw new Error();
-    return { createdAt: new Date(c.c), id: c.i };
-  } catch {
-    throw validationFailed({ cursor: ['cursor is not a value returned in X-Next-Cursor'] });
-  }
 }
 
 @Injectable()
@@ -50,7 +35,9 @@ export class ProjectsService {
   /** One page of the projects the caller may see, and the cursor of the next page (null at the end). */
   async list(caller: Principal, query: ListProjectsQueryDto): Promise<{ items: ProjectDto[]; next: string | null }> {
     const limit = query.limit ?? DEFAULT_PROJECT_PAGE_SIZE;
-    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const after = query.cursor
+      ? decodeCursor(query.cursor, { field: 'cursor', message: 'cursor is not a value returned in X-Next-Cursor' })
+      : undefined;
     const rows = await this.repo.page(caller.projects, limit + 1, after);
     const page = rows.slice(0, limit);
     return { items: page.map(toProjectDto), next: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };

@@ -2,15 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service.js';
 import type { ApiToken, Prisma } from '../generated/prisma/client.js';
 import { TokenCache } from './token-cache.service.js';
+import { type Direction, keysetAfter, type KeysetPosition } from '../common/keyset-cursor.js';
+import { isUuid } from '../common/uuid.js';
 
 export type TokenRow = ApiToken;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export interface PageQuery {
   limit: number;
-  after?: { createdAt: Date; id: string };
-  direction: 'asc' | 'desc';
+  after?: KeysetPosition;
+  direction: Direction;
 }
 
 /** All Prisma access for tokens. Scoped reads take the owner with the id, so "not yours" is "not found". */
@@ -43,13 +43,7 @@ export class TokensRepository {
 
   /** Keyset pagination over (created_at, id). */
   async pageGlobal(where: Prisma.ApiTokenWhereInput, page: PageQuery): Promise<TokenRow[]> {
-    const cmp = page.direction === 'desc' ? 'lt' : 'gt';
-    const after: Prisma.ApiTokenWhereInput | undefined = page.after && {
-      OR: [
-        { createdAt: { [cmp]: page.after.createdAt } },
-        { createdAt: page.after.createdAt, id: { [cmp]: page.after.id } },
-      ],
-    };
+    const after = page.after && keysetAfter(page.after, page.direction);
     return this.prisma.apiToken.findMany({
       where: { AND: [{ kind: 'global' }, where, ...(after ? [after] : [])] },
       orderBy: [{ createdAt: page.direction }, { id: page.direction }],
@@ -104,7 +98,7 @@ export class TokensRepository {
   findProjectToken(projects: string[] | null, id: string, projectId?: string): Promise<TokenRow | null> {
     const where: Prisma.ApiTokenWhereInput[] = [{ id, kind: 'project', revokedAt: null }];
     // Tokens files may scope by project name: only ids can match a project_id (a uuid column).
-    if (projects !== null) where.push({ projectId: { in: projects.filter((p) => UUID.test(p)) } });
+    if (projects !== null) where.push({ projectId: { in: projects.filter((p) => isUuid(p)) } });
     if (projectId) where.push({ projectId });
     return this.prisma.apiToken.findFirst({ where: { AND: where } });
   }
@@ -147,7 +141,7 @@ export class TokensRepository {
 
   /** Project ids for ids or names (null where unknown), in the order given. */
   async resolveProjectIds(refs: string[]): Promise<Array<string | null>> {
-    const uuids = refs.filter((r) => UUID_RE.test(r));
+    const uuids = refs.filter((r) => isUuid(r));
     const rows = await this.prisma.project.findMany({
       where: { OR: [{ name: { in: refs } }, ...(uuids.length ? [{ id: { in: uuids } }] : [])] },
       select: { id: true, name: true },
@@ -169,5 +163,3 @@ export class TokensRepository {
     return rows.map((r) => r.name);
   }
 }
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

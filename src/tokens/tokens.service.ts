@@ -4,6 +4,7 @@ import { assertCanGrant } from '../auth/escalation.js';
 import { permissionsForAccess } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
+import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/keyset-cursor.js';
 import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -40,30 +41,6 @@ export function toApiTokenDto(row: TokenRow): ApiTokenDto {
     revoked_at: iso(row.revokedAt),
     last_used_at: iso(row.lastUsedAt),
   };
-}
-
-interface Cursor {
-  c: string;
-  i: string;
-  d: 'asc' | 'desc';
-}
-
-function encodeCursor(row: TokenRow, d: 'asc' | 'desc'): string {
-  return Buffer.from(JSON.stringify({ c: row.createdAt.toISOString(), i: row.id, d } satisfies Cursor)).toString(
-    'base64url',
-  );
-}
-
-function decodeCursor(cursor: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.c !== 'string' || Number.isNaN(Date.parse(c.c)) || typeof c.i !== 'string') throw new Error();
-    if (c.d !== 'asc' && c.d !== 'desc') throw new Error();
-    if (!/^[0-9a-f-]{36}$/i.test(c.i)) throw new Error();
-    return c;
-  } catch {
-    throw validationFailed({ 'pagination.cursor': ['pagination.cursor is not a cursor returned by list'] });
-  }
 }
 
 /** Issues a token row and returns it with its secret (the only moment the secret exists in clear). */
@@ -165,11 +142,13 @@ export class TokensService {
   async list(caller: Principal, dto: ListApiTokensDto): Promise<ApiTokenListDto> {
     const limit = dto.pagination?.limit ?? this.config.KEYWARD_DEFAULT_PAGE_SIZE;
     let direction = dto.sorts?.[0]?.direction ?? 'desc';
-    let after: { createdAt: Date; id: string } | undefined;
+    let after: KeysetPosition | undefined;
     if (dto.pagination?.cursor) {
-      const c = decodeCursor(dto.pagination.cursor);
-      direction = c.d;
-      after = { createdAt: new Date(c.c), id: c.i };
+      ({ direction, ...after } = decodeCursor(dto.pagination.cursor, {
+        field: 'pagination.cursor',
+        message: 'pagination.cursor is not a cursor returned by list',
+        withDirection: true,
+      }));
     }
     const now = new Date();
     const where: Prisma.ApiTokenWhereInput[] = [];
