@@ -369,7 +369,7 @@ describe('OpenAPI', () => {
     const res = await api.get('/openapi.json', { token: null });
     expect(res.status).toBe(200);
     const doc = res.body;
-    const { ALL_PERMISSIONS } = await import('../src/auth/permissions.js');
+    const { ALL_PERMISSIONS } = await import('../src/access/permissions.js');
     expect(doc.components.schemas.Permission.enum).toEqual(ALL_PERMISSIONS);
     for (const path of [
       '/v1/projects',

@@ -3,7 +3,7 @@
  * and envelope code. Targets (tokens to read, patch or delete) are made fresh for every row.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_PERMISSIONS, Permission } from '../src/auth/permissions.js';
+import { ALL_PERMISSIONS, Permission } from '../src/access/permissions.js';
 import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, type TestApp } from './support/app.js';
 import { createGlobalToken, createProject, createProjectToken, type ProjectBody, unique } from './support/projects.js';
 

@@ -2,11 +2,11 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../common/api-error.js';
-import { IS_PUBLIC, REQUIREMENT, type Requirement } from './auth.decorators.js';
-import { AuthService } from './auth.service.js';
+import { IS_PUBLIC, REQUIREMENT, type Requirement } from '../access/access.decorators.js';
+import { TokenVerifier } from './token-verifier.js';
 import { presentedToken } from './credentials.js';
-import { grants } from './permissions.js';
-import type { Principal } from './principal.js';
+import { grants } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { isUuid } from '../common/uuid.js';
 
 /** The one global guard: authenticates every route except @Public() ones, then checks the requirement. */
@@ -14,7 +14,7 @@ import { isUuid } from '../common/uuid.js';
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly auth: AuthService,
+    private readonly auth: TokenVerifier,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -5,15 +5,15 @@ import type { AppConfig } from '../config/config.schema.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import { AuthGuard } from './auth.guard.js';
-import { AuthService } from './auth.service.js';
-import { permissionsForAccess } from './permissions.js';
+import { TokenVerifier } from './token-verifier.js';
+import { permissionsForAccess } from '../access/permissions.js';
 import { StaticCredentials } from './static-credentials.js';
 
 @Global()
 @Module({
   imports: [TokensModule],
-  providers: [StaticCredentials, AuthService, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [StaticCredentials, AuthService, TokensModule],
+  providers: [StaticCredentials, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [StaticCredentials, TokenVerifier, TokensModule],
 })
 export class AuthModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { PasswordHasher } from '../tokens/password-hasher.js';
 import { TokenCache } from '../tokens/token-cache.service.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../access/principal.js';
 
 /**
  * Credentials that live outside the database: the bootstrap admin token and (issue 4) tokens files.

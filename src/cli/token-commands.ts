@@ -1,8 +1,8 @@
 import { TokenCache } from '../tokens/token-cache.service.js';
 import { Logger } from '@nestjs/common';
 import ms from 'ms';
-import { permissionsForAccess } from '../auth/permissions.js';
-import type { Principal } from '../auth/principal.js';
+import { permissionsForAccess } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { ApiError } from '../common/api-error.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { DataDirLockedError } from '../database/connect.js';
@@ -12,7 +12,9 @@ import type { ApiTokenDto, CreateApiTokenDto } from '../tokens/dto/publisher.dto
 import { PasswordHasher } from '../tokens/password-hasher.js';
 import { TokenCodec } from '../tokens/token-codec.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
-import { TokenIssuer, TokensService } from '../tokens/tokens.service.js';
+import { PublisherService } from '../tokens/publisher.service.js';
+import { RotationService } from '../tokens/rotation.service.js';
+import { TokenIssuer } from '../tokens/token-issuer.js';
 import { CliError, type Output } from './output.js';
 import { isUuid } from '../common/uuid.js';
 
@@ -35,7 +37,13 @@ class SilentLogger extends Logger {
 }
 
 /** Runs `fn` with the tokens service on the configured database, closing it (and its lock) after. */
-export async function withTokens<T>(config: AppConfig, fn: (tokens: TokensService) => Promise<T>): Promise<T> {
+/** The services the CLI drives, built on the configured database without the HTTP layer. */
+export interface TokenServices {
+  publisher: PublisherService;
+  rotation: RotationService;
+}
+
+export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenServices) => Promise<T>): Promise<T> {
   let db: DatabaseService;
   try {
     db = await openDatabase(config, new SilentLogger('Database'));
@@ -48,7 +56,10 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokensServic
   try {
     const repo = new TokensRepository(db, new TokenCache(config));
     const issuer = new TokenIssuer(new TokenCodec(config.KEYWARD_TOKEN_PREFIX), new PasswordHasher(config), repo);
-    return await fn(new TokensService(config, repo, issuer));
+    return await fn({
+      publisher: new PublisherService(config, repo, issuer),
+      rotation: new RotationService(repo, issuer),
+    });
   } catch (err) {
     if (err instanceof ApiError) {
       const fields = (err.data as { fields?: Record<string, string[]> }).fields;
@@ -95,7 +106,7 @@ export async function create(config: AppConfig, opts: CreateOptions, out: Output
     expires_at = opts.expiresAt;
   }
   const dto: CreateApiTokenDto = { access: opts.access, description: opts.description ?? null, expires_at };
-  const created = await withTokens(config, (tokens) => tokens.create(OPERATOR, dto));
+  const created = await withTokens(config, (tokens) => tokens.publisher.create(OPERATOR, dto));
   if (opts.json) return out.line(JSON.stringify(created, null, 2));
   out.line('✓ Token created');
   out.line(`ID:          ${created.id}`);
@@ -112,7 +123,7 @@ export async function list(config: AppConfig, opts: { json?: boolean }, out: Out
     const all: ApiTokenDto[] = [];
     let cursor: string | undefined;
     do {
-      const page = await tokens.list(OPERATOR, { pagination: { limit: 500, cursor } });
+      const page = await tokens.publisher.list(OPERATOR, { pagination: { limit: 500, cursor } });
       all.push(...page.data);
       cursor = page.page.cursor ?? undefined;
     } while (cursor);
@@ -144,7 +155,7 @@ export async function list(config: AppConfig, opts: { json?: boolean }, out: Out
 
 export async function revoke(config: AppConfig, id: string, opts: { json?: boolean }, out: Output): Promise<void> {
   checkId(id);
-  const row = await withTokens(config, (tokens) => tokens.revoke(OPERATOR, id));
+  const row = await withTokens(config, (tokens) => tokens.publisher.revoke(OPERATOR, id));
   if (opts.json) return out.line(JSON.stringify(row, null, 2));
   out.line(`✓ Token ${row.id} revoked (at ${row.revoked_at}); it no longer authenticates.`);
 }
@@ -157,7 +168,7 @@ export async function rotate(
 ): Promise<void> {
   const graceMs = opts.grace ? parseDuration(opts.grace, '--grace') : 0;
   checkId(id);
-  const rotated = await withTokens(config, (tokens) => tokens.rotate(OPERATOR, id, graceMs));
+  const rotated = await withTokens(config, (tokens) => tokens.rotation.rotate(OPERATOR, id, graceMs));
   if (opts.json) return out.line(JSON.stringify(rotated, null, 2));
   out.line('✓ Token rotated');
   out.line(`ID:        ${rotated.id}`);

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
-import { Authenticated, Public } from '../auth/auth.decorators.js';
+import { Authenticated, Public } from '../access/access.decorators.js';
 import { DatabaseHealthIndicator } from './database.health.js';
 
 class PingDto {

@@ -9,9 +9,9 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../auth/auth.decorators.js';
-import { Permission } from '../auth/permissions.js';
-import type { Principal } from '../auth/principal.js';
+import { Auth, Authenticated } from '../access/access.decorators.js';
+import { Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { UuidParam } from '../common/uuid-param.js';
 import {

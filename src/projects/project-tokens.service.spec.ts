@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { inProjectScope } from '../auth/auth.guard.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../access/principal.js';
 import { normalizePermissions } from './project-tokens.service.js';
 
 const principal = (projects: string[] | null): Principal => ({

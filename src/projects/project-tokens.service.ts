@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { assertCanGrant } from '../auth/escalation.js';
-import { accessOf, ALL_PERMISSIONS, type Permission } from '../auth/permissions.js';
-import type { Principal } from '../auth/principal.js';
+import { assertCanGrant } from '../access/policy.js';
+import { accessOf, ALL_PERMISSIONS, type Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
 import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
-import { TokenIssuer } from '../tokens/tokens.service.js';
+import { TokenIssuer } from '../tokens/token-issuer.js';
 import type {
   CreateProjectTokenDto,
   ListProjectTokensQueryDto,

@@ -8,9 +8,9 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Auth, Authenticated } from '../auth/auth.decorators.js';
-import { Permission } from '../auth/permissions.js';
-import type { Principal } from '../auth/principal.js';
+import { Auth, Authenticated } from '../access/access.decorators.js';
+import { Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { UuidParam } from '../common/uuid-param.js';
 import { CreateProjectDto, ListProjectsQueryDto, ProjectDto } from './dto/projects.dto.js';

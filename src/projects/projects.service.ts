@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../access/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
 import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { TokenFlags } from '../auth/principal.js';
-import type { Access } from '../auth/permissions.js';
+import type { TokenFlags } from '../access/principal.js';
+import type { Access } from '../access/permissions.js';
 import { MAX_PRESENTED_TOKEN_LENGTH } from '../tokens/token-codec.js';
 import { PasswordHasher } from '../tokens/password-hasher.js';
 

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { permissionsForAccess } from '../auth/permissions.js';
+import { permissionsForAccess } from '../access/permissions.js';
 import { type StaticEntry, StaticCredentials } from '../auth/static-credentials.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';

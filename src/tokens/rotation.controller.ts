@@ -1,14 +1,14 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import ms from 'ms';
-import { Auth, Authenticated } from '../auth/auth.decorators.js';
-import { Permission } from '../auth/permissions.js';
-import type { Principal } from '../auth/principal.js';
+import { Auth, Authenticated } from '../access/access.decorators.js';
+import { Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { UuidParam } from '../common/uuid-param.js';
 import { validationFailed } from '../common/validation.js';
 import { RotateApiTokenDto, RotatedTokenResponseDto, RotateTokenDto } from './dto/rotate.dto.js';
-import { TokensService } from './tokens.service.js';
+import { RotationService } from './rotation.service.js';
 
 const MAX_GRACE_MS = 30 * 86_400_000;
 
@@ -30,7 +30,7 @@ export function parseGrace(grace: string | undefined): number {
 @ApiConflictResponse({ description: 'The token is revoked, expired, used or single-use', type: ErrorEnvelopeDto })
 @Controller()
 export class RotationController {
-  constructor(private readonly tokens: TokensService) {}
+  constructor(private readonly tokens: RotationService) {}
 
   @Post('v1/tokens/:tokenID/rotate')
   @HttpCode(200)

@@ -7,14 +7,16 @@ import { TokenCache } from './token-cache.service.js';
 import { TokenEventsService } from './token-events.service.js';
 import { UsageTracker } from './usage-tracker.service.js';
 import { RotationController } from './rotation.controller.js';
-import { TokensController } from './tokens.controller.js';
+import { PublisherController } from './publisher.controller.js';
 import { TtlTokensController } from './ttl-tokens.controller.js';
 import { TtlTokensService } from './ttl-tokens.service.js';
 import { TokensRepository } from './tokens.repository.js';
-import { TokenIssuer, TokensService } from './tokens.service.js';
+import { PublisherService } from './publisher.service.js';
+import { RotationService } from './rotation.service.js';
+import { TokenIssuer } from './token-issuer.js';
 
 @Module({
-  controllers: [TokensController, TtlTokensController, RotationController],
+  controllers: [PublisherController, TtlTokensController, RotationController],
   providers: [
     { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },
     PasswordHasher,
@@ -23,7 +25,8 @@ import { TokenIssuer, TokensService } from './tokens.service.js';
     TokenEventsService,
     UsageTracker,
     TokenIssuer,
-    TokensService,
+    PublisherService,
+    RotationService,
     TtlTokensService,
   ],
   exports: [TokenCodec, PasswordHasher, TokensRepository, TokenIssuer, TokenCache, UsageTracker],

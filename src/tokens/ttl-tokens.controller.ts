@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../auth/auth.decorators.js';
-import type { Principal } from '../auth/principal.js';
+import { Auth, Authenticated } from '../access/access.decorators.js';
+import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
 import { TtlTokensService } from './ttl-tokens.service.js';

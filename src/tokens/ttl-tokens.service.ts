@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import ms from 'ms';
-import { assertCanGrant } from '../auth/escalation.js';
-import { type Access, accessOf, permissionsForAccess } from '../auth/permissions.js';
-import type { Principal } from '../auth/principal.js';
+import { assertCanGrant } from '../access/policy.js';
+import { type Access, accessOf, permissionsForAccess } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
 import { TokensRepository } from './tokens.repository.js';
-import { TokenIssuer } from './tokens.service.js';
+import { TokenIssuer } from './token-issuer.js';
 
 const MIN_TTL_MS = 1000;
 

@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../auth/auth.decorators.js';
-import { Permission } from '../auth/permissions.js';
-import type { Principal } from '../auth/principal.js';
+import { Auth, Authenticated } from '../access/access.decorators.js';
+import { Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
 import { VerificationService } from './verification.service.js';
 

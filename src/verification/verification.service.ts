@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { AuthService } from '../auth/auth.service.js';
-import { grants, type Permission } from '../auth/permissions.js';
-import type { Principal } from '../auth/principal.js';
+import { TokenVerifier } from '../auth/token-verifier.js';
+import { grants, type Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import type { VerifiedTokenDto, VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
 
@@ -27,7 +27,7 @@ function describe(p: Principal): VerifiedTokenDto {
 @Injectable()
 export class VerificationService {
   constructor(
-    private readonly auth: AuthService,
+    private readonly auth: TokenVerifier,
     private readonly tokens: TokensRepository,
   ) {}
 

@@ -14,7 +14,7 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import { ALL_PERMISSIONS, Permission } from '../../auth/permissions.js';
+import { ALL_PERMISSIONS, Permission } from '../../access/permissions.js';
 
 const PERMISSIONS_DOC = {
   enum: Permission,

@@ -11,7 +11,7 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
-import { Permission } from '../../auth/permissions.js';
+import { Permission } from '../../access/permissions.js';
 import { ACCESS_LEVELS, type AccessLevel } from './publisher.dto.js';
 
 /** Seed 003 (`POST /auth/tokens`): short-lived and single-use tokens. */

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEnum, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
-import { Permission } from '../../auth/permissions.js';
+import { Permission } from '../../access/permissions.js';
 
 export const VERDICT_CODES = ['VALID', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'DISABLED', 'FORBIDDEN', 'USED'] as const;
 export type VerifyCode = (typeof VERDICT_CODES)[number];

@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import { assertCanGrant } from '../auth/escalation.js';
-import { permissionsForAccess } from '../auth/permissions.js';
-import type { Principal } from '../auth/principal.js';
+import { assertCanGrant } from '../access/policy.js';
+import { permissionsForAccess } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/keyset-cursor.js';
 import { validationFailed } from '../common/validation.js';
@@ -16,11 +15,11 @@ import type {
   CreateApiTokenDto,
   ListApiTokensDto,
 } from './dto/publisher.dto.js';
-import { PasswordHasher } from './password-hasher.js';
-import { TokenCodec } from './token-codec.js';
+import { TokenIssuer } from './token-issuer.js';
 import { type TokenRow, TokensRepository } from './tokens.repository.js';
 
-const iso = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, (m) => (m === '.000Z' ? 'Z' : m)) : null);
+export const iso = (d: Date | null) =>
+  d ? d.toISOString().replace(/\.\d{3}Z$/, (m) => (m === '.000Z' ? 'Z' : m)) : null;
 
 export function tokenStatus(row: TokenRow, now = new Date()): 'active' | 'expired' | 'revoked' | 'used' {
   if (row.revokedAt) return 'revoked';
@@ -43,60 +42,9 @@ export function toApiTokenDto(row: TokenRow): ApiTokenDto {
   };
 }
 
-/** Issues a token row and returns it with its secret (the only moment the secret exists in clear). */
+/** The Publisher-style RPC API: create, list, revoke global tokens. */
 @Injectable()
-export class TokenIssuer {
-  constructor(
-    private readonly codec: TokenCodec,
-    private readonly hasher: PasswordHasher,
-    private readonly repo: TokensRepository,
-  ) {}
-
-  async issue(
-    data: Omit<Prisma.ApiTokenUncheckedCreateInput, 'id' | 'lookupId' | 'secretHash' | 'stub'>,
-  ): Promise<{ row: TokenRow; token: string }> {
-    const generated = this.codec.generate();
-    const secretHash = await this.hasher.hash(generated.token);
-    const row = await this.repo.create({
-      ...data,
-      id: randomUUID(),
-      lookupId: generated.lookupId,
-      secretHash,
-      stub: generated.stub,
-    });
-    return { row, token: generated.token };
-  }
-
-  /**
-   * A new secret for an existing token: same id and lookup id (so the same stub), new argon2 hash. With
-   * `graceMs` the old secret stays valid until then (never past the token's own expiry); without, it
-   * stops working at once. Null when a concurrent rotation or revocation got there first.
-   */
-  async rotate(row: TokenRow, graceMs = 0, now = new Date()): Promise<{ row: TokenRow; token: string } | null> {
-    const generated = this.codec.generate(row.lookupId);
-    const secretHash = await this.hasher.hash(generated.token);
-    let previousExpiresAt: Date | null = null;
-    if (graceMs > 0) {
-      previousExpiresAt = new Date(now.getTime() + graceMs);
-      if (row.expiresAt && row.expiresAt < previousExpiresAt) previousExpiresAt = row.expiresAt;
-    }
-    const updated = await this.repo.rotateSecret(row.id, row.secretHash, {
-      secretHash,
-      previousSecretHash: previousExpiresAt ? row.secretHash : null,
-      previousExpiresAt,
-    });
-    return updated && { row: updated, token: generated.token };
-  }
-}
-
-export interface RotatedTokenDto extends ApiTokenCreatedDto {
-  /** Until when the previous secret still authenticates (null: it stopped at once). */
-  previous_expires_at: string | null;
-}
-
-/** The Publisher-style (seed 001) API: create, list, revoke global tokens. */
-@Injectable()
-export class TokensService {
+export class PublisherService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repo: TokensRepository,
@@ -180,55 +128,5 @@ export class TokensService {
     const row = await this.repo.revoke(id, scope);
     if (!row) throw ApiError.notFound('Token not found');
     return toApiTokenDto(row);
-  }
-
-  /**
-   * Issues a new secret for a global token in the caller's scope (seed 004-style rotation, also used by
-   * the CLI). Revoked, used and expired tokens cannot be rotated. A caller cannot rotate a token that
-   * would give it more than it holds (access, permissions, projects, or an expiry past its own).
-   */
-  async rotate(
-    caller: Principal,
-    id: string,
-    graceMs = 0,
-    { anyKind = false }: { anyKind?: boolean } = {},
-  ): Promise<RotatedTokenDto> {
-    const row = anyKind ? await this.repo.findById(id) : await this.repo.findGlobalById(id);
-    const isProject = row?.kind === 'project';
-    const tokenProjects = row
-      ? isProject
-        ? [row.projectId!]
-        : row.scopeProjects.length
-          ? row.scopeProjects
-          : null
-      : null;
-    const inScope =
-      row &&
-      (caller.projects === null ||
-        (tokenProjects !== null && tokenProjects.every((p) => caller.projects!.includes(p))));
-    if (!row || !inScope) throw ApiError.notFound('Token not found');
-    const status = tokenStatus(row);
-    if (status !== 'active') throw ApiError.conflict(`Token is ${status}: it cannot be rotated`, { status });
-    if (row.removeOnUse) throw ApiError.conflict('Single-use tokens cannot be rotated');
-    const expiresAt = assertCanGrant(caller, {
-      access: row.access,
-      permissions: row.permissions.length ? row.permissions : permissionsForAccess(row.access),
-      projects: tokenProjects,
-      expiresAt: row.expiresAt,
-    });
-    if (expiresAt?.getTime() !== row.expiresAt?.getTime()) {
-      throw ApiError.forbidden('Cannot rotate a token that outlives your own');
-    }
-    const rotated = await this.issuer.rotate(row, graceMs);
-    if (!rotated) throw ApiError.conflict('Token was rotated or revoked meanwhile: try again');
-    return {
-      id: rotated.row.id,
-      access: rotated.row.access,
-      description: rotated.row.description,
-      token: rotated.token,
-      created_at: iso(rotated.row.createdAt)!,
-      expires_at: iso(rotated.row.expiresAt),
-      previous_expires_at: iso(rotated.row.previousExpiresAt),
-    };
   }
 }

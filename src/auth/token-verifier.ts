@@ -5,8 +5,8 @@ import { TokenCache } from '../tokens/token-cache.service.js';
 import { TokenCodec } from '../tokens/token-codec.js';
 import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
 import { UsageTracker } from '../tokens/usage-tracker.service.js';
-import { permissionsForAccess, accessOf } from './permissions.js';
-import type { Principal } from './principal.js';
+import { permissionsForAccess, accessOf } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { StaticCredentials } from './static-credentials.js';
 import { isUuid } from '../common/uuid.js';
 
@@ -33,7 +33,7 @@ export function principalOf(row: TokenRow): Principal {
 
 /** Turns a presented token into a Principal, or says precisely why not. */
 @Injectable()
-export class AuthService {
+export class TokenVerifier {
   constructor(
     private readonly codec: TokenCodec,
     private readonly hasher: PasswordHasher,

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../auth/auth.decorators.js';
-import type { Principal } from '../auth/principal.js';
+import { Auth, Authenticated } from '../access/access.decorators.js';
+import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import {
   ApiTokenCreatedDto,
@@ -11,14 +11,14 @@ import {
   ListApiTokensDto,
   RevokeApiTokenDto,
 } from './dto/publisher.dto.js';
-import { TokensService } from './tokens.service.js';
+import { PublisherService } from './publisher.service.js';
 
 /** Seed 001 (K42 Publisher) RPC-style API, at `/publisher.v1/api-token/*` and `/api-token/*`. */
 @ApiTags('api-token (Publisher RPC)')
 @ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields', type: ErrorEnvelopeDto })
 @Controller(['publisher.v1/api-token', 'api-token'])
-export class TokensController {
-  constructor(private readonly service: TokensService) {}
+export class PublisherController {
+  constructor(private readonly service: PublisherService) {}
 
   @Post('create')
   @HttpCode(200)
