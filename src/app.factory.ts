@@ -9,6 +9,7 @@ import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { buildOpenApiDocument } from './common/openapi.js';
 import { jsonBodyProblem } from './common/json-body.js';
+import { registerRequestContext } from './common/request-context.js';
 import { TRACE_HEADER, traceIdFor } from './common/trace-id.js';
 import { createValidationPipe, RequireObjectBodyPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.schema.js';
@@ -39,6 +40,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
+  // Client address, user agent and trace id of the current request, for the audit trail.
+  await registerRequestContext(fastify);
 
   // Every response carries the trace id, success or error.
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {

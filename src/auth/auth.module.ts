@@ -2,6 +2,7 @@ import { Global, Inject, Logger, Module, type OnApplicationBootstrap } from '@ne
 import { APP_GUARD } from '@nestjs/core';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
+import { AuditModule } from '../audit/audit.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import { AuthGuard } from './auth.guard.js';
@@ -11,7 +12,7 @@ import { StaticCredentials } from './static-credentials.js';
 
 @Global()
 @Module({
-  imports: [TokensModule],
+  imports: [AuditModule, TokensModule],
   providers: [StaticCredentials, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [StaticCredentials, TokenVerifier, TokensModule],
 })

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
 import { ApiError, MESSAGES } from '../common/api-error.js';
 import { PasswordHasher } from '../tokens/password-hasher.js';
 import { TokenCache } from '../tokens/token-cache.service.js';
@@ -41,6 +42,7 @@ export class TokenVerifier {
     private readonly statics: StaticCredentials,
     private readonly cache: TokenCache,
     private readonly usage: UsageTracker,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -109,11 +111,23 @@ export class TokenVerifier {
     return ids.length ? { ...principal, projects: [...principal.projects!, ...ids] } : principal;
   }
 
+  /** Counts a failed authentication for the audit trail: the credential's id or lookup id, never the token. */
+  private auditFailure(presented: string, verdict: Verdict): void {
+    const p = verdict.principal;
+    this.audit.failedAuthentication({
+      code: verdict.code,
+      credentialId: p?.id ?? null,
+      lookupId: p ? null : (this.codec.parse(presented)?.lookupId ?? null),
+      projectId: p?.projects?.length === 1 ? p.projects[0] : null,
+    });
+  }
+
   /** For the guard: a Principal, or the 401 the caller should get. */
   async authenticate(presented: string | null): Promise<Principal> {
     if (!presented) throw ApiError.unauthenticated();
     const verdict = await this.inspect(presented);
     if (verdict.code === 'VALID') return verdict.principal;
+    this.auditFailure(presented, verdict);
     if (verdict.code === 'EXPIRED') throw ApiError.unauthenticated(MESSAGES.expired);
     throw ApiError.unauthenticated();
   }

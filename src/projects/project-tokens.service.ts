@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { assertCanGrant } from '../access/policy.js';
 import { accessOf, ALL_PERMISSIONS, type Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
 import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
@@ -39,6 +40,7 @@ export class ProjectTokensService {
     private readonly projects: ProjectsService,
     private readonly repo: TokensRepository,
     private readonly issuer: TokenIssuer,
+    private readonly audit: AuditService,
   ) {}
 
   async create(caller: Principal, projectId: string, dto: CreateProjectTokenDto): Promise<ProjectTokenCreatedDto> {
@@ -54,6 +56,12 @@ export class ProjectTokensService {
         access: accessOf(permissions),
         createdById: caller.id,
         expiresAt,
+      });
+      await this.audit.record({
+        action: 'token.create',
+        actor: caller,
+        target: tokenTarget(row),
+        details: { name: dto.name, permissions },
       });
       return { ...toProjectTokenDto(row), token };
     } catch (e) {
@@ -84,6 +92,12 @@ export class ProjectTokensService {
     if (!Object.keys(data).length) return;
     try {
       if (!(await this.repo.updateProjectToken(row.id, data))) throw ApiError.notFound('Token not found');
+      await this.audit.record({
+        action: 'token.update',
+        actor: caller,
+        target: tokenTarget(row),
+        details: { ...data },
+      });
     } catch (e) {
       if (isUniqueViolation(e)) throw nameTaken(dto.name!);
       throw e;
@@ -93,6 +107,7 @@ export class ProjectTokensService {
   async remove(caller: Principal, tokenId: string, projectId?: string): Promise<void> {
     const row = await this.require(caller, tokenId, projectId);
     if (!(await this.repo.revokeProjectToken(row))) throw ApiError.notFound('Token not found');
+    await this.audit.record({ action: 'token.delete', actor: caller, target: tokenTarget(row) });
   }
 
   private async require(caller: Principal, tokenId: string, projectId?: string): Promise<TokenRow> {

@@ -31,8 +31,8 @@ export class ProjectsController {
   @ApiOperation({ operationId: 'createProject', summary: 'Create a project' })
   @ApiCreatedResponse({ type: ProjectDto })
   @ApiConflictResponse({ description: 'A project with this name already exists', type: ErrorEnvelopeDto })
-  create(@Body() dto: CreateProjectDto): Promise<ProjectDto> {
-    return this.service.create(dto);
+  create(@Auth() caller: Principal, @Body() dto: CreateProjectDto): Promise<ProjectDto> {
+    return this.service.create(caller, dto);
   }
 
   @Get()

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../access/principal.js';
+import { AuditService, projectTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
 import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
@@ -18,13 +19,20 @@ export class ProjectsService {
   constructor(
     private readonly repo: ProjectsRepository,
     private readonly cache: TokenCache,
+    private readonly audit: AuditService,
   ) {}
 
-  async create(dto: CreateProjectDto): Promise<ProjectDto> {
+  async create(caller: Principal | string, dto: CreateProjectDto): Promise<ProjectDto> {
     try {
       const row = await this.repo.create(dto.name);
       // Tokens-file credentials scoped by project name learn the new project's id on their next use.
       this.cache.clear();
+      await this.audit.record({
+        action: 'project.create',
+        actor: caller,
+        target: projectTarget(row.id),
+        details: { name: row.name },
+      });
       return toProjectDto(row);
     } catch (e) {
       if (isUniqueViolation(e)) throw ApiError.conflict('A project with this name already exists', { name: dto.name });

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { assertCanGrant } from '../access/policy.js';
 import { permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/keyset-cursor.js';
 import { validationFailed } from '../common/validation.js';
@@ -49,6 +50,7 @@ export class PublisherService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repo: TokensRepository,
     private readonly issuer: TokenIssuer,
+    private readonly audit: AuditService,
   ) {}
 
   async create(caller: Principal, dto: CreateApiTokenDto): Promise<ApiTokenCreatedDto> {
@@ -76,6 +78,12 @@ export class PublisherService {
       description: dto.description ?? null,
       createdById: caller.id,
       expiresAt,
+    });
+    await this.audit.record({
+      action: 'token.create',
+      actor: caller,
+      target: tokenTarget(row),
+      details: { access: row.access },
     });
     return {
       id: row.id,
@@ -127,6 +135,7 @@ export class PublisherService {
       caller.projects === null ? { kind: 'global' } : { kind: 'global', scopeProjects: { hasEvery: caller.projects } };
     const row = await this.repo.revoke(id, scope);
     if (!row) throw ApiError.notFound('Token not found');
+    await this.audit.record({ action: 'token.revoke', actor: caller, target: tokenTarget(row) });
     return toApiTokenDto(row);
   }
 }

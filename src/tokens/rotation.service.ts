@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { assertCanGrant } from '../access/policy.js';
 import { permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import type { ApiTokenCreatedDto } from './dto/publisher.dto.js';
 import { iso, tokenStatus } from './publisher.service.js';
@@ -19,6 +20,7 @@ export class RotationService {
   constructor(
     private readonly repo: TokensRepository,
     private readonly issuer: TokenIssuer,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -60,6 +62,12 @@ export class RotationService {
     }
     const rotated = await this.issuer.rotate(row, graceMs);
     if (!rotated) throw ApiError.conflict('Token was rotated or revoked meanwhile: try again');
+    await this.audit.record({
+      action: 'token.rotate',
+      actor: caller,
+      target: tokenTarget(row),
+      details: { grace_ms: graceMs },
+    });
     return {
       id: rotated.row.id,
       access: rotated.row.access,

@@ -3,6 +3,7 @@ import ms from 'ms';
 import { assertCanGrant } from '../access/policy.js';
 import { type Access, accessOf, permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -30,6 +31,7 @@ export class TtlTokensService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly issuer: TokenIssuer,
     private readonly repo: TokensRepository,
+    private readonly audit: AuditService,
   ) {}
 
   async create(caller: Principal, dto: CreateTtlTokenDto): Promise<TtlTokenCreatedDto> {
@@ -68,6 +70,12 @@ export class TtlTokensService {
       createdById: caller.id,
       expiresAt,
       removeOnUse: dto.remove_on_use ?? false,
+    });
+    await this.audit.record({
+      action: 'token.create',
+      actor: caller,
+      target: tokenTarget(row),
+      details: { ttl: dto.ttl, remove_on_use: row.removeOnUse },
     });
     return {
       id: row.id,
