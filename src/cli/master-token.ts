@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
 import type { AppConfig } from '../config/config.schema.js';
 import { PasswordHasher } from '../tokens/password-hasher.js';
 import { MAX_PRESENTED_TOKEN_LENGTH, TokenCodec } from '../tokens/token-codec.js';
@@ -149,16 +150,47 @@ export async function reset(path: string, config: AppConfig, out: Output, hashOn
   reloadHint(path, out, hashOnly);
 }
 
-/** The first line of stdin, after a prompt (interactive on a terminal, or piped). */
-async function promptLine(question: string, out: Output): Promise<string | null> {
+/**
+ * The first line of stdin, after a prompt. On a terminal the typed characters are not echoed (readline
+ * edits the line in raw mode and writes its echo to a muted stream); piped input is read as it is.
+ */
+export async function promptLine(
+  question: string,
+  out: Output,
+  input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+): Promise<string | null> {
   out.write(question);
-  const rl = createInterface({ input: process.stdin, terminal: false });
+  if (input.isTTY) return readHidden(input, out);
+  const rl = createInterface({ input, terminal: false });
   try {
     for await (const line of rl) return line.trim();
     return null;
   } finally {
     rl.close();
   }
+}
+
+/** A line typed on a terminal, never echoed; Ctrl-C or Ctrl-D cancel. */
+function readHidden(input: NodeJS.ReadableStream, out: Output): Promise<string | null> {
+  const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const rl = createInterface({ input, output: muted, terminal: true });
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    rl.on('line', (line) => {
+      answered = true;
+      rl.close();
+      out.write('\n');
+      resolve(line.trim());
+    });
+    rl.on('SIGINT', () => {
+      rl.close();
+      out.write('\n');
+      reject(new CliError('cancelled'));
+    });
+    rl.on('close', () => {
+      if (!answered) resolve(null);
+    });
+  });
 }
 
 export async function set(path: string, config: AppConfig, out: Output, hashOnly: boolean): Promise<void> {
