@@ -159,8 +159,8 @@ export async function promptLine(
   out: Output,
   input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
 ): Promise<string | null> {
+  if (input.isTTY) return readHidden(question, input, out);
   out.write(question);
-  if (input.isTTY) return readHidden(input, out);
   const rl = createInterface({ input, terminal: false });
   try {
     for await (const line of rl) return line.trim();
@@ -170,10 +170,11 @@ export async function promptLine(
   }
 }
 
-/** A line typed on a terminal, never echoed; Ctrl-C or Ctrl-D cancel. */
-function readHidden(input: NodeJS.ReadableStream, out: Output): Promise<string | null> {
+/** A line typed on a terminal, never echoed; Ctrl-C cancels. Echo is off before the prompt shows. */
+function readHidden(question: string, input: NodeJS.ReadableStream, out: Output): Promise<string | null> {
   const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
   const rl = createInterface({ input, output: muted, terminal: true });
+  out.write(question);
   return new Promise((resolve, reject) => {
     let answered = false;
     rl.on('line', (line) => {
@@ -183,6 +184,7 @@ function readHidden(input: NodeJS.ReadableStream, out: Output): Promise<string |
       resolve(line.trim());
     });
     rl.on('SIGINT', () => {
+      answered = true;
       rl.close();
       out.write('\n');
       reject(new CliError('cancelled'));
