@@ -16,6 +16,10 @@ export class AuditRepository {
     await this.db.prisma.auditEvent.create({ data: { ...data, id: randomUUID() } });
   }
 
+  async insertMany(rows: AuditInsert[]): Promise<void> {
+    await this.db.prisma.auditEvent.createMany({ data: rows.map((r) => ({ ...r, id: randomUUID() })) });
+  }
+
   /**
    * Adds `count` attempts to the aggregate row `aggregateKey` (created on first use): one
    * `INSERT … ON CONFLICT DO UPDATE`, so instances sharing a database add up instead of colliding.

@@ -122,6 +122,41 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
+   * A revocation (or deletion) and its cascade: one event for the token named, with `cascade` = how many
+   * tokens created through it were revoked with it, and one event per such descendant (`via` = the token
+   * named), so that "who revoked X" finds cascaded tokens too. Nothing when nothing was revoked.
+   */
+  async recordRevocation(
+    event: Omit<AuditRecord, 'details'> & { target: AuditTarget },
+    revokedIds: readonly string[],
+  ): Promise<void> {
+    if (!revokedIds.length) return;
+    const rootId = event.target.id;
+    const descendants = revokedIds.filter((id) => id !== rootId);
+    await this.record({ ...event, details: { cascade: descendants.length } });
+    if (!descendants.length) return;
+    const origin = this.origin();
+    try {
+      await this.repo.insertMany(
+        descendants.map((id) => ({
+          action: event.action,
+          actor: typeof event.actor === 'string' ? event.actor : event.actor.id,
+          targetType: 'token',
+          targetId: id,
+          projectId: event.target.projectId ?? null,
+          clientAddress: origin.clientAddress,
+          userAgent: origin.userAgent,
+          traceId: origin.traceId,
+          outcome: 'success',
+          details: { via: rootId },
+        })),
+      );
+    } catch (err) {
+      this.logger.error(`audit events of a cascade not written: ${(err as Error).message}`);
+    }
+  }
+
+  /**
    * Counts a failed authentication (never awaited on the request path). Attempts are aggregated per
    * credential (or lookup id), client address, verdict and minute; one row each, with a `count`.
    */

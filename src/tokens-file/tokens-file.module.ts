@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
+import { AuthModule } from '../auth/auth.module.js';
 import { TokensFileService } from './tokens-file.service.js';
 
-/** Operator-managed tokens files (seeds 000, 003, 004), loaded at start and on SIGHUP. */
+/** Operator-managed tokens files, loaded at start and on SIGHUP. */
 @Module({
-  imports: [AuditModule],
+  imports: [AuditModule, AuthModule],
   providers: [TokensFileService],
   exports: [TokensFileService],
 })
