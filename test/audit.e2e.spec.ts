@@ -105,6 +105,35 @@ describe('one event per action, with the right actor and origin', () => {
     expect((await only('token.revoke', child.body.id)).actor).toBe(created.body.id);
   });
 
+  it('a revocation records its cascade: the count on the token named, and one event per descendant', async () => {
+    const a = await api.post('/api-token/create', { access: 'write' });
+    const b = await api.post('/api-token/create', { access: 'write' }, { token: a.body.token });
+    const c = await api.post('/api-token/create', { access: 'read' }, { token: b.body.token });
+    expect(c.status, c.text).toBe(200);
+    const revoked = await api.post('/api-token/revoke', { id: a.body.id }, { headers: ORIGIN });
+    expect(revoked.status, revoked.text).toBe(200);
+    expect(await only('token.revoke', a.body.id)).toMatchObject({
+      actor: 'admin',
+      details: { cascade: 2 },
+      traceId: 'audit-trace-0001',
+    });
+    for (const d of [b.body.id, c.body.id]) {
+      expect(await only('token.revoke', d)).toMatchObject({
+        actor: 'admin',
+        details: { via: a.body.id },
+        clientAddress: '127.0.0.1',
+        traceId: 'audit-trace-0001',
+      });
+    }
+    // Deleting a project token cascades the same way.
+    const project = await createProject(api);
+    const parent = await createProjectToken(api, project.id, ['create:token', 'read:token']);
+    const kid = await createProjectToken(api, project.id, ['read:token'], { token: parent.token });
+    expect((await api.delete(`/v1/project_tokens/${parent.id}`)).status).toBe(204);
+    expect(await only('token.delete', parent.id)).toMatchObject({ details: { cascade: 1 }, projectId: project.id });
+    expect(await only('token.delete', kid.id)).toMatchObject({ details: { via: parent.id }, projectId: project.id });
+  });
+
   it('TTL tokens, projects and project tokens: create, update, delete', async () => {
     const ttl = await api.post('/auth/tokens', { ttl: '1h', remove_on_use: true });
     expect(ttl.status, ttl.text).toBe(201);
