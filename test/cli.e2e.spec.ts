@@ -419,6 +419,28 @@ describe('master-token commands token what|reset|set on a tokens file', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).authorization.token).toBe(custom);
   });
 
+  it('what, reset and set answer JSON with --json (prompt on stderr)', { timeout: 180_000 }, async () => {
+    const file = join(dir, 'json.json');
+    const custom = 'lightd_json_custom_token_0123456789';
+    const set = ok(await keyward(['token', 'set', '--file', file, '--json'], masterTokenEnv, `${custom}\n`));
+    expect(JSON.parse(set.stdout)).toEqual({ file, token: custom, hash_only: false });
+    expect(set.stderr).toContain('Enter new token');
+    expect(json(await keyward(['token', 'what', '--file', file, '--json'], masterTokenEnv))).toEqual({
+      file,
+      token: custom,
+      token_stub: null,
+      hashed: false,
+      enabled: true,
+    });
+    const reset = json(await keyward(['token', 'reset', '--file', file, '--hash-only', '--json'], masterTokenEnv));
+    expect(reset.token).toMatch(/^lightd_[0-9a-f]{64}$/);
+    expect(json(await keyward(['token', 'what', '--file', file, '--json'], masterTokenEnv))).toMatchObject({
+      token: null,
+      token_stub: `${reset.token.slice(0, 13)}…`,
+      hashed: true,
+    });
+  });
+
   it('set does not echo the token typed on a terminal', { timeout: 300_000 }, async () => {
     // `script` (util-linux) gives the CLI a pseudo-terminal, as an operator's shell would.
     const file = join(dir, 'typed.json');

@@ -85,9 +85,10 @@ function program(): Command {
     .command('what')
     .description("show the tokens file's master token (or its stub when only a hash is kept)")
     .addOption(fileOption())
-    .action((opts: { file?: string }) => {
+    .option('--json', 'print JSON')
+    .action((opts: { file?: string; json?: boolean }) => {
       const c = config();
-      master.what(master.tokensFilePath(opts.file, c), out);
+      master.what(master.tokensFilePath(opts.file, c), out, !!opts.json);
     });
 
   token
@@ -95,9 +96,10 @@ function program(): Command {
     .description('generate a new random master token, write it to the tokens file and print it once')
     .addOption(fileOption())
     .addOption(hashOnly())
-    .action((opts: { file?: string; hashOnly?: boolean }) => {
+    .option('--json', 'print JSON')
+    .action((opts: { file?: string; hashOnly?: boolean; json?: boolean }) => {
       const c = config();
-      return master.reset(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly);
+      return master.reset(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly, !!opts.json);
     });
 
   token
@@ -105,9 +107,10 @@ function program(): Command {
     .description('set the master token to one you type (or pipe) in')
     .addOption(fileOption())
     .addOption(hashOnly())
-    .action((opts: { file?: string; hashOnly?: boolean }) => {
+    .option('--json', 'print JSON')
+    .action((opts: { file?: string; hashOnly?: boolean; json?: boolean }) => {
       const c = config();
-      return master.set(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly);
+      return master.set(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly, !!opts.json);
     });
 
   const project = root.command('project').description('manage projects and their (Calyptia-style) project tokens');

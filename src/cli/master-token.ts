@@ -102,14 +102,26 @@ export function masterTokenProblem(token: string, prefix: string): string | null
   return null;
 }
 
-export function what(path: string, out: Output): void {
+export function what(path: string, out: Output, json = false): void {
   const a = authorizationOf(readDoc(path, { mayBeMissing: false }));
   if (!a || (a.token === undefined && a.token_hash === undefined)) {
     throw new CliError(
       `tokens file ${path} has no master token (authorization.token): create one with \`keyward token reset --file ${path}\``,
     );
   }
-  if (typeof a.token === 'string' && !PasswordHasher.isArgon2Hash(a.token)) {
+  const hashed = !(typeof a.token === 'string' && !PasswordHasher.isArgon2Hash(a.token));
+  if (json) {
+    const shown = hashed ? (typeof a.token_stub === 'string' ? a.token_stub : null) : a.token;
+    const doc = {
+      file: path,
+      token: hashed ? null : shown,
+      token_stub: hashed ? shown : null,
+      hashed,
+      enabled: a.enabled !== false,
+    };
+    return out.line(JSON.stringify(doc, null, 2));
+  }
+  if (!hashed) {
     out.line(`Current Token: ${a.token}`);
   } else {
     const stub = typeof a.token_stub === 'string' ? a.token_stub : '(no stub recorded)';
@@ -138,10 +150,17 @@ function reloadHint(path: string, out: Output, hashOnly: boolean): void {
   out.note(`Wrote ${path} (mode 0600). A running Keyward picks the new token up on SIGHUP: kill -HUP <keyward pid>`);
 }
 
-export async function reset(path: string, config: AppConfig, out: Output, hashOnly: boolean): Promise<void> {
+export async function reset(
+  path: string,
+  config: AppConfig,
+  out: Output,
+  hashOnly: boolean,
+  json = false,
+): Promise<void> {
   // Hex after the prefix, like `openssl rand -hex 32`; never the shape of a database token.
   const token = `${config.KEYWARD_TOKEN_PREFIX}${randomBytes(32).toString('hex')}`;
   await store(path, token, config, hashOnly);
+  if (json) return out.line(JSON.stringify({ file: path, token, hash_only: hashOnly }, null, 2));
   out.line('✓ Token reset successfully!');
   out.line(`New Token: ${token}`);
   out.line('');
@@ -195,17 +214,26 @@ function readHidden(question: string, input: NodeJS.ReadableStream, out: Output)
   });
 }
 
-export async function set(path: string, config: AppConfig, out: Output, hashOnly: boolean): Promise<void> {
+export async function set(
+  path: string,
+  config: AppConfig,
+  out: Output,
+  hashOnly: boolean,
+  json = false,
+): Promise<void> {
   const prefix = config.KEYWARD_TOKEN_PREFIX;
+  // With --json the prompt goes to stderr, so that stdout is only the JSON answer.
+  const prompt: Output = json ? { line: out.note, write: (t) => out.note(t.replace(/\n$/, '')), note: out.note } : out;
   const token = await promptLine(
     `Enter new token (must start with '${prefix}' and be at least ${MIN_MASTER_TOKEN_LENGTH} characters):\n> `,
-    out,
+    prompt,
   );
-  if (!process.stdin.isTTY) out.write('\n');
+  if (!process.stdin.isTTY && !json) out.write('\n');
   if (!token) throw new CliError('no token given');
   const problem = masterTokenProblem(token, prefix);
   if (problem) throw new CliError(problem);
   await store(path, token, config, hashOnly);
+  if (json) return out.line(JSON.stringify({ file: path, token, hash_only: hashOnly }, null, 2));
   out.line('');
   out.line('✓ Token set successfully!');
   out.line(`New Token: ${token}`);
