@@ -326,7 +326,7 @@ describe('no secret in the audit table or the log', () => {
       const p = spawnService({ ...db.env, PORT: String(port), LOG_LEVEL: 'trace', KEYWARD_ADMIN_TOKEN: admin });
       const secrets: string[] = [admin];
       try {
-        await waitForHttp(`${base}/api/v1/public/ping`, p);
+        await waitForHttp(`${base}/api/v1/public/ping`, p, 90_000);
         const http = client(base);
         const as = { token: admin };
         const created = await http.post('/api-token/create', { access: 'write' }, as);
