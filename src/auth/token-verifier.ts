@@ -8,6 +8,7 @@ import { UsageTracker } from '../tokens/usage-tracker.service.js';
 import { permissionsForAccess, accessOf } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { StaticCredentials } from './static-credentials.js';
+import { VerificationOutcomes } from './verification-outcomes.js';
 import { isUuid } from '../common/uuid.js';
 
 export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED';
@@ -41,6 +42,7 @@ export class TokenVerifier {
     private readonly statics: StaticCredentials,
     private readonly cache: TokenCache,
     private readonly usage: UsageTracker,
+    private readonly outcomes: VerificationOutcomes,
   ) {}
 
   /**
@@ -111,8 +113,12 @@ export class TokenVerifier {
 
   /** For the guard: a Principal, or the 401 the caller should get. */
   async authenticate(presented: string | null): Promise<Principal> {
-    if (!presented) throw ApiError.unauthenticated();
+    if (!presented) {
+      this.outcomes.record('auth', 'MISSING');
+      throw ApiError.unauthenticated();
+    }
     const verdict = await this.inspect(presented);
+    this.outcomes.record('auth', verdict.code);
     if (verdict.code === 'VALID') return verdict.principal;
     if (verdict.code === 'EXPIRED') throw ApiError.unauthenticated(MESSAGES.expired);
     throw ApiError.unauthenticated();

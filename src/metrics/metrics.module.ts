@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { CleanupModule } from '../cleanup/cleanup.module.js';
+import { TokensModule } from '../tokens/tokens.module.js';
+import { MetricsController } from './metrics.controller.js';
+import { MetricsService } from './metrics.service.js';
+
+/** Prometheus `/metrics`: reads the numbers other features keep; no feature imports this one. */
+@Module({
+  imports: [TokensModule, CleanupModule],
+  controllers: [MetricsController],
+  providers: [MetricsService],
+  exports: [MetricsService],
+})
+export class MetricsModule {}
