@@ -1,11 +1,7 @@
 import { Command } from 'commander';
-import { createApp } from './app.factory.js';
-import { createLogger } from './common/logging.js';
 import { assertPortFree, portError, startupLine } from './common/startup.js';
 import { VERSION } from './common/version.js';
 import { loadConfig } from './config/config.schema.js';
-import { openDatabase } from './database/database.module.js';
-import { readTokensFile } from './tokens-file/tokens-file.service.js';
 
 /** `node dist/main.js [--tokens FILE] [--version]` (`npm start -- --tokens FILE`): flags override the environment. */
 function parseArgs(argv: string[]): Record<string, string | undefined> {
@@ -25,6 +21,13 @@ function parseArgs(argv: string[]): Record<string, string | undefined> {
  */
 async function main(): Promise<void> {
   const config = loadConfig(parseArgs(process.argv));
+  // The application (Nest, Prisma, drivers) loads only once the arguments and configuration are good.
+  const [{ readTokensFile }, { createLogger }, { openDatabase }, { createApp }] = await Promise.all([
+    import('./tokens-file/tokens-file.service.js'),
+    import('./common/logging.js'),
+    import('./database/database.module.js'),
+    import('./app.factory.js'),
+  ]);
   if (config.KEYWARD_TOKENS_FILE) await readTokensFile(config.KEYWARD_TOKENS_FILE);
   await assertPortFree(config.PORT, config.HOST);
   const logger = createLogger(config);
