@@ -150,8 +150,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       jsonDocumentUrl: 'openapi.json',
       yamlDocumentUrl: 'openapi.yaml',
       customSiteTitle: 'Keyward API',
-      // The token typed into "Authorize" is forgotten on reload unless KEYWARD_DOCS_PERSIST_AUTHORIZATION.
-      swaggerOptions: { persistAuthorization: config.KEYWARD_DOCS_PERSIST_AUTHORIZATION, displayRequestDuration: true },
+      // The token typed into "Authorize" is forgotten on reload unless KEYWARD_DOCS_PERSIST_AUTH.
+      swaggerOptions: { persistAuthorization: config.KEYWARD_DOCS_PERSIST_AUTH, displayRequestDuration: true },
     });
   }
   return app;

@@ -124,13 +124,10 @@ describe('security headers', () => {
     }
   });
 
-  it('Swagger UI does not persist the typed token unless KEYWARD_DOCS_PERSIST_AUTHORIZATION is set', async () => {
+  it('Swagger UI does not persist the typed token unless KEYWARD_DOCS_PERSIST_AUTH is set', async () => {
     const init = (await api.get('/docs/swagger-ui-init.js', { token: null })).text;
     expect(init).toMatch(/"persistAuthorization": false/);
-    const persisting = await startApp(
-      { KEYWARD_CLEANUP_INTERVAL: 'off', KEYWARD_DOCS_PERSIST_AUTHORIZATION: 'true' },
-      t.db,
-    );
+    const persisting = await startApp({ KEYWARD_CLEANUP_INTERVAL: 'off', KEYWARD_DOCS_PERSIST_AUTH: 'true' }, t.db);
     try {
       const text = (await client(persisting.url).get('/docs/swagger-ui-init.js', { token: null })).text;
       expect(text).toMatch(/"persistAuthorization": true/);

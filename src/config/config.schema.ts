@@ -64,7 +64,7 @@ export const configSchema = z.object({
   KEYWARD_BODY_LIMIT: int(64 * 1024, 1024, 10 * 1024 * 1024),
   KEYWARD_DOCS_ENABLED: bool(true),
   /** Swagger UI keeps the token typed into "Authorize" across page reloads (in the browser's storage). */
-  KEYWARD_DOCS_PERSIST_AUTHORIZATION: bool(false),
+  KEYWARD_DOCS_PERSIST_AUTH: bool(false),
   /** When set, `/metrics` needs `Authorization: Bearer <this value>`; unset, it is open. */
   KEYWARD_METRICS_TOKEN: z.preprocess(
     (v) => (v === '' ? undefined : v),
