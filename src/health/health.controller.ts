@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { Authenticated, Public } from '../access/access.decorators.js';
+import { Permission } from '../access/permissions.js';
 import { ApiError } from '../common/api-error.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { DatabaseHealthIndicator } from './database.health.js';
@@ -20,7 +21,7 @@ export class HealthController {
     private readonly listener: ListenerHealthIndicator,
   ) {}
 
-  /** Liveness (seed 003's public route): no database round trip, no authentication. */
+  /** Liveness (the public ping route): no database round trip, no authentication. */
   @Get('api/v1/public/ping')
   @Public()
   @ApiOperation({ operationId: 'ping', summary: 'Liveness check (public)' })
@@ -58,9 +59,9 @@ export class HealthController {
     return this.readiness();
   }
 
-  /** Readiness with the database checked; any valid token may ask (kept for existing callers). */
+  /** Readiness with the database checked, for a token that may read tokens (kept for existing callers). */
   @Get('v1/health')
-  @Authenticated()
+  @Authenticated({ permission: Permission.ReadToken })
   @HealthCheck()
   @ApiOperation({ operationId: 'health', summary: 'Readiness: the database answers' })
   check(): Promise<HealthCheckResult> {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
 import { CleanupModule } from '../cleanup/cleanup.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { MetricsController } from './metrics.controller.js';
@@ -6,7 +7,7 @@ import { MetricsService } from './metrics.service.js';
 
 /** Prometheus `/metrics`: reads the numbers other features keep; no feature imports this one. */
 @Module({
-  imports: [TokensModule, CleanupModule],
+  imports: [AuthModule, TokensModule, CleanupModule],
   controllers: [MetricsController],
   providers: [MetricsService],
   exports: [MetricsService],
