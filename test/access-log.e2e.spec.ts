@@ -29,8 +29,8 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
     ...(db.url ? { DATABASE_URL: db.url } : { KEYWARD_DATA_DIR: join(dir, 'data') }),
   });
-  await waitForHttp(`${base}/health/live`, proc);
-});
+  await waitForHttp(`${base}/health/live`, proc, 150_000); // a fresh PGlite directory is slow on a busy machine
+}, 180_000);
 afterAll(async () => {
   await proc?.stop();
   await db?.drop();
@@ -69,96 +69,100 @@ async function request(
 }
 
 describe('the access log of a real service process', () => {
-  it('has exactly one line per request, with route pattern, status, duration, caller, client and trace id, and no secret', async () => {
-    const created = await request('POST', '/api-token/create', {
-      body: JSON.stringify({ access: 'write', description: 'access log' }),
-      expect: { route: '/api-token/create', status: 200, token_id: 'admin' },
-    });
-    const secret: string = created.token;
-    await request('POST', '/publisher.v1/api-token/list', {
-      token: secret,
-      body: '{}',
-      expect: { route: '/publisher.v1/api-token/list', status: 200, token_id: created.id },
-    });
-    const project = await request('POST', '/v1/projects', {
-      body: JSON.stringify({ name: `access-log-${Date.now()}` }),
-      expect: { route: '/v1/projects', status: 201, token_id: 'admin' },
-    });
-    await request('GET', `/v1/projects/${project.id}`, {
-      token: secret,
-      expect: { route: '/v1/projects/:projectID', status: 200, token_id: created.id },
-    });
-    await request('POST', '/v1/tokens/verify', {
-      body: JSON.stringify({ token: secret }),
-      expect: { route: '/v1/tokens/verify', status: 200, token_id: 'admin' },
-    });
-
-    // Failed authentications: the lookup id of a Keyward token (stored in clear), never the token.
-    const revoked = await request('POST', '/api-token/create', {
-      body: JSON.stringify({ access: 'read' }),
-      expect: { route: '/api-token/create', status: 200, token_id: 'admin' },
-    });
-    await request('POST', '/api-token/revoke', {
-      body: JSON.stringify({ id: revoked.id }),
-      expect: { route: '/api-token/revoke', status: 200, token_id: 'admin' },
-    });
-    const lookupOf = (token: string) => token.slice('kw_'.length, 'kw_'.length + 16);
-    await request('POST', '/api-token/list', {
-      token: revoked.token,
-      body: '{}',
-      expect: { route: '/api-token/list', status: 401, auth: 'failed', lookup_id: lookupOf(revoked.token) },
-    });
-    const unknown = new TokenCodec('kw_').generate().token;
-    await request('GET', '/v1/projects', {
-      token: unknown,
-      expect: { route: '/v1/projects', status: 401, auth: 'failed', lookup_id: lookupOf(unknown) },
-    });
-    await request('GET', '/v1/projects', {
-      token: 'not-a-keyward-token-but-long-enough',
-      expect: { route: '/v1/projects', status: 401, auth: 'failed', credential: 'other' },
-    });
-    await request('GET', '/v1/projects', {
-      token: null,
-      expect: { route: '/v1/projects', status: 401, auth: 'failed', credential: 'none' },
-    });
-
-    // Errors before any route handler, and routes that need no token.
-    await request('POST', '/api-token/create', {
-      body: '{"access":',
-      expect: { route: '/api-token/create', status: 400, token_id: undefined },
-    });
-    await request('GET', '/no/such/route', { expect: { route: null, status: 404 } });
-    await request('GET', '/health/ready', { token: null, expect: { route: '/health/ready', status: 200 } });
-    await request('GET', '/metrics', { token: null, expect: { route: '/metrics', status: 200 } });
-
-    await proc.stop(); // flushes stdout
-    const lines = proc
-      .stdout()
-      .split('\n')
-      .filter((l) => l.trim());
-    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>); // every line is JSON
-    for (const [traceId, want] of sent) {
-      const mine = records.filter((r) => r.trace_id === traceId && r.context === 'access');
-      expect(mine, `${want.method} ${want.route} (${traceId})`).toHaveLength(1);
-      const line = mine[0];
-      expect(line).toMatchObject({
-        level: 30, // info, failed authentications included
-        method: want.method,
-        route: want.route,
-        status: want.status,
-        client: '127.0.0.1',
-        service: 'keyward',
+  it(
+    'has exactly one line per request, with route pattern, status, duration, caller, client and trace id, and no secret',
+    { timeout: 120_000 },
+    async () => {
+      const created = await request('POST', '/api-token/create', {
+        body: JSON.stringify({ access: 'write', description: 'access log' }),
+        expect: { route: '/api-token/create', status: 200, token_id: 'admin' },
       });
-      expect(typeof line.duration_ms).toBe('number');
-      expect(line.token_id).toBe(want.token_id);
-      expect(line.auth).toBe(want.auth);
-      expect(line.lookup_id).toBe(want.lookup_id);
-      expect(line.credential).toBe(want.credential);
-    }
+      const secret: string = created.token;
+      await request('POST', '/publisher.v1/api-token/list', {
+        token: secret,
+        body: '{}',
+        expect: { route: '/publisher.v1/api-token/list', status: 200, token_id: created.id },
+      });
+      const project = await request('POST', '/v1/projects', {
+        body: JSON.stringify({ name: `access-log-${Date.now()}` }),
+        expect: { route: '/v1/projects', status: 201, token_id: 'admin' },
+      });
+      await request('GET', `/v1/projects/${project.id}`, {
+        token: secret,
+        expect: { route: '/v1/projects/:projectID', status: 200, token_id: created.id },
+      });
+      await request('POST', '/v1/tokens/verify', {
+        body: JSON.stringify({ token: secret }),
+        expect: { route: '/v1/tokens/verify', status: 200, token_id: 'admin' },
+      });
 
-    const everything = proc.output();
-    for (const needle of [ADMIN, secret, revoked.token, unknown, secret.slice(19, 62), 'not-a-keyward-token']) {
-      expect(everything).not.toContain(needle);
-    }
-  });
+      // Failed authentications: the lookup id of a Keyward token (stored in clear), never the token.
+      const revoked = await request('POST', '/api-token/create', {
+        body: JSON.stringify({ access: 'read' }),
+        expect: { route: '/api-token/create', status: 200, token_id: 'admin' },
+      });
+      await request('POST', '/api-token/revoke', {
+        body: JSON.stringify({ id: revoked.id }),
+        expect: { route: '/api-token/revoke', status: 200, token_id: 'admin' },
+      });
+      const lookupOf = (token: string) => token.slice('kw_'.length, 'kw_'.length + 16);
+      await request('POST', '/api-token/list', {
+        token: revoked.token,
+        body: '{}',
+        expect: { route: '/api-token/list', status: 401, auth: 'failed', lookup_id: lookupOf(revoked.token) },
+      });
+      const unknown = new TokenCodec('kw_').generate().token;
+      await request('GET', '/v1/projects', {
+        token: unknown,
+        expect: { route: '/v1/projects', status: 401, auth: 'failed', lookup_id: lookupOf(unknown) },
+      });
+      await request('GET', '/v1/projects', {
+        token: 'not-a-keyward-token-but-long-enough',
+        expect: { route: '/v1/projects', status: 401, auth: 'failed', credential: 'other' },
+      });
+      await request('GET', '/v1/projects', {
+        token: null,
+        expect: { route: '/v1/projects', status: 401, auth: 'failed', credential: 'none' },
+      });
+
+      // Errors before any route handler, and routes that need no token.
+      await request('POST', '/api-token/create', {
+        body: '{"access":',
+        expect: { route: '/api-token/create', status: 400, token_id: undefined },
+      });
+      await request('GET', '/no/such/route', { expect: { route: null, status: 404 } });
+      await request('GET', '/health/ready', { token: null, expect: { route: '/health/ready', status: 200 } });
+      await request('GET', '/metrics', { token: null, expect: { route: '/metrics', status: 200 } });
+
+      await proc.stop(); // flushes stdout
+      const lines = proc
+        .stdout()
+        .split('\n')
+        .filter((l) => l.trim());
+      const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>); // every line is JSON
+      for (const [traceId, want] of sent) {
+        const mine = records.filter((r) => r.trace_id === traceId && r.context === 'access');
+        expect(mine, `${want.method} ${want.route} (${traceId})`).toHaveLength(1);
+        const line = mine[0];
+        expect(line).toMatchObject({
+          level: 30, // info, failed authentications included
+          method: want.method,
+          route: want.route,
+          status: want.status,
+          client: '127.0.0.1',
+          service: 'keyward',
+        });
+        expect(typeof line.duration_ms).toBe('number');
+        expect(line.token_id).toBe(want.token_id);
+        expect(line.auth).toBe(want.auth);
+        expect(line.lookup_id).toBe(want.lookup_id);
+        expect(line.credential).toBe(want.credential);
+      }
+
+      const everything = proc.output();
+      for (const needle of [ADMIN, secret, revoked.token, unknown, secret.slice(19, 62), 'not-a-keyward-token']) {
+        expect(everything).not.toContain(needle);
+      }
+    },
+  );
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CleanupService } from '../src/cleanup/cleanup.service.js';
 import { TokenCodec } from '../src/tokens/token-codec.js';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, type TestApp } from './support/app.js';
+import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, startSibling, type TestApp } from './support/app.js';
 import { parsePrometheus, valueOf } from './support/prometheus.js';
 
 /** Prometheus `/metrics`: parsed as exposition text, every named family present and moving with traffic. */
@@ -11,7 +11,7 @@ let api: Client;
 beforeAll(async () => {
   t = await startApp({ KEYWARD_CLEANUP_INTERVAL: 'off' });
   api = client(t.url);
-});
+}, 180_000);
 afterAll(async () => t?.close());
 
 const FAMILIES = {
@@ -112,8 +112,8 @@ describe('GET /metrics', () => {
     const METRICS_TOKEN = 'metrics-scraper-secret-0123456789';
     let guarded: TestApp;
     beforeAll(async () => {
-      guarded = await startApp({ KEYWARD_METRICS_TOKEN: METRICS_TOKEN, KEYWARD_CLEANUP_INTERVAL: 'off' }, t.db);
-    });
+      guarded = await startSibling(t, { KEYWARD_METRICS_TOKEN: METRICS_TOKEN, KEYWARD_CLEANUP_INTERVAL: 'off' });
+    }, 180_000);
     afterAll(async () => guarded?.close());
 
     it('answers 401 without it, with a wrong one or with an API token, and 200 with it', async () => {

@@ -1,15 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, type Client, envelopeOf, startApp, type TestApp } from './support/app.js';
+import { client, type Client, envelopeOf, startApp, startSibling, type TestApp } from './support/app.js';
 import { havePostgresBinaries, type PrivatePostgres, startPrivatePostgres } from './support/private-postgres.js';
 
 let t: TestApp;
 let api: Client;
+/** The same service with the non-default settings: cache off, CORS origins, Swagger UI persisting. */
+let v: TestApp;
 
 beforeAll(async () => {
   t = await startApp({ KEYWARD_CLEANUP_INTERVAL: 'off' });
   api = client(t.url);
+  v = await startSibling(t, {
+    KEYWARD_CLEANUP_INTERVAL: 'off',
+    KEYWARD_AUTH_CACHE_TTL: '0',
+    KEYWARD_DOCS_PERSIST_AUTH: 'true',
+    KEYWARD_CORS_ORIGINS: 'https://admin.example.com, https://ops.example.com',
+  });
+}, 240_000);
+afterAll(async () => {
+  await v?.close();
+  await t?.close();
 });
-afterAll(async () => t?.close());
 
 async function until<T>(
   probe: () => Promise<T>,
@@ -44,14 +55,9 @@ describe('probes', () => {
   });
 
   it('the listener check is up with the cache off (no listener is needed then)', async () => {
-    const noCache = await startApp({ KEYWARD_CLEANUP_INTERVAL: 'off', KEYWARD_AUTH_CACHE_TTL: '0' }, t.db);
-    try {
-      const ready = await client(noCache.url).get('/health/ready', { token: null });
-      expect(ready.status).toBe(200);
-      expect(ready.body.details.listener).toEqual({ status: 'up', state: 'off' });
-    } finally {
-      await noCache.close();
-    }
+    const ready = await client(v.url).get('/health/ready', { token: null });
+    expect(ready.status).toBe(200);
+    expect(ready.body.details.listener).toEqual({ status: 'up', state: 'off' });
   });
 
   describe.skipIf(!havePostgresBinaries)('with its own PostgreSQL server, stopped and started again', () => {
@@ -63,7 +69,7 @@ describe('probes', () => {
         { KEYWARD_CLEANUP_INTERVAL: 'off' },
         { mode: 'postgres', url: pg.url, env: { DATABASE_URL: pg.url }, drop: async () => undefined },
       );
-    });
+    }, 120_000);
     afterAll(async () => {
       await app?.close().catch(() => undefined);
       pg?.destroy();
@@ -127,13 +133,8 @@ describe('security headers', () => {
   it('Swagger UI does not persist the typed token unless KEYWARD_DOCS_PERSIST_AUTH is set', async () => {
     const init = (await api.get('/docs/swagger-ui-init.js', { token: null })).text;
     expect(init).toMatch(/"persistAuthorization": false/);
-    const persisting = await startApp({ KEYWARD_CLEANUP_INTERVAL: 'off', KEYWARD_DOCS_PERSIST_AUTH: 'true' }, t.db);
-    try {
-      const text = (await client(persisting.url).get('/docs/swagger-ui-init.js', { token: null })).text;
-      expect(text).toMatch(/"persistAuthorization": true/);
-    } finally {
-      await persisting.close();
-    }
+    const text = (await client(v.url).get('/docs/swagger-ui-init.js', { token: null })).text;
+    expect(text).toMatch(/"persistAuthorization": true/);
   });
 });
 
@@ -178,22 +179,15 @@ describe('CORS', () => {
   });
 
   it('allows exactly the origins of KEYWARD_CORS_ORIGINS', async () => {
-    const cors = await startApp(
-      { KEYWARD_CLEANUP_INTERVAL: 'off', KEYWARD_CORS_ORIGINS: 'https://admin.example.com, https://ops.example.com' },
-      t.db,
-    );
-    try {
-      const ok = await preflight(cors.url, 'https://admin.example.com');
-      expect(ok.status).toBeLessThan(300);
-      expect(ok.headers.get('access-control-allow-origin')).toBe('https://admin.example.com');
-      expect(ok.headers.get('access-control-allow-methods')).toMatch(/POST/);
-      const other = await preflight(cors.url, 'https://evil.example.com');
-      expect(other.headers.get('access-control-allow-origin')).toBeNull();
-      const get = await fetch(`${cors.url}/api/v1/public/ping`, { headers: { origin: 'https://ops.example.com' } });
-      expect(get.headers.get('access-control-allow-origin')).toBe('https://ops.example.com');
-      expect(get.headers.get('access-control-expose-headers')).toMatch(/x-trace-id/i);
-    } finally {
-      await cors.close();
-    }
+    const cors = v;
+    const ok = await preflight(cors.url, 'https://admin.example.com');
+    expect(ok.status).toBeLessThan(300);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://admin.example.com');
+    expect(ok.headers.get('access-control-allow-methods')).toMatch(/POST/);
+    const other = await preflight(cors.url, 'https://evil.example.com');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const get = await fetch(`${cors.url}/api/v1/public/ping`, { headers: { origin: 'https://ops.example.com' } });
+    expect(get.headers.get('access-control-allow-origin')).toBe('https://ops.example.com');
+    expect(get.headers.get('access-control-expose-headers')).toMatch(/x-trace-id/i);
   });
 });
