@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await v?.close();
   await t?.close();
-});
+}, 120_000);
 
 async function until<T>(
   probe: () => Promise<T>,
@@ -73,7 +73,7 @@ describe('probes', () => {
     afterAll(async () => {
       await app?.close().catch(() => undefined);
       pg?.destroy();
-    });
+    }, 120_000);
 
     it('ready answers 503 while the database is down, live stays 200, and ready recovers', async () => {
       const probes = client(app.url);

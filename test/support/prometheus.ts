@@ -33,8 +33,11 @@ export function parsePrometheus(text: string): Map<string, Family> {
     for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
       labels[l[1]] = l[2].replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1');
     }
-    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`bad sample value: ${line}`);
+    // Values are Go floats: `NaN`, `+Inf`, `-Inf` in any case (prom-client writes `Nan` before a first sample).
+    const raw = m[3].toLowerCase();
+    const value =
+      raw === 'nan' ? NaN : raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : Number(m[3]);
+    if (Number.isNaN(value) && raw !== 'nan') throw new Error(`bad sample value: ${line}`);
     // Histogram and summary samples belong to their family (name_bucket, name_sum, name_count).
     const base = m[1].replace(/_(bucket|sum|count|total)$/, '');
     const owner = families.has(m[1]) ? m[1] : families.has(base) ? base : m[1];
