@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { maySee } from '../access/policy.js';
 import { grants, type Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
@@ -57,7 +57,8 @@ export class TokenVerifier {
     private readonly statics: StaticCredentials,
     private readonly cache: TokenCache,
     private readonly usage: UsageTracker,
-    private readonly outcomes: VerificationOutcomes,
+    /** Verdict counts for the metrics; absent where nobody reads them (the CLI). */
+    @Optional() private readonly outcomes?: VerificationOutcomes,
   ) {}
 
   async verify(presented: string, ask: Ask = {}): Promise<Verdict> {
@@ -85,11 +86,11 @@ export class TokenVerifier {
    */
   async authenticate(presented: string | null, permission?: Permission): Promise<Principal> {
     if (!presented) {
-      this.outcomes.record('auth', 'MISSING');
+      this.outcomes?.record('auth', 'MISSING');
       throw ApiError.unauthenticated();
     }
     const verdict = await this.verify(presented, { permission, consume: true });
-    this.outcomes.record('auth', verdict.code);
+    this.outcomes?.record('auth', verdict.code);
     if (verdict.code === 'VALID') return verdict.principal!;
     if (verdict.code === 'FORBIDDEN') throw ApiError.forbidden(MESSAGES.forbidden, { required: permission });
     if (verdict.code === 'EXPIRED') throw ApiError.unauthenticated(MESSAGES.expired);
