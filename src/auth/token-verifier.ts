@@ -65,7 +65,16 @@ export class TokenVerifier {
         this.cache.set(key, verdict.principal, null, verdict.principal.expiresAt, snapshot);
       return verdict;
     }
-    const row = await this.tokens.findByLookupId(parsed.lookupId);
+    let row: TokenRow | null;
+    try {
+      row = await this.tokens.findByLookupId(parsed.lookupId);
+    } catch (err) {
+      // Database unreachable: a token confirmed within KEYWARD_AUTH_OUTAGE_GRACE keeps working.
+      const stale = key ? this.cache.getDuringOutage(key, err) : undefined;
+      if (stale) return { code: 'VALID', principal: stale };
+      throw err;
+    }
+    if (key) this.cache.delete(key); // the database answered: from here only its verdict counts
     if (!row) return { code: 'NOT_FOUND' };
     let validUntil = row.expiresAt;
     let matches = await this.hasher.verify(row.secretHash, presented);

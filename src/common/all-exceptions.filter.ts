@@ -19,11 +19,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
 export function sendError(reply: FastifyReply, request: FastifyRequest, exception: unknown, logger: Logger): void {
   const mapped = toEnvelope(exception);
   const traceId = (request.id as string | undefined) ?? traceIdFor(request.headers);
-  if (mapped.status >= 500) {
+  // 503s (database unreachable, overload) are expected states reported once by their owner, not per request.
+  if (mapped.status >= 500 && mapped.status !== 503) {
     const err = exception instanceof Error ? exception : new Error(String(exception));
     // Log the error's class and stack, never request bodies or headers (they may carry secrets).
     logger.error(`trace_id=${traceId} ${err.name}: ${err.message}`, err.stack);
   }
   if (reply.sent) return;
+  if (mapped.retryAfter !== undefined) void reply.header('retry-after', String(mapped.retryAfter));
   void reply.header(TRACE_HEADER, traceId).status(mapped.status).send(envelope(mapped, traceId));
 }

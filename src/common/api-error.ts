@@ -27,6 +27,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly data: Record<string, unknown> = {},
+    /** Seconds for a `Retry-After` header (429, 503). */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -42,6 +44,9 @@ export class ApiError extends Error {
   }
   static notFound(message = 'Not found', data: Record<string, unknown> = {}) {
     return new ApiError(HttpStatus.NOT_FOUND, 'not_found', message, data);
+  }
+  static unavailable(message: string, retryAfter: number) {
+    return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', message, {}, retryAfter);
   }
   static conflict(message: string, data: Record<string, unknown> = {}) {
     return new ApiError(HttpStatus.CONFLICT, 'conflict', message, data);

@@ -10,11 +10,21 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', i
 
 export async function openDatabase(config: AppConfig, logger = new Logger('Database')): Promise<DatabaseService> {
   const handle = config.DATABASE_URL
-    ? await connectPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE)
+    ? await connectPostgres(
+        config.DATABASE_URL,
+        config.DATABASE_POOL_SIZE,
+        {
+          connect: config.DATABASE_CONNECT_TIMEOUT,
+          pool: config.DATABASE_POOL_TIMEOUT,
+          query: config.DATABASE_QUERY_TIMEOUT,
+        },
+        logger,
+      )
     : await connectPglite(config.KEYWARD_DATA_DIR);
   try {
     if (config.KEYWARD_MIGRATE_ON_START) {
-      const applied = await migrate(handle.sql, MIGRATIONS_DIR);
+      // Migrations may run longer than DATABASE_QUERY_TIMEOUT allows a request's statement.
+      const applied = await handle.withUntimedSql((sql) => migrate(sql, MIGRATIONS_DIR));
       if (applied.length) logger.log(`applied migrations: ${applied.join(', ')}`);
     }
   } catch (err) {
