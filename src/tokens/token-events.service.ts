@@ -25,7 +25,7 @@ export type ListenerState = 'disabled' | 'embedded' | 'connecting' | 'catching-u
  * proves every token change committed before it was sent has been seen. The cache trusts its database
  * entries only until 2·H after the send time of the newest heartbeat received in the current session:
  * a dead, frozen or half-open listener makes the cache fall back to the database within 2·H, and a
- * listener that missed 2·H of heartbeats is dropped and reconnected. A new session (reconnect) trusts
+ * listener that stays silent longer (max(4·H, DATABASE_QUERY_TIMEOUT + H)) is dropped and reconnected. A new session (reconnect) trusts
  * nothing cached before it. That is the invalidation bound: a change is seen by every instance within
  * 2·H, or the instance stops serving from its cache.
  */
@@ -34,6 +34,8 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('TokenEvents');
   private readonly nonce = randomBytes(6).toString('hex');
   private readonly heartbeatEvery: number;
+  /** Silence after which the connection is presumed half-open and replaced (trust lapses long before). */
+  private readonly reconnectAfter: number;
   private client: pg.Client | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private state: ListenerState = 'disabled';
@@ -54,6 +56,9 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
     private readonly cache: TokenCache,
   ) {
     this.heartbeatEvery = config.KEYWARD_LISTENER_HEARTBEAT;
+    // A late heartbeat (busy machine, slow statement) only pauses trust; replacing the connection is
+    // for one that stays silent, and a heartbeat may legitimately take up to one statement timeout.
+    this.reconnectAfter = Math.max(4 * this.heartbeatEvery, config.DATABASE_QUERY_TIMEOUT + this.heartbeatEvery);
   }
 
   /** How stale a served cache entry can be, at most: 2 × KEYWARD_LISTENER_HEARTBEAT. */
@@ -124,11 +129,11 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
     this.sendHeartbeat();
   }
 
-  /** Every H: send a heartbeat; drop a listener that has not heard one for 2·H. */
+  /** Every H: send a heartbeat; replace a listener that has heard none for `reconnectAfter`. */
   private tick(): void {
     if (this.stopped || !this.client) return;
     const since = this.lastHeard || this.sessionStartedAt;
-    if (Date.now() - since > this.staleness) {
+    if (Date.now() - since > this.reconnectAfter) {
       this.lose(this.client, new Error(`no heartbeat for ${Date.now() - since} ms`));
       return;
     }
