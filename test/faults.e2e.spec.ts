@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenCache } from '../src/tokens/token-cache.service.js';
 import { TokenEventsService } from '../src/tokens/token-events.service.js';
 import { UsageTracker } from '../src/tokens/usage-tracker.service.js';
-import { ADMIN_TOKEN, startApp, type TestApp } from './support/app.js';
+import { ADMIN_TOKEN, startApp } from './support/app.js';
 import { TEST_DB_MODE, type TestDatabase } from './support/db.js';
 import { PgCluster } from './support/pg-cluster.js';
 import { freePort, spawnService, waitForHttp, type Proc } from './support/process.js';
