@@ -8,7 +8,7 @@ import { PasswordHasher } from '../tokens/password-hasher.js';
 import { TokenCache } from '../tokens/token-cache.service.js';
 import { TokenCodec } from '../tokens/token-codec.js';
 import { principalOf } from '../tokens/token-rights.js';
-import { TokensRepository } from '../tokens/tokens.repository.js';
+import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
 import { UsageTracker } from '../tokens/usage-tracker.service.js';
 import { StaticCredentials } from './static-credentials.js';
 
