@@ -48,7 +48,7 @@ export class DatabaseAvailability {
         if (this.closed || this.downSince !== null) return;
         this.downSince = Date.now();
         this.logger.warn(
-          `database unreachable (${describe(probeError)}); requests that need it get 503 until it answers again`,
+          `database unreachable (${errorSummary(probeError)}); requests that need it get 503 until it answers again`,
         );
         this.schedule();
       },
@@ -82,7 +82,7 @@ export class DatabaseAvailability {
 }
 
 /** One short reason, without a stack: the error's code and first line. */
-export function describe(err: unknown): string {
+export function errorSummary(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const code = (err as { code?: unknown }).code;
   const line = err.message.split('\n')[0]!.slice(0, 200);

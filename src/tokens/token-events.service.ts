@@ -4,7 +4,7 @@ import pg from 'pg';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { destroyClient, pgClientOptions } from '../database/connect.js';
-import { describe } from '../database/database-availability.js';
+import { errorSummary } from '../database/database-availability.js';
 import { DatabaseService } from '../database/database.service.js';
 import { TokenCache } from './token-cache.service.js';
 
@@ -165,7 +165,7 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
     if (this.lostSince === null) {
       this.lostSince = Date.now();
       this.logger.warn(
-        `token change listener lost (${describe(err)}); verifying against the database until it is back`,
+        `token change listener lost (${errorSummary(err)}); verifying against the database until it is back`,
       );
     }
     this.state = 'connecting';

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { describe } from '../database/database-availability.js';
+import { errorSummary } from '../database/database-availability.js';
 import { TokensRepository } from './tokens.repository.js';
 
 /**
@@ -75,7 +75,7 @@ export class UsageTracker implements OnModuleInit, BeforeApplicationShutdown, On
       // Keep them for the next flush (newer uses recorded meanwhile win).
       for (const [id, t] of batch) if (!this.pending.has(id)) this.pending.set(id, t);
       if (!this.failing) {
-        this.logger.warn(`could not record the last use of ${ids.length} tokens (${describe(err)}); will retry`);
+        this.logger.warn(`could not record the last use of ${ids.length} tokens (${errorSummary(err)}); will retry`);
       }
       this.failing = true;
       return 0;
