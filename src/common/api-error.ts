@@ -45,9 +45,6 @@ export class ApiError extends Error {
   static notFound(message = 'Not found', data: Record<string, unknown> = {}) {
     return new ApiError(HttpStatus.NOT_FOUND, 'not_found', message, data);
   }
-  static unavailable(message: string, retryAfter: number) {
-    return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', message, {}, retryAfter);
-  }
   static conflict(message: string, data: Record<string, unknown> = {}) {
     return new ApiError(HttpStatus.CONFLICT, 'conflict', message, data);
   }

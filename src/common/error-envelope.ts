@@ -95,16 +95,6 @@ export function toEnvelope(exception: unknown): Mapped {
       retryAfter: exception.retryAfter,
     };
   }
-  // Refused, dropped or timed-out database connections, whichever layer (pg, the adapter, Prisma) wraps them.
-  if (isDatabaseUnavailable(exception)) {
-    return {
-      status: 503,
-      code: 'service_unavailable',
-      message: DATABASE_UNAVAILABLE_MESSAGE,
-      data: {},
-      retryAfter: DATABASE_RETRY_AFTER_SECONDS,
-    };
-  }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();
@@ -117,6 +107,16 @@ export function toEnvelope(exception: unknown): Mapped {
       if (typeof m === 'string') message = m;
     }
     return { status, code: codeForStatus(status), message, data: {} };
+  }
+  // Refused, dropped or timed-out database connections, whichever layer (pg, the adapter, Prisma) wraps them.
+  if (isDatabaseUnavailable(exception)) {
+    return {
+      status: 503,
+      code: 'service_unavailable',
+      message: DATABASE_UNAVAILABLE_MESSAGE,
+      data: {},
+      retryAfter: DATABASE_RETRY_AFTER_SECONDS,
+    };
   }
   return (
     fastifyError(exception) ??
