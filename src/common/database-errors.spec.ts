@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DatabaseUnavailableError, isDatabaseUnavailable } from './database-errors.js';
+import { DatabaseDownError, isDatabaseUnavailable } from './database-errors.js';
 import { toEnvelope } from './error-envelope.js';
 
 const err = (message: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), extra);
 
 describe('isDatabaseUnavailable', () => {
   it.each([
-    ['our own fast failure', new DatabaseUnavailableError()],
+    ['our own fast failure', new DatabaseDownError()],
     ['refused connection', err('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED', syscall: 'connect' })],
     ['pool wait', err('timeout exceeded when trying to connect')],
     ['client read timeout', err('Query read timeout')],

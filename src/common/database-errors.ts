@@ -5,8 +5,8 @@
  */
 
 /** Thrown without touching the network while the database is known to be unreachable. */
-export class DatabaseUnavailableError extends Error {
-  override readonly name = 'DatabaseUnavailableError';
+export class DatabaseDownError extends Error {
+  override readonly name = 'DatabaseDownError';
   constructor(message = 'The database is unreachable') {
     super(message);
   }
@@ -69,7 +69,7 @@ function unavailable(e: unknown, depth: number): boolean {
     cause?: unknown;
     meta?: { driverAdapterError?: unknown };
   };
-  if (err.name === 'DatabaseUnavailableError' || err.name === 'PrismaClientInitializationError') return true;
+  if (err.name === 'DatabaseDownError' || err.name === 'PrismaClientInitializationError') return true;
   if (typeof err.code === 'string') {
     if (SOCKET_CODES.has(err.code) || PRISMA_CODES.has(err.code)) return true;
     if (/^[0-9A-Z]{5}$/.test(err.code) && isUnavailableSqlState(err.code)) return true;

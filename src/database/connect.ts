@@ -6,7 +6,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import lockfile from 'proper-lockfile';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { DatabaseUnavailableError } from '../common/database-errors.js';
+import { DatabaseDownError } from '../common/database-errors.js';
 import { DatabaseAvailability, type AvailabilityLogger } from './database-availability.js';
 import type { SqlRunner } from './sql-runner.js';
 
@@ -89,7 +89,7 @@ function guard(pool: pg.Pool, availability: DatabaseAvailability): void {
   const report = (err: unknown) => availability.report(err);
   (pool as unknown as { connect: unknown }).connect = (cb?: Callback) => {
     if (!availability.available) {
-      const err = new DatabaseUnavailableError();
+      const err = new DatabaseDownError();
       if (cb) return void process.nextTick(() => cb(err));
       return Promise.reject(err);
     }
@@ -169,11 +169,47 @@ function pgliteRunner(db: PGlite): SqlRunner {
   };
 }
 
+/** A database that cannot be opened at start; the message is one line naming the variable. */
+export class DatabaseUnavailableError extends Error {}
+
+/**
+ * `DATABASE_URL: connection refused at 127.0.0.1:5432`, `DATABASE_URL: database "x" does not exist`,
+ * `DATABASE_URL: role "y" does not exist`…: what went wrong, in one line, never with the password.
+ */
+export function describeConnectError(err: unknown, url: string): DatabaseUnavailableError {
+  const e = err as NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] };
+  let where = '(unparseable URL)';
+  try {
+    const u = new URL(url);
+    where = `${u.hostname || 'localhost'}:${u.port || '5432'}`;
+  } catch {
+    /* keep the placeholder */
+  }
+  const code = e?.code ?? e?.errors?.[0]?.code;
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: `connection refused at ${where}`,
+    ENOTFOUND: `host not found (${where})`,
+    EAI_AGAIN: `host not found (${where})`,
+    ETIMEDOUT: `connection timed out at ${where}`,
+    EHOSTUNREACH: `host unreachable (${where})`,
+    ECONNRESET: `connection reset by ${where}`,
+  };
+  let reason = code ? reasons[code] : undefined;
+  // PostgreSQL's own messages (3D000 unknown database, 28000 unknown role, 28P01 bad password) already
+  // name the database or role; they never carry the password.
+  reason ??= (e?.message || String(err)).split('\n')[0].replace(url, redactUrl(url));
+  if (/timeout/i.test(reason) && !code) reason = `connection timed out at ${where}`;
+  return new DatabaseUnavailableError(`DATABASE_URL: ${reason}`);
+}
+
+/** How long the start waits for PostgreSQL to answer before giving up with a one-line error. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 const quietLogger: AvailabilityLogger = { warn: () => undefined, log: () => undefined };
 
 /**
  * A pg pool whose connection attempts, pool waits and statements are all bounded (`timeouts`), behind
- * a circuit breaker that turns a database outage into immediate DatabaseUnavailableError (503).
+ * a circuit breaker that turns a database outage into an immediate DatabaseDownError (503).
  */
 export async function connectPostgres(
   url: string,
@@ -181,6 +217,17 @@ export async function connectPostgres(
   timeouts: PgTimeouts = DEFAULT_PG_TIMEOUTS,
   logger: AvailabilityLogger = quietLogger,
 ): Promise<DatabaseHandle> {
+  // One plain connection first: a wrong URL fails fast and clearly, before any pool or client exists.
+  const first = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  first.on('error', () => undefined);
+  try {
+    await first.connect();
+    await first.query('SELECT 1');
+  } catch (err) {
+    throw describeConnectError(err, url);
+  } finally {
+    await first.end().catch(() => undefined);
+  }
   // pg-pool uses connectionTimeoutMillis both for a new connection and for waiting for a free one: the
   // pool's is the acquire bound; each client's own (pgClientOptions) bounds the connection attempt.
   const clientOptions = pgClientOptions(url, timeouts, 'keyward');
@@ -199,13 +246,6 @@ export async function connectPostgres(
   pool.on('error', () => undefined);
   const availability = new DatabaseAvailability(() => probe(url, timeouts), logger);
   guard(pool, availability);
-  try {
-    await pool.query('SELECT 1');
-  } catch (err) {
-    availability.close();
-    await pool.end().catch(() => undefined);
-    throw err;
-  }
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: 'postgres',

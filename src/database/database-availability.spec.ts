@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { DatabaseUnavailableError } from '../common/database-errors.js';
+import { DatabaseDownError } from '../common/database-errors.js';
 import { DatabaseAvailability } from './database-availability.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,7 +23,7 @@ describe('DatabaseAvailability', () => {
     const { availability, lines, setUp } = setup();
     for (let i = 0; i < 50; i++) availability.report(refused);
     await vi.waitFor(() => expect(availability.available).toBe(false));
-    expect(() => availability.assertAvailable()).toThrow(DatabaseUnavailableError);
+    expect(() => availability.assertAvailable()).toThrow(DatabaseDownError);
     await sleep(100);
     expect(availability.available).toBe(false);
     setUp(true);

@@ -1,4 +1,4 @@
-import { DatabaseUnavailableError, isDatabaseUnavailable } from '../common/database-errors.js';
+import { DatabaseDownError, isDatabaseUnavailable } from '../common/database-errors.js';
 
 export interface AvailabilityLogger {
   warn(message: string): void;
@@ -10,7 +10,7 @@ export interface AvailabilityLogger {
  *
  * An error that says "unreachable" (refused, dropped, timed out) triggers one probe on a fresh
  * connection; if the probe fails too, the database is marked down: one log line, and from then on
- * requests that need the database fail at once with DatabaseUnavailableError (a 503) instead of each
+ * requests that need the database fail at once with DatabaseDownError (a 503) instead of each
  * waiting for its own timeout. While down, a probe runs every `probeEvery` ms; the first one that
  * succeeds marks it up again (one log line). No restart is needed, and no error is logged per request.
  */
@@ -30,9 +30,9 @@ export class DatabaseAvailability {
     return this.downSince === null;
   }
 
-  /** Throws DatabaseUnavailableError while the database is known to be down. */
+  /** Throws DatabaseDownError while the database is known to be down. */
   assertAvailable(): void {
-    if (this.downSince !== null) throw new DatabaseUnavailableError();
+    if (this.downSince !== null) throw new DatabaseDownError();
   }
 
   /** Every error a connection attempt or a query raised comes through here. */

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../access/principal.js';
-import { DatabaseUnavailableError } from '../common/database-errors.js';
+import { DatabaseDownError } from '../common/database-errors.js';
 import { loadConfig } from '../config/config.schema.js';
 import { TokenCache } from './token-cache.service.js';
 
@@ -35,7 +35,7 @@ describe('TokenCache: trust in the invalidation listener', () => {
     cache.newSession();
     cache.confirm(Date.now(), 2000);
     expect(cache.get(key)).toBeUndefined();
-    expect(cache.getDuringOutage(key, new DatabaseUnavailableError())).toBe(principal);
+    expect(cache.getDuringOutage(key, new DatabaseDownError())).toBe(principal);
   });
 
   it('a lookup started before a new session is not cached', () => {
@@ -51,9 +51,9 @@ describe('TokenCache: trust in the invalidation listener', () => {
     const key = cache.keyOf('kw_x');
     cache.set(key, principal, 't1', new Date(Date.now() + 90_000), cache.snapshot());
     expect(cache.getDuringOutage(key, new Error('syntax error'))).toBeUndefined();
-    expect(cache.getDuringOutage(key, new DatabaseUnavailableError())).toBe(principal);
+    expect(cache.getDuringOutage(key, new DatabaseDownError())).toBe(principal);
     vi.advanceTimersByTime(60_001);
-    expect(cache.getDuringOutage(key, new DatabaseUnavailableError())).toBeUndefined();
+    expect(cache.getDuringOutage(key, new DatabaseDownError())).toBeUndefined();
   });
 
   it('a trusted hit counts as a confirmation for the outage grace', () => {
@@ -65,20 +65,20 @@ describe('TokenCache: trust in the invalidation listener', () => {
     cache.confirm(Date.now(), 2000);
     expect(cache.get(key)).toBe(principal);
     vi.advanceTimersByTime(50_000); // 100 s after the read, 50 s after the last trusted hit
-    expect(cache.getDuringOutage(key, new DatabaseUnavailableError())).toBe(principal);
+    expect(cache.getDuringOutage(key, new DatabaseDownError())).toBe(principal);
   });
 
   it('grace 0: no outage fallback; invalidation removes entries of every session', () => {
     const off = cacheWith({ KEYWARD_AUTH_OUTAGE_GRACE: '0' });
     const k = off.keyOf('kw_x');
     off.set(k, principal, 't1', null, off.snapshot());
-    expect(off.getDuringOutage(k, new DatabaseUnavailableError())).toBeUndefined();
+    expect(off.getDuringOutage(k, new DatabaseDownError())).toBeUndefined();
 
     const cache = cacheWith();
     const key = cache.keyOf('kw_x');
     cache.set(key, principal, 't1', null, cache.snapshot());
     cache.newSession();
     cache.invalidate('t1');
-    expect(cache.getDuringOutage(key, new DatabaseUnavailableError())).toBeUndefined();
+    expect(cache.getDuringOutage(key, new DatabaseDownError())).toBeUndefined();
   });
 });

@@ -45,6 +45,9 @@ export class TokenCache {
   private trustedUntil = 0;
   /** When the newest heartbeat that came back was sent: every change committed before it was seen. */
   private confirmedAt = 0;
+  /** Lookups answered from memory, and lookups that had to go to the database (read by the metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.ttl = config.KEYWARD_AUTH_CACHE_TTL;
@@ -71,6 +74,13 @@ export class TokenCache {
 
   /** A cached result the normal path may use (database tokens only while invalidation is trusted). */
   get(key: string): Principal | undefined {
+    const principal = this.lookup(key);
+    if (principal) this.hits++;
+    else this.misses++;
+    return principal;
+  }
+
+  private lookup(key: string): Principal | undefined {
     const entry = this.cache?.get(key);
     if (!entry) return undefined;
     const now = Date.now();

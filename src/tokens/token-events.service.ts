@@ -38,7 +38,7 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
   private readonly reconnectAfter: number;
   private client: pg.Client | null = null;
   private unlisten: (() => Promise<void>) | null = null;
-  private state: ListenerState = 'disabled';
+  private phase: ListenerState = 'disabled';
   private stopped = false;
   private retry: NodeJS.Timeout | null = null;
   private ticker: NodeJS.Timeout | null = null;
@@ -68,18 +68,28 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
 
   /** For readiness probes and metrics: connected, and a heartbeat came back within the bound. */
   isHealthy(): boolean {
-    return this.listenerState() === 'healthy' || this.state === 'embedded' || this.state === 'disabled';
+    return this.listenerState() === 'healthy' || this.phase === 'embedded' || this.phase === 'disabled';
   }
 
   listenerState(): ListenerState {
-    if (this.state === 'healthy' && !this.cache.trusted) return 'catching-up';
-    return this.state;
+    if (this.phase === 'healthy' && !this.cache.trusted) return 'catching-up';
+    return this.phase;
+  }
+
+  /**
+   * `connected` while the LISTEN connection is up (it may still be catching up: see `isHealthy()`),
+   * `reconnecting` after a lost connection, `off` when the cache is disabled (nothing to invalidate, so
+   * no listener). Read by readiness and the metrics.
+   */
+  get state(): 'connected' | 'reconnecting' | 'off' {
+    if (!this.cache.enabled) return 'off';
+    return this.client || this.unlisten ? 'connected' : 'reconnecting';
   }
 
   async onModuleInit(): Promise<void> {
     if (!this.cache.enabled) return;
     if (this.db.handle.pglite) {
-      this.state = 'embedded';
+      this.phase = 'embedded';
       this.cache.trustAlways();
       this.unlisten = await this.db.handle.pglite.listen(TOKEN_CHANGED_CHANNEL, (id) => this.cache.invalidate(id));
       return;
@@ -95,7 +105,7 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    this.state = 'connecting';
+    this.phase = 'connecting';
     const config = this.db.handle.config!;
     const client = new pg.Client(pgClientOptions(config.url, config.timeouts, 'keyward-listener'));
     client.on('notification', (msg) => {
@@ -120,7 +130,7 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
     this.sessionStartedAt = Date.now();
     this.lastHeard = 0;
     this.cache.newSession();
-    this.state = 'healthy';
+    this.phase = 'healthy';
     if (this.lostSince !== null) {
       const seconds = ((Date.now() - this.lostSince) / 1000).toFixed(1);
       this.logger.log(`token change listener reconnected after ${seconds} s`);
@@ -168,7 +178,7 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
         `token change listener lost (${errorSummary(err)}); verifying against the database until it is back`,
       );
     }
-    this.state = 'connecting';
+    this.phase = 'connecting';
     if (this.retry) return;
     this.retry = setTimeout(
       () => {
@@ -182,7 +192,7 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    this.state = 'stopped';
+    this.phase = 'stopped';
     if (this.retry) clearTimeout(this.retry);
     if (this.ticker) clearInterval(this.ticker);
     await this.unlisten?.().catch(() => undefined);
