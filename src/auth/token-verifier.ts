@@ -78,6 +78,7 @@ export class TokenVerifier {
     if (row.revokedAt) return { code: 'REVOKED', principal };
     if (row.usedAt) return { code: 'USED', principal };
     if (row.expiresAt && row.expiresAt <= now) return { code: 'EXPIRED', principal };
+    if (!row.enabled) return { code: 'DISABLED', principal };
     if (row.removeOnUse) {
       // Single-use tokens are never cached; consumption is one atomic UPDATE.
       if (consume && !(await this.tokens.consumeSingleUse(row.id))) return { code: 'USED', principal };

@@ -1,9 +1,13 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { dialectOf, toCalyptia } from './error-dialect.js';
 import { envelope, toEnvelope } from './error-envelope.js';
 import { TRACE_HEADER, traceIdFor } from './trace-id.js';
 
-/** The one place that writes error responses: every error, everywhere, in seed 001's envelope. */
+/**
+ * The one place that writes error responses: in the Publisher envelope, or in the Calyptia shape on
+ * routes that declare `@ErrorDialect('calyptia')`.
+ */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
@@ -25,5 +29,9 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, exceptio
     logger.error(`trace_id=${traceId} ${err.name}: ${err.message}`, err.stack);
   }
   if (reply.sent) return;
-  void reply.header(TRACE_HEADER, traceId).status(mapped.status).send(envelope(mapped, traceId));
+  const body = envelope(mapped, traceId);
+  void reply
+    .header(TRACE_HEADER, traceId)
+    .status(mapped.status)
+    .send(dialectOf(request) === 'calyptia' ? toCalyptia(body) : body);
 }

@@ -103,19 +103,28 @@ export class TokensRepository {
     return this.prisma.apiToken.findFirst({ where: { AND: where } });
   }
 
-  /** A project's live tokens, newest first; `last` keeps the newest N, `name` matches exactly. */
-  listProjectTokens(projectId: string, opts: { last?: number; name?: string } = {}): Promise<TokenRow[]> {
+  /** A project's live tokens, newest first, after `before` when given; `take` keeps N, `name` matches exactly. */
+  listProjectTokens(
+    projectId: string,
+    opts: { take?: number; name?: string; before?: KeysetPosition } = {},
+  ): Promise<TokenRow[]> {
     return this.prisma.apiToken.findMany({
-      where: { kind: 'project', projectId, revokedAt: null, ...(opts.name !== undefined ? { name: opts.name } : {}) },
+      where: {
+        kind: 'project',
+        projectId,
+        revokedAt: null,
+        ...(opts.name !== undefined ? { name: opts.name } : {}),
+        ...(opts.before ? keysetAfter(opts.before, 'desc') : {}),
+      },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      ...(opts.last !== undefined ? { take: opts.last } : {}),
+      ...(opts.take !== undefined ? { take: opts.take } : {}),
     });
   }
 
   /** Updates a live project token; false if it was revoked (or deleted) meanwhile. */
   async updateProjectToken(
     id: string,
-    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access'>,
+    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access' | 'enabled'>,
   ): Promise<boolean> {
     const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind: 'project', revokedAt: null }, data });
     if (count) this.cache.invalidate(id);
@@ -133,6 +142,16 @@ export class TokensRepository {
     });
     if (count) this.cache.invalidate(row.id);
     return count === 1;
+  }
+
+  /**
+   * Switches a live token on or off (`where` narrows it to the caller's reach); the row after the change,
+   * or null if there is no such live token.
+   */
+  async setEnabled(id: string, enabled: boolean, where: Prisma.ApiTokenWhereInput = {}): Promise<TokenRow | null> {
+    const { count } = await this.prisma.apiToken.updateMany({ where: { ...where, id, revokedAt: null }, data: { enabled } });
+    if (count) this.cache.invalidate(id);
+    return count ? this.prisma.apiToken.findFirst({ where: { ...where, id } }) : null;
   }
 
   countActive(): Promise<number> {
