@@ -48,7 +48,16 @@ describe('seed 002 fetch examples, run verbatim (host, {projectID} and <token> r
       // (end of the seed's code)
       expect(response.status).toBe(201);
       created = data as ProjectTokenBody;
-      expect(Object.keys(created).sort()).toEqual(['createdAt', 'enabled', 'expiresAt', 'id', 'name', 'permissions', 'projectID', 'token']);
+      expect(Object.keys(created).sort()).toEqual([
+        'createdAt',
+        'enabled',
+        'expiresAt',
+        'id',
+        'name',
+        'permissions',
+        'projectID',
+        'token',
+      ]);
       expect(created).toMatchObject({ name: 'new-token', permissions: ['create:*'] });
       expect(created.id).toMatch(UUID);
       expect(created.createdAt).toMatch(ISO);
@@ -235,7 +244,16 @@ describe('GET /v1/projects/{projectID}/tokens', () => {
       expect(calyptiaErrorOf(res).code).toBe('bad_request');
     }
     for (const x of all.body) {
-      expect(Object.keys(x).sort()).toEqual(['createdAt', 'enabled', 'expiresAt', 'id', 'name', 'permissions', 'projectID', 'token']);
+      expect(Object.keys(x).sort()).toEqual([
+        'createdAt',
+        'enabled',
+        'expiresAt',
+        'id',
+        'name',
+        'permissions',
+        'projectID',
+        'token',
+      ]);
       expect(made.map((m) => m.token)).not.toContain(x.token);
     }
   });

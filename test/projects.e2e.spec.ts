@@ -33,7 +33,10 @@ describe('POST /v1/projects', () => {
     const { name } = await createProject(api);
     const res = await api.post('/v1/projects', { name });
     expect(res.status).toBe(409);
-    expect(calyptiaErrorOf(res)).toMatchObject({ code: 'conflict', message: 'A project with this name already exists' });
+    expect(calyptiaErrorOf(res)).toMatchObject({
+      code: 'conflict',
+      message: 'A project with this name already exists',
+    });
   });
 
   it('stores names with quotes, SQL and unicode literally', async () => {

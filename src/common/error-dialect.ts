@@ -68,8 +68,7 @@ export function ErrorDialect(dialect: ErrorDialect): ClassDecorator {
 /** Documented error responses in the Publisher envelope become the Calyptia shape. */
 function retypeResponses(target: object): void {
   const responses = Reflect.getMetadata(DECORATORS.API_RESPONSE, target) as
-    | Record<string, { type?: unknown; examples?: Record<string, { value?: unknown }> }>
-    | undefined;
+    Record<string, { type?: unknown; examples?: Record<string, { value?: unknown }> }> | undefined;
   if (!responses) return;
   const out: typeof responses = {};
   for (const [status, entry] of Object.entries(responses)) {

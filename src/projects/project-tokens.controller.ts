@@ -96,7 +96,10 @@ export class ProjectTokensController {
   @Patch('project_tokens/:tokenID')
   @HttpCode(204)
   @Authenticated({ permission: Permission.UpdateToken })
-  @ApiOperation({ operationId: 'updateToken', summary: 'Rename, re-permission, disable or enable a project token (null fields: unchanged)' })
+  @ApiOperation({
+    operationId: 'updateToken',
+    summary: 'Rename, re-permission, disable or enable a project token (null fields: unchanged)',
+  })
   @ApiNoContentResponse({ description: 'Updated' })
   @ApiNotFoundResponse(NO_TOKEN)
   @ApiConflictResponse(NAME_TAKEN)

@@ -99,7 +99,8 @@ export class ProjectTokensService {
         })
       : undefined;
     const take = query.last === undefined ? undefined : query.last + 1;
-    const rows = query.last === 0 ? [] : await this.repo.listProjectTokens(projectId, { take, name: query.name, before });
+    const rows =
+      query.last === 0 ? [] : await this.repo.listProjectTokens(projectId, { take, name: query.name, before });
     const page = query.last === undefined ? rows : rows.slice(0, query.last);
     const more = query.last !== undefined && rows.length > query.last;
     return { items: page.map(toProjectTokenDto), next: more ? encodeCursor(page[page.length - 1]) : null };
@@ -120,7 +121,8 @@ export class ProjectTokensService {
     }
     if (dto.enabled !== undefined && dto.enabled !== null && dto.enabled !== row.enabled) {
       // Enabling gives the token's rights back: only a caller who could grant them may do it.
-      if (dto.enabled) assertCanGrant(caller, { permissions: data.permissions ?? row.permissions, projects: [row.projectId!] });
+      if (dto.enabled)
+        assertCanGrant(caller, { permissions: data.permissions ?? row.permissions, projects: [row.projectId!] });
       data.enabled = dto.enabled;
     }
     if (dto.name !== undefined && dto.name !== null) data.name = dto.name;

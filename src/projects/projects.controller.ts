@@ -97,7 +97,7 @@ export class ProjectsController {
     operationId: 'deleteProject',
     summary: 'Delete a project; its tokens are revoked at once',
     description:
-      "Revokes every token of the project (and global tokens narrowed to it alone), then deletes it. The " +
+      'Revokes every token of the project (and global tokens narrowed to it alone), then deletes it. The ' +
       "project's name is free again.",
   })
   @ApiOkResponse({ type: DeletedDto })

@@ -54,7 +54,10 @@ export class ProjectsService {
     const cursor = query.before ?? query.cursor;
     const field = query.before !== undefined ? 'before' : 'cursor';
     const after = cursor
-      ? decodeCursor(cursor, { field, message: `${field} is not a cursor returned in the Link or X-Next-Cursor header` })
+      ? decodeCursor(cursor, {
+          field,
+          message: `${field} is not a cursor returned in the Link or X-Next-Cursor header`,
+        })
       : undefined;
     if (limit === 0) return { items: [], next: null };
     const rows = await this.repo.page(caller.projects, limit + 1, after, query.name);

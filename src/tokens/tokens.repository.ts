@@ -149,7 +149,10 @@ export class TokensRepository {
    * or null if there is no such live token.
    */
   async setEnabled(id: string, enabled: boolean, where: Prisma.ApiTokenWhereInput = {}): Promise<TokenRow | null> {
-    const { count } = await this.prisma.apiToken.updateMany({ where: { ...where, id, revokedAt: null }, data: { enabled } });
+    const { count } = await this.prisma.apiToken.updateMany({
+      where: { ...where, id, revokedAt: null },
+      data: { enabled },
+    });
     if (count) this.cache.invalidate(id);
     return count ? this.prisma.apiToken.findFirst({ where: { ...where, id } }) : null;
   }

@@ -147,5 +147,7 @@ export function calyptiaErrorOf(res: Res): {
 
 /** Either error shape (for loops over routes of both API styles), as envelopeOf returns it. */
 export function errorOf(res: Res) {
-  return typeof (res.body as { error?: unknown } | undefined)?.error === 'string' ? calyptiaErrorOf(res) : envelopeOf(res);
+  return typeof (res.body as { error?: unknown } | undefined)?.error === 'string'
+    ? calyptiaErrorOf(res)
+    : envelopeOf(res);
 }

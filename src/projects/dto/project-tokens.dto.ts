@@ -101,7 +101,8 @@ export class ListProjectTokensQueryDto {
     type: 'integer',
     minimum: 0,
     maximum: 2_147_483_647,
-    description: 'Only the last (newest) N tokens: the page size. While more remain, a `Link` header names the next page.',
+    description:
+      'Only the last (newest) N tokens: the page size. While more remain, a `Link` header names the next page.',
   })
   @IsOptional()
   @Type(() => Number)
