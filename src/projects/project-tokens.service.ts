@@ -1,15 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { assertCanGrant } from '../access/policy.js';
-import { accessOf, ALL_PERMISSIONS, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
+import { enforce, grantWithin, mayChange, mayRevoke, maySee } from '../access/policy.js';
+import { accessOf, normalizePermissions, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import { canonicalProjectId } from '../access/scope.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
 import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
+import { rightsOf } from '../tokens/token-rights.js';
+import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
 import type {
   CreateProjectTokenDto,
   ListProjectTokensQueryDto,
@@ -18,11 +20,6 @@ import type {
   UpdateProjectTokenDto,
 } from './dto/project-tokens.dto.js';
 import { ProjectsService } from './projects.service.js';
-
-/** Unique, in the enum's order. */
-export function normalizePermissions(list: readonly string[]): Permission[] {
-  return ALL_PERMISSIONS.filter((p) => list.includes(p));
-}
 
 /**
  * Permissions as given by a Calyptia client: an empty list means all permissions, so it becomes the
@@ -58,23 +55,16 @@ export class ProjectTokensService {
   ) {}
 
   async create(caller: Principal, projectId: string, dto: CreateProjectTokenDto): Promise<ProjectTokenCreatedDto> {
-    await this.projects.require(caller, projectId);
-    const permissions = requestedPermissions(dto.permissions);
-    const expiresAt = assertCanGrant(caller, {
-      permissions,
-      projects: [projectId],
+    const project = await this.projects.require(caller, projectId);
+    const { decision, rights } = grantWithin(caller, {
+      permissions: requestedPermissions(dto.permissions),
+      projects: [canonicalProjectId(project.id)],
       expiresAt: this.requestedExpiry(dto.expiresAt),
+      singleUse: false,
     });
+    enforce(decision);
     try {
-      const { row, token } = await this.issuer.issue({
-        kind: 'project',
-        projectId,
-        name: dto.name,
-        permissions,
-        access: accessOf(permissions),
-        createdById: caller.id,
-        expiresAt,
-      });
+      const { row, token } = await this.issuer.issue(caller, rights, { kind: 'project', name: dto.name });
       return { ...toProjectTokenDto(row), token };
     } catch (e) {
       if (isUniqueViolation(e)) throw nameTaken(dto.name);
@@ -91,7 +81,7 @@ export class ProjectTokensService {
     projectId: string,
     query: ListProjectTokensQueryDto,
   ): Promise<{ items: ProjectTokenDto[]; next: string | null }> {
-    await this.projects.require(caller, projectId);
+    const project = await this.projects.require(caller, projectId);
     const before = query.before
       ? decodeCursor(query.before, {
           field: 'before',
@@ -100,7 +90,7 @@ export class ProjectTokensService {
       : undefined;
     const take = query.last === undefined ? undefined : query.last + 1;
     const rows =
-      query.last === 0 ? [] : await this.repo.listProjectTokens(projectId, { take, name: query.name, before });
+      query.last === 0 ? [] : await this.repo.listProjectTokens(project.id, { take, name: query.name, before });
     const page = query.last === undefined ? rows : rows.slice(0, query.last);
     const more = query.last !== undefined && rows.length > query.last;
     return { items: page.map(toProjectTokenDto), next: more ? encodeCursor(page[page.length - 1]) : null };
@@ -110,21 +100,23 @@ export class ProjectTokensService {
     return toProjectTokenDto(await this.require(caller, tokenId, projectId));
   }
 
-  /** Calyptia's UpdateToken: a null (or absent) field is left unchanged. */
+  /**
+   * Calyptia's UpdateToken: a null (or absent) field is left unchanged. Rename, replace the
+   * permissions, disable or enable: only on a token the caller may change, into rights inside its own.
+   */
   async update(caller: Principal, tokenId: string, dto: UpdateProjectTokenDto, projectId?: string): Promise<void> {
     const row = await this.require(caller, tokenId, projectId);
+    const current = rightsOf(row);
     const data: { name?: string; permissions?: Permission[]; access?: 'read' | 'write'; enabled?: boolean } = {};
+    const next = { ...current };
+    if (dto.permissions !== undefined && dto.permissions !== null)
+      next.permissions = requestedPermissions(dto.permissions);
+    enforce(mayChange(caller, current, next));
     if (dto.permissions !== undefined && dto.permissions !== null) {
-      data.permissions = requestedPermissions(dto.permissions);
-      data.access = accessOf(data.permissions);
-      assertCanGrant(caller, { permissions: data.permissions, projects: [row.projectId!] });
+      data.permissions = [...next.permissions] as Permission[];
+      data.access = accessOf(next.permissions);
     }
-    if (dto.enabled !== undefined && dto.enabled !== null && dto.enabled !== row.enabled) {
-      // Enabling gives the token's rights back: only a caller who could grant them may do it.
-      if (dto.enabled)
-        assertCanGrant(caller, { permissions: data.permissions ?? row.permissions, projects: [row.projectId!] });
-      data.enabled = dto.enabled;
-    }
+    if (dto.enabled !== undefined && dto.enabled !== null && dto.enabled !== row.enabled) data.enabled = dto.enabled;
     if (dto.name !== undefined && dto.name !== null) data.name = dto.name;
     if (!Object.keys(data).length) return;
     try {
@@ -135,14 +127,20 @@ export class ProjectTokensService {
     }
   }
 
-  async remove(caller: Principal, tokenId: string, projectId?: string): Promise<void> {
+  /** Delete = revoke, with every token created through it; the number revoked besides it is returned. */
+  async remove(caller: Principal, tokenId: string, projectId?: string): Promise<number> {
     const row = await this.require(caller, tokenId, projectId);
-    if (!(await this.repo.revokeProjectToken(row))) throw ApiError.notFound('Token not found');
+    enforce(mayRevoke(caller, rightsOf(row)));
+    const revoked = await this.repo.revokeTree(row.id);
+    if (!revoked.includes(row.id)) throw ApiError.notFound('Token not found');
+    return revoked.length - 1;
   }
 
+  /** A live project token the caller sees (its project inside the caller's scope); 404 otherwise. */
   private async require(caller: Principal, tokenId: string, projectId?: string): Promise<TokenRow> {
-    const row = await this.repo.findProjectToken(caller.projects, tokenId, projectId);
+    const row = await this.repo.findProjectToken(tokenId, projectId);
     if (!row) throw ApiError.notFound('Token not found');
+    enforce(maySee(caller, rightsOf(row)));
     return row;
   }
 
