@@ -32,6 +32,6 @@ import { TokenSwitchService } from './token-switch.service.js';
     TtlTokensService,
     TokenSwitchService,
   ],
-  exports: [TokenCodec, PasswordHasher, TokensRepository, TokenIssuer, TokenCache, UsageTracker],
+  exports: [TokenCodec, PasswordHasher, TokensRepository, TokenIssuer, TokenCache, TokenEventsService, UsageTracker],
 })
 export class TokensModule {}
