@@ -156,6 +156,32 @@ describe('one event per action, with the right actor and origin', () => {
     expect(await only('token.delete', victim.id)).toMatchObject({ actor: pt.id, projectId: project.id });
   });
 
+  it('disable/enable (Publisher and project tokens), project rename and delete', async () => {
+    const g = await api.post('/api-token/create', { access: 'read' });
+    expect((await api.post('/api-token/disable', { id: g.body.id })).status).toBe(200);
+    expect((await api.post('/api-token/enable', { id: g.body.id })).status).toBe(200);
+    expect((await only('token.disable', g.body.id)).actor).toBe('admin');
+    expect((await only('token.enable', g.body.id)).actor).toBe('admin');
+
+    const project = await createProject(api);
+    const pt = await createProjectToken(api, project.id, ['read:token']);
+    expect(
+      (await api.patch(`/v1/project_tokens/${pt.id}`, { name: null, permissions: null, enabled: false })).status,
+    ).toBe(204);
+    expect(await only('token.disable', pt.id)).toMatchObject({ actor: 'admin', projectId: project.id });
+    expect(await events({ action: 'token.update', token_id: pt.id })).toEqual([]); // only the switch changed
+
+    const renamed = unique('renamed-project');
+    expect((await api.patch(`/v1/projects/${project.id}`, { name: renamed })).status).toBe(204);
+    expect(await only('project.rename', project.id)).toMatchObject({
+      actor: 'admin',
+      details: { from: project.name, to: renamed },
+    });
+    const deleted = await api.delete(`/v1/projects/${project.id}`);
+    expect(deleted.status, deleted.text).toBeLessThan(300);
+    expect(await only('project.delete', project.id)).toMatchObject({ actor: 'admin', details: { name: renamed } });
+  });
+
   it('tokens-file reloads, good and bad, and actions of file tokens (actor file:<name>)', async () => {
     const reload = t.app.get(TokensFileService);
     writeFile({ tokens: { ops: { token: FILE_TOKEN }, other: { token: 'audit-file-token-other-0001' } } });

@@ -98,7 +98,7 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
         rotation: new RotationService(repo, issuer, audit),
         verifier,
         projects,
-        projectTokens: new ProjectTokensService(projects, repo, issuer, audit),
+        projectTokens: new ProjectTokensService(config, projects, repo, issuer, audit),
         tokens: repo,
         audit,
       });
