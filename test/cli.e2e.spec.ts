@@ -279,6 +279,13 @@ describe('projects, project tokens and the audit trail', () => {
       const auditTable = ok(await keyward(['audit'], db.env)).stdout;
       expect(auditTable).toMatch(/^TIME +ACTION +ACTOR +TARGET +OUTCOME +COUNT +FROM +TRACE\n/);
       expect(auditTable).toContain(`project.create  cli    project:${project.id}`);
+
+      expect(ok(await keyward(['project', 'delete', 'cli-project'], db.env)).stdout).toMatch(
+        /✓ Project cli-project deleted/,
+      );
+      expect(json(await keyward(['project', 'list', '--json'], db.env))).toEqual([]);
+      const deletion = json(await keyward(['audit', '--action', 'project.delete', '--json'], db.env));
+      expect(deletion).toMatchObject([{ actor: 'cli', targetId: project.id }]);
     },
   );
 
@@ -295,7 +302,7 @@ describe('projects, project tokens and the audit trail', () => {
       [['project', 'token', 'create', 'cli-project', '--permission', 'read:*'], /required option '--name <name>'/],
       [['project', 'token', 'list', 'nope'], /keyward: no such project: "nope"/],
       [['project', 'token', 'revoke', 'abc'], /keyward: not a token id: "abc"/],
-      [['project', 'create', 'cli-project'], /keyward: A project with this name already exists/],
+      [['project', 'delete', 'nope'], /keyward: no such project: "nope"/],
       [['audit', '--since', 'yesterday'], /keyward: --since: "yesterday" is neither/],
       [['audit', '--action', 'token.explode'], /Allowed choices are token.create/],
       [['audit', '--limit', '0'], /keyward: --limit must be a whole number/],

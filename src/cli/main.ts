@@ -130,6 +130,13 @@ function program(): Command {
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) => projects.list(config(), opts, out));
 
+  project
+    .command('delete')
+    .description('delete a project and revoke its tokens')
+    .argument('<project>', 'project id or name')
+    .option('--json', 'print JSON')
+    .action((ref: string, opts: { json?: boolean }) => projects.remove(config(), ref, opts, out));
+
   const projectToken = project.command('token').description("manage a project's tokens");
 
   projectToken

@@ -122,3 +122,9 @@ export async function revokeToken(config: AppConfig, id: string, opts: { json?: 
   if (opts.json) return out.line(JSON.stringify({ id, revoked: true }, null, 2));
   out.line(`✓ Project token ${id} revoked; it no longer authenticates.`);
 }
+
+export async function remove(config: AppConfig, ref: string, opts: { json?: boolean }, out: Output): Promise<void> {
+  const deleted = await withTokens(config, async (s) => s.projects.remove(OPERATOR, await projectId(s, ref)));
+  if (opts.json) return out.line(JSON.stringify(deleted, null, 2));
+  out.line(`✓ Project ${ref} deleted; its tokens were revoked.`);
+}
