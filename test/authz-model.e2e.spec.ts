@@ -333,11 +333,7 @@ class CreateCmd implements Cmd {
         () => api.post('/auth/tokens', body, { token: creator.secret }),
         () => {
           if (!grants(creator.perms, 'create:token')) return [{ status: [403], why: 'lacks create:token' }];
-          const perms = a.accessOnly
-            ? a.access === 'read'
-              ? READ_RIGHTS
-              : WRITE_RIGHTS
-            : (a.perms ?? creator.perms);
+          const perms = a.accessOnly ? (a.access === 'read' ? READ_RIGHTS : WRITE_RIGHTS) : (a.perms ?? creator.perms);
           const scope = projects ?? creator.scope;
           const su = singleUseRule(creator, a.singleUse);
           const denials: string[] = [];
@@ -655,9 +651,13 @@ class VerifyCmd extends TargetCmd {
           status: [200],
           why,
           then: (res) => {
-            if (!want.includes(res.body?.code)) fail(m, `verdict ${res.body?.code}, expected ${want.join('|')}`, res.text);
+            if (!want.includes(res.body?.code))
+              fail(m, `verdict ${res.body?.code}, expected ${want.join('|')}`, res.text);
             if (res.body.code === 'VALID') {
-              if (!sameSet(res.body.token.permissions, target.perms) || res.body.token.access !== accessOf(target.perms))
+              if (
+                !sameSet(res.body.token.permissions, target.perms) ||
+                res.body.token.access !== accessOf(target.perms)
+              )
                 fail(m, 'verify reports other rights than the model', res.text);
               if (target.singleUse) target.use = 'spent';
             }
