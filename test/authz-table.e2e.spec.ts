@@ -3,8 +3,8 @@
  * status class. An operation of the document without a row fails the test, so a new route cannot be
  * forgotten; a row without an operation fails too. Refused calls on a token must leave it unchanged.
  *
- * Targets are made fresh for every cell: a project token of P holding [read:token] for the project-token
- * routes, a global token scoped to P holding [read:token] (expiring in 1 h) for revoke and rotate.
+ * Targets: a project token of P holding [read:token] for the project-token routes, a global token scoped
+ * to P holding [read:token] (expiring in 1 h) for revoke and rotate; fresh for every revoke and delete.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -232,20 +232,36 @@ async function publisherToken(access: 'read' | 'write'): Promise<{ id: string; t
   return res.body;
 }
 
+const holding = new Map<string, string>();
+/** A global token, expiring in 2 h, holding exactly `perm` (one per permission, reused). */
+async function tokenHolding(perm: string): Promise<string> {
+  if (!holding.has(perm)) holding.set(perm, (await ttlToken({ ttl: '2h', permissions: [perm] })).token);
+  return holding.get(perm)!;
+}
+
 /** The token a kind of caller presents for an operation (narrow and exact depend on its permission). */
 async function tokenFor(kind: Kind, op: Operation): Promise<string | null> {
   const perm = op.permission === null || op.permission === 'any' ? 'read:token' : op.permission;
-  if (kind === 'narrow (another permission)') {
-    const other = perm === 'create:project' ? 'read:project' : 'create:project';
-    return (await ttlToken({ ttl: '2h', permissions: [other] })).token;
-  }
-  if (kind === 'exact (only the permission)') return (await ttlToken({ ttl: '2h', permissions: [perm] })).token;
+  if (kind === 'narrow (another permission)')
+    return tokenHolding(perm === 'create:project' ? 'read:project' : 'create:project');
+  if (kind === 'exact (only the permission)') return tokenHolding(perm);
   return callerTokens.get(kind)!;
 }
 
-async function makeTarget(target: Target): Promise<string> {
-  if (target === 'project token') return (await createProjectToken(api, P.id, ['read:token'])).id;
-  return (await ttlToken({ ttl: '1h', permissions: ['read:token'], projects: [P.id] })).id;
+const shared = new Map<Target, string>();
+/**
+ * The token an operation acts on. Revoke and delete get a fresh one per cell; the other operations share
+ * one per kind of target (a rename or a new secret does not change who may act on it).
+ */
+async function targetFor(key: string, target: Target): Promise<string> {
+  const fresh = /revoke|DELETE/.test(key);
+  if (!fresh && shared.has(target)) return shared.get(target)!;
+  const id =
+    target === 'project token'
+      ? (await createProjectToken(api, P.id, ['read:token'])).id
+      : (await ttlToken({ ttl: '1h', permissions: ['read:token'], projects: [P.id] })).id;
+  if (!fresh) shared.set(target, id);
+  return id;
 }
 
 beforeAll(async () => {
@@ -304,7 +320,7 @@ describe.each(Object.entries(TABLE).map(([key, op]) => ({ key, op })))('$key', (
   const [method] = key.split(' ');
   it.each([...KINDS])('%s', async (kind) => {
     const want = op.rows[kind];
-    const target = op.target ? await makeTarget(op.target) : '';
+    const target = op.target ? await targetFor(key, op.target) : '';
     const before = target ? (await storedRights(t, [target])).get(target) : undefined;
     const fill = (s: string) => s.replaceAll('{P}', P.id).replaceAll('{T}', target);
     const body = op.body?.();
