@@ -9,7 +9,7 @@ import * as tokens from './token-commands.js';
 /**
  * `keyward`: the operator CLI. `token create|list|revoke|rotate` work on the configured database
  * (DATABASE_URL, or the embedded one in KEYWARD_DATA_DIR, which they refuse to open while the service
- * holds it); `token what|reset|set` work on the master token of a tokens file (seed 003).
+ * holds it); `token what|reset|set` work on the master token of a tokens file.
  */
 function config(): AppConfig {
   return loadConfig(process.env);

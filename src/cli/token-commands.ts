@@ -2,7 +2,7 @@ import { TokenCache } from '../tokens/token-cache.service.js';
 import { Logger } from '@nestjs/common';
 import ms from 'ms';
 import { permissionsForAccess } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
+import { principal, type Principal } from '../access/principal.js';
 import { ApiError } from '../common/api-error.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { DataDirLockedError } from '../database/connect.js';
@@ -19,16 +19,17 @@ import { CliError, type Output } from './output.js';
 import { isUuid } from '../common/uuid.js';
 
 /** The operator at the console: acts like the bootstrap admin token (write, every project, no expiry). */
-export const OPERATOR: Principal = {
-  source: 'admin',
+export const OPERATOR: Principal = principal({
+  source: 'cli',
   id: 'cli',
   name: 'keyward CLI',
   kind: 'global',
-  access: 'write',
   permissions: permissionsForAccess('write'),
   projects: null,
   expiresAt: null,
-};
+  singleUse: false,
+  parentId: null,
+});
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
