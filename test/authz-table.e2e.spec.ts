@@ -3,8 +3,8 @@
  * status class. An operation of the document without a row fails the test, so a new route cannot be
  * forgotten; a row without an operation fails too. Refused calls on a token must leave it unchanged.
  *
- * Targets: a project token of P holding [read:token] for the project-token routes, a global token scoped
- * to P holding [read:token] (expiring in 1 h) for revoke and rotate; fresh for every revoke and delete.
+ * Targets: a project token of P for the project-token routes, a global token scoped to P for revoke and
+ * rotate, both expiring in 1 h (before every caller that expires); see `targetFor` for their permissions.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ const KINDS = [
   'write',
   'narrow (another permission)',
   'exact (only the permission)',
+  'exact, on a stronger target',
   'project token of another project',
   'scoped to the project',
   'expired',
@@ -56,9 +57,14 @@ function rows(
     'project token of another project': 404,
     'scoped to the project': '2xx',
     'tokens file, confined to the project': '2xx',
+    'exact, on a stronger target': overrides['exact (only the permission)'],
     ...overrides,
   } as Record<Kind, Want>;
 }
+
+/** A route that changes or revokes its target: only a target holding nothing beyond the caller. */
+const onTarget = (read: Want) =>
+  rows({ read, 'exact (only the permission)': '2xx', 'exact, on a stronger target': 403 });
 
 const publisher = (base: string): Record<string, Operation> => ({
   [`POST ${base}/create`]: {
@@ -81,15 +87,14 @@ const publisher = (base: string): Record<string, Operation> => ({
     target: 'global token',
     path: `${base}/revoke`,
     body: () => ({ id: '{T}' }),
-    // exact [delete:token] may not revoke a token holding read:token, which it lacks.
-    rows: rows({ read: 403, 'exact (only the permission)': 403 }),
+    rows: onTarget(403),
   },
   [`POST ${base}/rotate`]: {
     permission: 'update:token',
     target: 'global token',
     path: `${base}/rotate`,
     body: () => ({ id: '{T}' }),
-    rows: rows({ read: 403, 'exact (only the permission)': 403 }),
+    rows: onTarget(403),
   },
 });
 
@@ -105,13 +110,13 @@ const projectTokenRoutes = (prefix: string, label: string): Record<string, Opera
     target: 'project token',
     path: prefix,
     body: () => ({ name: unique('patched') }),
-    rows: rows({ read: 403, 'exact (only the permission)': 403 }),
+    rows: onTarget(403),
   },
   [`DELETE ${label}`]: {
     permission: 'delete:token',
     target: 'project token',
     path: prefix,
-    rows: rows({ read: 403, 'exact (only the permission)': 403 }),
+    rows: onTarget(403),
   },
 });
 
@@ -149,7 +154,7 @@ const TABLE: Record<string, Operation> = {
     target: 'global token',
     path: '/v1/tokens/{T}/rotate',
     body: () => ({}),
-    rows: rows({ read: 403, 'exact (only the permission)': 403 }),
+    rows: onTarget(403),
   },
   'POST /v1/projects': {
     permission: 'create:project',
@@ -239,23 +244,33 @@ async function tokenFor(kind: Kind, op: Operation): Promise<string | null> {
   const perm = op.permission ?? 'read:token';
   if (kind === 'narrow (another permission)')
     return tokenHolding(perm === 'create:project' ? 'read:project' : 'create:project');
-  if (kind === 'exact (only the permission)') return tokenHolding(perm);
+  if (kind === 'exact (only the permission)' || kind === 'exact, on a stronger target') return tokenHolding(perm);
   return callerTokens.get(kind)!;
 }
 
-const shared = new Map<Target, string>();
+/** Makes the targets: unscoped, writing, expiring in 1 h, so every target expires before the 2 h callers. */
+let targetMaker: string;
+const shared = new Map<string, string>();
 /**
- * The token an operation acts on. Revoke and delete get a fresh one per cell; the other operations share
- * one per kind of target (a rename or a new secret does not change who may act on it).
+ * The token an operation acts on, holding [read:token], or for the exact callers exactly the route's
+ * permission (or that and read:project, which they lack). Revoke and delete get a fresh one per cell;
+ * the other operations share one (a rename or a new secret does not change who may act on it).
  */
-async function targetFor(key: string, target: Target): Promise<string> {
+async function targetFor(key: string, op: Operation, kind: Kind): Promise<string> {
+  const perms =
+    kind === 'exact (only the permission)'
+      ? [op.permission!]
+      : kind === 'exact, on a stronger target'
+        ? [op.permission!, 'read:project']
+        : ['read:token'];
   const fresh = /revoke|DELETE/.test(key);
-  if (!fresh && shared.has(target)) return shared.get(target)!;
+  const cacheKey = `${op.target}|${perms.join(' ')}`;
+  if (!fresh && shared.has(cacheKey)) return shared.get(cacheKey)!;
   const id =
-    target === 'project token'
-      ? (await createProjectToken(api, P.id, ['read:token'])).id
-      : (await ttlToken({ ttl: '1h', permissions: ['read:token'], projects: [P.id] })).id;
-  if (!fresh) shared.set(target, id);
+    op.target === 'project token'
+      ? (await createProjectToken(api, P.id, perms, { token: targetMaker })).id
+      : (await ttlToken({ ttl: '1h', permissions: perms, projects: [P.id] })).id;
+  if (!fresh) shared.set(cacheKey, id);
   return id;
 }
 
@@ -277,6 +292,7 @@ beforeAll(async () => {
     (await ttlToken({ ttl: '2h', permissions: WRITE_RIGHTS, projects: [P.id] })).token,
   );
   callerTokens.set('tokens file, confined to the project', FILE_SECRET);
+  targetMaker = (await ttlToken({ ttl: '1h', permissions: WRITE_RIGHTS })).token;
   const revoked = await publisherToken('write');
   expect((await api.post('/publisher.v1/api-token/revoke', { id: revoked.id })).status).toBe(200);
   callerTokens.set('revoked', revoked.token);
@@ -315,7 +331,7 @@ describe.each(Object.entries(TABLE).map(([key, op]) => ({ key, op })))('$key', (
   const [method] = key.split(' ');
   it.each([...KINDS])('%s', async (kind) => {
     const want = op.rows[kind];
-    const target = op.target ? await targetFor(key, op.target) : '';
+    const target = op.target ? await targetFor(key, op, kind) : '';
     const before = target ? (await storedRights(t, [target])).get(target) : undefined;
     const fill = (s: string) => s.replaceAll('{P}', P.id).replaceAll('{T}', target);
     const body = op.body?.();
