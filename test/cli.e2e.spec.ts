@@ -126,6 +126,26 @@ describe('token create|list|revoke|rotate against the configured database', () =
     expect(after.find((r: { id: string }) => r.id === reader.id).status).toBe('revoked');
   });
 
+  it('verifies a token from standard input with the service’s verifier', async () => {
+    const made = json(await keyward(['token', 'create', '--access', 'read', '--json'], db.env));
+    const valid = await keyward(['token', 'verify', '--json'], db.env, `${made.token}\n`);
+    expect(valid.code, valid.stderr).toBe(0);
+    expect(JSON.parse(valid.stdout)).toMatchObject({
+      valid: true,
+      code: 'VALID',
+      token: { id: made.id, permissions: ['read:*'], projects: null },
+    });
+    const forbidden = await keyward(['token', 'verify', '--permission', 'create:token'], db.env, made.token);
+    expect(forbidden.code).toBe(2);
+    expect(forbidden.stdout).toMatch(/✗ FORBIDDEN/);
+    const unknown = await keyward(['token', 'verify'], db.env, `kw_${'x'.repeat(65)}`);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toMatch(/✗ NOT_FOUND/);
+    const empty = await keyward(['token', 'verify'], db.env, '');
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/standard input/);
+  });
+
   it('explains bad input and exits 1', async () => {
     const cases: [string[], RegExp][] = [
       [['token', 'create'], /required option '--access <level>'/],

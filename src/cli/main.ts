@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
+import { VERSION } from '../common/version.js';
 import { ConfigError, loadConfig, type AppConfig } from '../config/config.schema.js';
 import * as master from './master-token.js';
 import { CliError, consoleOutput } from './output.js';
@@ -19,6 +20,7 @@ function program(): Command {
   const out = consoleOutput;
   const root = new Command('keyward')
     .description('Keyward operator CLI (configuration comes from the same environment variables as the service)')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride();
 
@@ -59,6 +61,18 @@ function program(): Command {
     .option('--json', 'print JSON')
     .action((id: string, opts: { grace?: string; json?: boolean }) => tokens.rotate(config(), id, opts, out));
 
+  token
+    .command('verify')
+    .description("check a token read from standard input, with the service's own verifier (exit 0 only if valid)")
+    .option('--permission <permission>', 'the token must hold this permission, e.g. read:token')
+    .option('--project <project>', 'the token must be allowed on this project (id or name)')
+    .option('--consume', 'consume a single-use token (default: only look)')
+    .option('--json', 'print JSON')
+    .action(async (opts: tokens.VerifyOptions) => {
+      const valid = await tokens.verify(config(), opts, await readStdin(), out);
+      if (!valid) process.exitCode = 2;
+    });
+
   const fileOption = () =>
     new Option(
       '--file <file>',
@@ -98,10 +112,18 @@ function program(): Command {
   return root;
 }
 
+/** All of standard input (empty when it is a terminal: tokens are never typed in the clear here). */
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function main(): Promise<number> {
   try {
     await program().parseAsync(process.argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
