@@ -8,7 +8,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, type Res, startApp, type TestApp } from './support/app.js';
+import {
+  ADMIN_TOKEN,
+  calyptiaErrorOf,
+  client,
+  type Client,
+  envelopeOf,
+  type Res,
+  startApp,
+  type TestApp,
+} from './support/app.js';
 import { type Perm, storedRights, WRITE_RIGHTS, writeTokensFile } from './support/authz.js';
 import { createProject, createProjectToken, type ProjectBody, unique } from './support/projects.js';
 
@@ -89,6 +98,18 @@ const publisher = (base: string): Record<string, Operation> => ({
     body: () => ({ id: '{T}' }),
     rows: onTarget(403),
   },
+  ...Object.fromEntries(
+    ['disable', 'enable'].map((action) => [
+      `POST ${base}/${action}`,
+      {
+        permission: 'update:token',
+        target: 'global token',
+        path: `${base}/${action}`,
+        body: () => ({ id: '{T}' }),
+        rows: onTarget(403),
+      } satisfies Operation,
+    ]),
+  ),
   [`POST ${base}/rotate`]: {
     permission: 'update:token',
     target: 'global token',
@@ -182,6 +203,26 @@ const TABLE: Record<string, Operation> = {
     target: null,
     path: '/v1/projects/{P}',
     rows: rows({ read: '2xx', 'exact (only the permission)': '2xx' }),
+  },
+  'PATCH /v1/projects/{projectID}': {
+    permission: 'update:project',
+    target: null,
+    path: '/v1/projects/{P}',
+    // Calyptia's null: nothing changes, so P stays as the other rows expect it.
+    body: () => ({ name: null }),
+    rows: rows({ read: 403, 'exact (only the permission)': '2xx' }),
+  },
+  'DELETE /v1/projects/{projectID}': {
+    permission: 'delete:project',
+    target: null,
+    // A project of its own for every cell ({D}): outside the callers confined to P.
+    path: '/v1/projects/{D}',
+    rows: rows({
+      read: 403,
+      'exact (only the permission)': '2xx',
+      'scoped to the project': 404,
+      'tokens file, confined to the project': 404,
+    }),
   },
   'POST /v1/projects/{projectID}/tokens': {
     permission: 'create:token',
@@ -327,6 +368,9 @@ describe('the table covers the OpenAPI document', () => {
 });
 
 const CODE: Record<number, string> = { 401: 'authentication_error', 403: 'authorization_error', 404: 'not_found' };
+/** The error code, in the envelope of the route's style (the Calyptia-style routes answer {error, detail, code}). */
+const errorCode = (path: string, res: Res) =>
+  (/^\/v1\/project/.test(path) ? calyptiaErrorOf(res) : envelopeOf(res)).code;
 
 describe.each(Object.entries(TABLE).map(([key, op]) => ({ key, op })))('$key', ({ key, op }) => {
   const [method] = key.split(' ');
@@ -334,7 +378,8 @@ describe.each(Object.entries(TABLE).map(([key, op]) => ({ key, op })))('$key', (
     const want = op.rows[kind];
     const target = op.target ? await targetFor(key, op, kind) : '';
     const before = target ? (await storedRights(t, [target])).get(target) : undefined;
-    const fill = (s: string) => s.replaceAll('{P}', P.id).replaceAll('{T}', target);
+    const doomed = op.path.includes('{D}') ? (await createProject(api)).id : '';
+    const fill = (s: string) => s.replaceAll('{P}', P.id).replaceAll('{T}', target).replaceAll('{D}', doomed);
     const body = op.body?.();
     const res: Res = await api.call(method, fill(op.path), {
       token: await tokenFor(kind, op),
@@ -345,7 +390,7 @@ describe.each(Object.entries(TABLE).map(([key, op]) => ({ key, op })))('$key', (
       expect(res.status, res.text.slice(0, 300)).toBeLessThan(300);
     } else {
       expect(res.status, res.text.slice(0, 300)).toBe(want);
-      expect(envelopeOf(res).code).toBe(CODE[want]);
+      expect(errorCode(op.path, res)).toBe(CODE[want]);
       if (target)
         expect((await storedRights(t, [target])).get(target), 'a refused call changed the target').toEqual(before);
     }
@@ -366,11 +411,11 @@ describe('around the table', () => {
   });
 
   it('401 says why: missing or invalid, or expired', async () => {
-    const none = await api.get('/v1/projects', { token: null });
+    const none = await api.post('/api-token/list', {}, { token: null });
     expect(envelopeOf(none)).toMatchObject({ code: 'authentication_error', message: 'Invalid or missing API token' });
-    const expired = await api.get('/v1/projects', { token: callerTokens.get('expired')! });
+    const expired = await api.post('/api-token/list', {}, { token: callerTokens.get('expired')! });
     expect(envelopeOf(expired)).toMatchObject({ code: 'authentication_error', message: 'Token expired' });
-    const long = await api.get('/v1/projects', { token: 'x'.repeat(4000) });
+    const long = await api.post('/api-token/list', {}, { token: 'x'.repeat(4000) });
     expect(long.status).toBe(401);
   });
 
@@ -391,10 +436,10 @@ describe('around the table', () => {
     for (const [key, op] of Object.entries(TABLE)) {
       if (!op.path.includes('{')) continue;
       const [method] = key.split(' ');
-      const path = op.path.replaceAll('{P}', 'not-a-uuid').replaceAll('{T}', 'not-a-uuid');
+      const path = op.path.replace(/\{[PTD]\}/g, 'not-a-uuid');
       const res = await api.call(method, path, op.body ? { body: op.body() } : {});
       expect(res.status, key).toBe(400);
-      expect(envelopeOf(res).code).toBe('bad_request');
+      expect(errorCode(op.path, res)).toBe('bad_request');
     }
   });
 });
