@@ -7,6 +7,7 @@ import { loggerParams } from './common/logging.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.schema.js';
 import { DatabaseModule } from './database/database.module.js';
+import { ForwardAuthModule } from './forward-auth/forward-auth.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { TokensFileModule } from './tokens-file/tokens-file.module.js';
@@ -27,6 +28,7 @@ export class AppModule {
         TokensModule,
         ProjectsModule,
         VerificationModule,
+        ForwardAuthModule,
         HealthModule,
         ScheduleModule.forRoot(),
         CleanupModule,
