@@ -164,7 +164,7 @@ describe.skipIf(missing)('nginx auth_request in front of an upstream (skipped: n
     expect(upstreamHits[0].tokenId).toMatch(/^[0-9a-f-]{36}$/);
     const proj = await get('/x', projectToken);
     expect(proj.status).toBe(200);
-    expect((await proj.json()).projects).toBe(projectId);
+    expect(((await proj.json()) as { projects: string }).projects).toBe(projectId);
   });
 
   it('401: no token or a bad one never reaches the upstream', async () => {

@@ -63,8 +63,8 @@ export class ProjectTokensService {
   }
 
   async list(caller: Principal, projectId: string, query: ListProjectTokensQueryDto): Promise<ProjectTokenDto[]> {
-    await this.projects.require(caller, projectId);
-    const rows = await this.repo.listProjectTokens(projectId, { last: query.last, name: query.name });
+    const rows = await this.repo.listProjectTokens(caller.projects, projectId, { last: query.last, name: query.name });
+    if (!rows) throw ApiError.notFound('Project not found');
     return rows.map(toProjectTokenDto);
   }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import type { Principal } from '../access/principal.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -20,7 +20,10 @@ interface Entry {
  */
 @Injectable()
 export class TokenCache {
-  private readonly key = randomBytes(32);
+  private readonly key: KeyObject = createSecretKey(randomBytes(32));
+  /** The last key computed: a caller verifying its own token (or a guard then a route) pays one HMAC. */
+  private lastPresented = '';
+  private lastKey = '';
   private readonly cache: LRUCache<string, Entry> | null;
   private readonly byToken = new Map<string, Set<string>>();
   private generation = 0;
@@ -43,7 +46,11 @@ export class TokenCache {
   }
 
   keyOf(presented: string): string {
-    return createHmac('sha256', this.key).update(presented, 'utf8').digest('base64url');
+    if (presented === this.lastPresented) return this.lastKey;
+    const key = createHmac('sha256', this.key).update(presented, 'utf8').digest('base64url');
+    this.lastPresented = presented;
+    this.lastKey = key;
+    return key;
   }
 
   get(key: string): Principal | undefined {

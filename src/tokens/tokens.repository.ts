@@ -4,6 +4,7 @@ import type { ApiToken, Prisma } from '../generated/prisma/client.js';
 import { TokenCache } from './token-cache.service.js';
 import { type Direction, keysetAfter, type KeysetPosition } from '../common/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
+import { camelRow } from '../database/rows.js';
 
 export type TokenRow = ApiToken;
 
@@ -29,8 +30,12 @@ export class TokensRepository {
     return this.prisma.apiToken.create({ data });
   }
 
-  findByLookupId(lookupId: string): Promise<TokenRow | null> {
-    return this.prisma.apiToken.findUnique({ where: { lookupId } });
+  /** The verification lookup: one indexed read through the driver (no ORM on the hot path). */
+  async findByLookupId(lookupId: string): Promise<TokenRow | null> {
+    const rows = await this.db.sql.prepared('token_by_lookup_id', 'SELECT * FROM api_tokens WHERE lookup_id = $1', [
+      lookupId,
+    ]);
+    return rows.length ? camelRow<TokenRow>(rows[0]) : null;
   }
 
   findGlobalById(id: string): Promise<TokenRow | null> {
@@ -103,13 +108,34 @@ export class TokensRepository {
     return this.prisma.apiToken.findFirst({ where: { AND: where } });
   }
 
-  /** A project's live tokens, newest first; `last` keeps the newest N, `name` matches exactly. */
-  listProjectTokens(projectId: string, opts: { last?: number; name?: string } = {}): Promise<TokenRow[]> {
-    return this.prisma.apiToken.findMany({
-      where: { kind: 'project', projectId, revokedAt: null, ...(opts.name !== undefined ? { name: opts.name } : {}) },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      ...(opts.last !== undefined ? { take: opts.last } : {}),
-    });
+  /**
+   * A project's live tokens, newest first (`last` keeps the newest N, `name` matches exactly), or null
+   * when the project does not exist or is outside `scope` (null = every project). One statement: the
+   * project's existence is the outer row of a lateral join, so an empty project gives one row of NULLs.
+   */
+  async listProjectTokens(
+    scope: string[] | null,
+    projectId: string,
+    opts: { last?: number; name?: string } = {},
+  ): Promise<TokenRow[] | null> {
+    if (!isUuid(projectId) || (scope !== null && !scope.includes(projectId))) return null;
+    const rows = await this.db.sql.prepared(
+      'project_token_list',
+      `SELECT p.id AS project_exists, t.*
+         FROM projects p
+         LEFT JOIN LATERAL (
+           SELECT * FROM api_tokens
+            WHERE project_id = p.id AND kind = 'project' AND revoked_at IS NULL
+              AND ($2::text IS NULL OR name = $2::text)
+            ORDER BY created_at DESC, id DESC
+            LIMIT $3::int
+         ) t ON true
+        WHERE p.id = $1::uuid`,
+      [projectId, opts.name ?? null, opts.last ?? null],
+    );
+    if (!rows.length) return null;
+    if (rows[0].id === null) return [];
+    return rows.map((r) => camelRow<TokenRow>(r, 'project_exists'));
   }
 
   /** Updates a live project token; false if it was revoked (or deleted) meanwhile. */

@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
+import { parseVerifyBody, VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
 import { VerificationService } from './verification.service.js';
 
 @ApiTags('verification')
@@ -18,8 +18,9 @@ export class VerificationController {
     operationId: 'tokenVerify',
     summary: 'Is this token valid (for this project and permission)? Always 200 with a verdict code',
   })
+  @ApiBody({ type: VerifyTokenDto })
   @ApiOkResponse({ type: VerifyResultDto })
-  verify(@Auth() caller: Principal, @Body() dto: VerifyTokenDto): Promise<VerifyResultDto> {
-    return this.service.verify(caller, dto);
+  verify(@Auth() caller: Principal, @Body() body: unknown): Promise<VerifyResultDto> {
+    return this.service.verify(caller, parseVerifyBody(body));
   }
 }
