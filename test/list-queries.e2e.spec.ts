@@ -55,7 +55,7 @@ describe('list routes make one database statement', () => {
     const project = await createProject(api);
     const empty = await createProject(api);
     for (let i = 0; i < 5; i++) await createProjectToken(api, project.id, ['read:token']);
-    let res: Awaited<ReturnType<Client['get']>> | undefined;
+    let res: { status: number; body: any } | undefined;
     let sql = await count(async () => (res = await api.get(`/v1/projects/${project.id}/tokens`)));
     expect(res!.status).toBe(200);
     expect(res!.body).toHaveLength(5);
@@ -72,7 +72,7 @@ describe('list routes make one database statement', () => {
   });
 
   it('GET /v1/projects and the Publisher list: one statement each', async () => {
-    let res: Awaited<ReturnType<Client['get']>> | undefined;
+    let res: { status: number; body: any } | undefined;
     let sql = await count(async () => (res = await api.get('/v1/projects')));
     expect(res!.status).toBe(200);
     expect(sql, sql.join('\n---\n')).toHaveLength(1);

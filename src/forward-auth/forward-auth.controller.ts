@@ -12,6 +12,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public, SECURITY_SCHEMES } from '../access/access.decorators.js';
 import { ALL_PERMISSIONS } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { presentedToken } from '../auth/credentials.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { ForwardAuthService, MAX_PROJECT_LENGTH, parseCheckQuery } from './forward-auth.service.js';
@@ -20,6 +21,24 @@ import { type ForwardedRequest, forwardedRequest } from './original-request.js';
 export const TOKEN_ID_HEADER = 'x-keyward-token-id';
 export const PERMISSIONS_HEADER = 'x-keyward-permissions';
 export const PROJECTS_HEADER = 'x-keyward-projects';
+
+/**
+ * The identity headers of a principal. Cached principals are the same object on every hit, so the
+ * joined strings are built once per cached token, not per request.
+ */
+const identityHeaders = new WeakMap<Principal, Record<string, string>>();
+function identityOf(principal: Principal): Record<string, string> {
+  let headers = identityHeaders.get(principal);
+  if (!headers) {
+    headers = {
+      [TOKEN_ID_HEADER]: principal.id,
+      [PERMISSIONS_HEADER]: principal.permissions.join(','),
+      [PROJECTS_HEADER]: principal.projects === null ? '*' : principal.projects.join(','),
+    };
+    identityHeaders.set(principal, headers);
+  }
+  return headers;
+}
 
 /** What the access log may read: the gateway's original method and URI (never used for the verdict). */
 export type ForwardAuthRequest = FastifyRequest & { forwardedFor?: ForwardedRequest };
@@ -84,10 +103,6 @@ export class ForwardAuthController {
     if (forwarded) request.forwardedFor = forwarded;
     const query = parseCheckQuery(request.query as Record<string, unknown> | undefined, ALL_PERMISSIONS);
     const principal = await this.service.check(presentedToken(request), query);
-    void reply.headers({
-      [TOKEN_ID_HEADER]: principal.id,
-      [PERMISSIONS_HEADER]: principal.permissions.join(','),
-      [PROJECTS_HEADER]: principal.projects === null ? '*' : principal.projects.join(','),
-    });
+    void reply.headers(identityOf(principal));
   }
 }
