@@ -1,5 +1,6 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiForbiddenResponse,
   ApiOkResponse,
   ApiOperation,
@@ -74,7 +75,7 @@ export class ForwardAuthController {
   @ApiQuery({
     name: 'project',
     required: false,
-    type: String,
+    schema: { type: 'string', minLength: 1, maxLength: MAX_PROJECT_LENGTH },
     description: `Project id or name the token must be allowed on (1 to ${MAX_PROJECT_LENGTH} characters)`,
   })
   @ApiOkResponse({
@@ -91,6 +92,10 @@ export class ForwardAuthController {
   @ApiUnauthorizedResponse({ description: 'Missing, invalid, expired, revoked or used token', type: ErrorEnvelopeDto })
   @ApiForbiddenResponse({
     description: 'Valid token without the permission or project asked for',
+    type: ErrorEnvelopeDto,
+  })
+  @ApiBadRequestResponse({
+    description: 'Unknown permission, or a project of the wrong length',
     type: ErrorEnvelopeDto,
   })
   @ApiTooManyRequestsResponse({ description: 'Rate limited', type: ErrorEnvelopeDto })
