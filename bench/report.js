@@ -293,7 +293,7 @@ export function report(results, json) {
       '|---|---|---|--:|---|--:|--:|--:|---|',
       ...rows,
       '',
-      'Forward auth: `GET /v1/auth/check?permission=read:token` with a cached global token. POST verify: the caller ' +
+      `Forward auth: \`GET /v1/auth/check?permission=read:token\`, the ${TOKENS} cached read tokens round-robin. POST verify: the caller ` +
         'verifies its own token (one HMAC, both cached). Garbage bearer: 1,000 token-shaped strings with a wrong checksum ' +
         'on `GET /v1/projects/{id}/tokens` (401). List: `GET /v1/projects/{id}/tokens` of a 5-token project with a ' +
         'cached caller (one SQL statement through the driver). Cold verify: app B (`KEYWARD_AUTH_CACHE_TTL=0`), admin ' +
