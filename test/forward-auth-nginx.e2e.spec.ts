@@ -85,109 +85,114 @@ http {
 const missing = !NGINX;
 if (missing && process.env.CI) throw new Error('nginx is not installed: .ci/run installs the Debian package `nginx`');
 
-describe.skipIf(missing)('nginx auth_request in front of an upstream (skipped: no nginx binary here)', () => {
-  let t: TestApp;
-  let dir: string;
-  let upstream: Server;
-  let upstreamHits: Array<{ url?: string; tokenId?: string; authorization?: string }>;
-  let nginx: ChildProcess;
-  let base: string;
-  let reader: string;
-  let writer: string;
-  let projectToken: string;
-  let projectId: string;
+describe.skipIf(missing)(
+  missing
+    ? 'nginx auth_request (skipped: no nginx binary on this machine)'
+    : 'nginx auth_request in front of an upstream',
+  () => {
+    let t: TestApp;
+    let dir: string;
+    let upstream: Server;
+    let upstreamHits: Array<{ url?: string; tokenId?: string; authorization?: string }>;
+    let nginx: ChildProcess;
+    let base: string;
+    let reader: string;
+    let writer: string;
+    let projectToken: string;
+    let projectId: string;
 
-  beforeAll(async () => {
-    t = await startApp();
-    const api = client(t.url);
-    reader = (await api.post('/api-token/create', { access: 'read' })).body.token;
-    writer = (await api.post('/api-token/create', { access: 'write' })).body.token;
-    const project = await createProject(api);
-    projectId = project.id;
-    projectToken = (await createProjectToken(api, project.id, ['read:token'])).token;
+    beforeAll(async () => {
+      t = await startApp();
+      const api = client(t.url);
+      reader = (await api.post('/api-token/create', { access: 'read' })).body.token;
+      writer = (await api.post('/api-token/create', { access: 'write' })).body.token;
+      const project = await createProject(api);
+      projectId = project.id;
+      projectToken = (await createProjectToken(api, project.id, ['read:token'])).token;
 
-    upstreamHits = [];
-    upstream = createServer((req, res) => {
-      upstreamHits.push({
-        url: req.url,
-        tokenId: req.headers['x-keyward-token-id'] as string | undefined,
-        authorization: req.headers.authorization,
+      upstreamHits = [];
+      upstream = createServer((req, res) => {
+        upstreamHits.push({
+          url: req.url,
+          tokenId: req.headers['x-keyward-token-id'] as string | undefined,
+          authorization: req.headers.authorization,
+        });
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ upstream: true, url: req.url, projects: req.headers['x-keyward-projects'] ?? null }));
       });
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ upstream: true, url: req.url, projects: req.headers['x-keyward-projects'] ?? null }));
-    });
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+      await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+      const upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
 
-    dir = mkdtempSync(join(tmpdir(), 'keyward-nginx-'));
-    chmodSync(dir, 0o755);
-    const port = await freePort();
-    writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port, t.url, upstreamUrl));
-    nginx = spawn(NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    nginx.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    base = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      if (nginx.exitCode !== null) throw new Error(`nginx exited ${nginx.exitCode}: ${stderr}`);
-      try {
-        await fetch(base + '/');
-        break;
-      } catch {
-        if (i > 100) throw new Error(`nginx did not listen: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
+      dir = mkdtempSync(join(tmpdir(), 'keyward-nginx-'));
+      chmodSync(dir, 0o755);
+      const port = await freePort();
+      writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port, t.url, upstreamUrl));
+      nginx = spawn(NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      nginx.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+      base = `http://127.0.0.1:${port}`;
+      for (let i = 0; ; i++) {
+        if (nginx.exitCode !== null) throw new Error(`nginx exited ${nginx.exitCode}: ${stderr}`);
+        try {
+          await fetch(base + '/');
+          break;
+        } catch {
+          if (i > 100) throw new Error(`nginx did not listen: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
       }
-    }
-  });
+    });
 
-  afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((r) => nginx.once('exit', r));
-      nginx.kill('SIGQUIT');
-      await exited;
-    }
-    await new Promise((r) => upstream?.close(r));
-    await t?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      if (nginx && nginx.exitCode === null) {
+        const exited = new Promise((r) => nginx.once('exit', r));
+        nginx.kill('SIGQUIT');
+        await exited;
+      }
+      await new Promise((r) => upstream?.close(r));
+      await t?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 
-  const get = (path: string, token?: string) =>
-    fetch(base + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const get = (path: string, token?: string) =>
+      fetch(base + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
-  it('200: a valid token reaches the upstream, which learns the token id from Keyward', async () => {
-    upstreamHits.length = 0;
-    const res = await get('/orders?id=7', reader);
-    expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ upstream: true, url: '/orders?id=7', projects: '*' });
-    expect(upstreamHits).toHaveLength(1);
-    expect(upstreamHits[0].tokenId).toMatch(/^[0-9a-f-]{36}$/);
-    const proj = await get('/x', projectToken);
-    expect(proj.status).toBe(200);
-    expect(((await proj.json()) as { projects: string }).projects).toBe(projectId);
-  });
+    it('200: a valid token reaches the upstream, which learns the token id from Keyward', async () => {
+      upstreamHits.length = 0;
+      const res = await get('/orders?id=7', reader);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ upstream: true, url: '/orders?id=7', projects: '*' });
+      expect(upstreamHits).toHaveLength(1);
+      expect(upstreamHits[0].tokenId).toMatch(/^[0-9a-f-]{36}$/);
+      const proj = await get('/x', projectToken);
+      expect(proj.status).toBe(200);
+      expect(((await proj.json()) as { projects: string }).projects).toBe(projectId);
+    });
 
-  it('401: no token or a bad one never reaches the upstream', async () => {
-    upstreamHits.length = 0;
-    for (const token of [undefined, 'garbage', 'kw_' + 'A'.repeat(65)]) {
-      const res = await get('/orders', token);
-      expect(res.status, String(token)).toBe(401);
-    }
-    expect(upstreamHits).toHaveLength(0);
-  });
+    it('401: no token or a bad one never reaches the upstream', async () => {
+      upstreamHits.length = 0;
+      for (const token of [undefined, 'garbage', 'kw_' + 'A'.repeat(65)]) {
+        const res = await get('/orders', token);
+        expect(res.status, String(token)).toBe(401);
+      }
+      expect(upstreamHits).toHaveLength(0);
+    });
 
-  it('403: a valid token without the permission the location asks for', async () => {
-    upstreamHits.length = 0;
-    expect((await get('/admin/purge', reader)).status).toBe(403);
-    expect((await get('/admin/purge', projectToken)).status).toBe(403);
-    expect(upstreamHits).toHaveLength(0);
-    const ok = await get('/admin/purge', writer);
-    expect(ok.status).toBe(200);
-    expect(upstreamHits).toHaveLength(1);
-  });
+    it('403: a valid token without the permission the location asks for', async () => {
+      upstreamHits.length = 0;
+      expect((await get('/admin/purge', reader)).status).toBe(403);
+      expect((await get('/admin/purge', projectToken)).status).toBe(403);
+      expect(upstreamHits).toHaveLength(0);
+      const ok = await get('/admin/purge', writer);
+      expect(ok.status).toBe(200);
+      expect(upstreamHits).toHaveLength(1);
+    });
 
-  it('nginx logged no error talking to Keyward', () => {
-    const log = existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : '';
-    expect(log).not.toMatch(/\[(error|crit|alert|emerg)\]/);
-  });
-});
+    it('nginx logged no error talking to Keyward', () => {
+      const log = existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : '';
+      expect(log).not.toMatch(/\[(error|crit|alert|emerg)\]/);
+    });
+  },
+);

@@ -3,7 +3,7 @@ import { isPermission, type Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { ApiError, MESSAGES } from '../common/api-error.js';
 import { validationFailed } from '../common/validation.js';
-import { VerifierAdapter as TokenVerifier } from './verifier-adapter.js';
+import { TokenVerifier } from '../auth/token-verifier.js';
 
 export interface CheckQuery {
   permission?: Permission;
