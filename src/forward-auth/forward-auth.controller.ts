@@ -15,9 +15,10 @@ import { Public, SECURITY_SCHEMES } from '../access/access.decorators.js';
 import { ALL_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { presentedToken } from '../auth/credentials.js';
+import { addLogFields } from '../common/access-log.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { ForwardAuthService, MAX_PROJECT_LENGTH, parseCheckQuery } from './forward-auth.service.js';
-import { type ForwardedRequest, forwardedRequest } from './original-request.js';
+import { forwardedRequest } from './original-request.js';
 
 export const TOKEN_ID_HEADER = 'x-keyward-token-id';
 export const PERMISSIONS_HEADER = 'x-keyward-permissions';
@@ -41,8 +42,8 @@ function identityOf(principal: Principal): Record<string, string> {
   return headers;
 }
 
-/** What the access log may read: the gateway's original method and URI (never used for the verdict). */
-export type ForwardAuthRequest = FastifyRequest & { forwardedFor?: ForwardedRequest };
+/** The checked token becomes the request's principal, for the access log's `token_id`. */
+type ForwardAuthRequest = FastifyRequest & { principal?: Principal };
 
 /**
  * `GET /v1/auth/check` for gateways (nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`).
@@ -104,10 +105,12 @@ export class ForwardAuthController {
   @ApiSecurity(SECURITY_SCHEMES[2])
   @ApiSecurity(SECURITY_SCHEMES[3])
   async check(@Req() request: ForwardAuthRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    // The gateway's original method and URI: for the access log only, never for the verdict.
     const forwarded = forwardedRequest(request.headers);
-    if (forwarded) request.forwardedFor = forwarded;
+    if (forwarded) addLogFields(request, { forwarded_method: forwarded.method, forwarded_uri: forwarded.uri });
     const query = parseCheckQuery(request.query as Record<string, unknown> | undefined, ALL_PERMISSIONS);
     const principal = await this.service.check(presentedToken(request), query);
+    request.principal = principal;
     void reply.headers(identityOf(principal));
   }
 }

@@ -5,11 +5,15 @@ import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { parseVerifyBody, VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
 import { VerificationService } from './verification.service.js';
+import { VerificationOutcomes } from '../auth/verification-outcomes.js';
 
 @ApiTags('verification')
 @Controller('v1/tokens')
 export class VerificationController {
-  constructor(private readonly service: VerificationService) {}
+  constructor(
+    private readonly service: VerificationService,
+    private readonly outcomes: VerificationOutcomes,
+  ) {}
 
   @Post('verify')
   @HttpCode(200)
@@ -20,7 +24,9 @@ export class VerificationController {
   })
   @ApiBody({ type: VerifyTokenDto })
   @ApiOkResponse({ type: VerifyResultDto })
-  verify(@Auth() caller: Principal, @Body() body: unknown): Promise<VerifyResultDto> {
-    return this.service.verify(caller, parseVerifyBody(body));
+  async verify(@Auth() caller: Principal, @Body() body: unknown): Promise<VerifyResultDto> {
+    const result = await this.service.verify(caller, parseVerifyBody(body));
+    this.outcomes.record('verify_api', result.code);
+    return result;
   }
 }
