@@ -30,7 +30,7 @@ const TOKEN_COLUMNS = Prisma.sql`id::text AS "id", lookup_id AS "lookupId", secr
   access::text AS "access", permissions, project_id::text AS "projectId", scope_projects AS "scopeProjects", name, description,
   created_by_id AS "createdById", created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt",
   remove_on_use AS "removeOnUse", used_at AS "usedAt", last_used_at AS "lastUsedAt",
-  previous_secret_hash AS "previousSecretHash", previous_expires_at AS "previousExpiresAt"`;
+  previous_secret_hash AS "previousSecretHash", previous_expires_at AS "previousExpiresAt", enabled`;
 
 /** All Prisma access for tokens. Scoped reads take the owner with the id, so "not yours" is "not found". */
 @Injectable()
@@ -162,14 +162,14 @@ export class TokensRepository {
   }
 
   /**
-   * A project's live tokens, newest first (`last` keeps the newest N, `name` matches exactly), or null
-   * when the project does not exist or is outside `scope` (null = every project). One statement: the
-   * project's existence is the outer row of a lateral join, so an empty project gives one row of NULLs.
+   * A project's live tokens, newest first, after `before` when given (`take` keeps N, `name` matches
+   * exactly), or null when the project does not exist or is outside `scope` (null = every project). One
+   * statement: the project's existence is the outer row of a lateral join (an empty page: one row of NULLs).
    */
   async listProjectTokens(
     scope: Scope,
     projectId: string,
-    opts: { last?: number; name?: string } = {},
+    opts: { take?: number; name?: string; before?: KeysetPosition } = {},
   ): Promise<TokenRow[] | null> {
     if (!isUuid(projectId) || !inScope(scope, projectId)) return null;
     const rows = await this.db.sql.prepared(
@@ -180,11 +180,18 @@ export class TokensRepository {
            SELECT * FROM api_tokens
             WHERE project_id = p.id AND kind = 'project' AND revoked_at IS NULL
               AND ($2::text IS NULL OR name = $2::text)
+              AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))
             ORDER BY created_at DESC, id DESC
             LIMIT $3::int
          ) t ON true
         WHERE p.id = $1::uuid`,
-      [canonicalProjectId(projectId), opts.name ?? null, opts.last ?? null],
+      [
+        canonicalProjectId(projectId),
+        opts.name ?? null,
+        opts.take ?? null,
+        opts.before?.createdAt ?? null,
+        opts.before?.id ?? null,
+      ],
     );
     if (!rows.length) return null;
     if (rows[0].id === null) return [];
@@ -194,11 +201,24 @@ export class TokensRepository {
   /** Updates a live project token; false if it was revoked (or deleted) meanwhile. */
   async updateProjectToken(
     id: string,
-    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access'>,
+    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access' | 'enabled'>,
   ): Promise<boolean> {
     const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind: 'project', revokedAt: null }, data });
     if (count) this.cache.invalidate(id);
     return count === 1;
+  }
+
+  /**
+   * Switches a live token on or off (`where` narrows it to the caller's reach); the row after the change,
+   * or null if there is no such live token.
+   */
+  async setEnabled(id: string, enabled: boolean, where: Prisma.ApiTokenWhereInput = {}): Promise<TokenRow | null> {
+    const { count } = await this.prisma.apiToken.updateMany({
+      where: { ...where, id, revokedAt: null },
+      data: { enabled },
+    });
+    if (count) this.cache.invalidate(id);
+    return count ? this.prisma.apiToken.findFirst({ where: { ...where, id } }) : null;
   }
 
   countActive(): Promise<number> {
