@@ -9,6 +9,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.schema.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { DatabaseService } from './database/database.service.js';
+import { ForwardAuthModule } from './forward-auth/forward-auth.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import type { Logger } from 'pino';
 import { HealthModule } from './health/health.module.js';
@@ -32,6 +33,7 @@ export class AppModule {
         TokensModule,
         ProjectsModule,
         VerificationModule,
+        ForwardAuthModule,
         HealthModule,
         ScheduleModule.forRoot(),
         CleanupModule,

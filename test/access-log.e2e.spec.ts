@@ -45,6 +45,8 @@ interface Expected {
   auth?: 'failed';
   lookup_id?: string;
   credential?: 'none' | 'other';
+  /** Further fields the line must have (e.g. forward auth's original method and URI). */
+  fields?: Record<string, unknown>;
 }
 
 const sent = new Map<string, Expected>();
@@ -53,10 +55,10 @@ let n = 0;
 async function request(
   method: string,
   path: string,
-  opts: { token?: string | null; body?: string; expect: Omit<Expected, 'method'> },
+  opts: { token?: string | null; body?: string; headers?: Record<string, string>; expect: Omit<Expected, 'method'> },
 ): Promise<any> {
   const traceId = `accesslog-${process.pid}-${++n}`;
-  const headers: Record<string, string> = { 'x-request-id': traceId };
+  const headers: Record<string, string> = { 'x-request-id': traceId, ...opts.headers };
   const token = opts.token === undefined ? ADMIN : opts.token;
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
@@ -94,6 +96,18 @@ describe('the access log of a real service process', () => {
       await request('POST', '/v1/tokens/verify', {
         body: JSON.stringify({ token: secret }),
         expect: { route: '/v1/tokens/verify', status: 200, token_id: 'admin' },
+      });
+
+      // Forward auth: the checked token is the caller; the gateway's original request is logged.
+      await request('GET', '/v1/auth/check?permission=read:token', {
+        token: secret,
+        headers: { 'x-original-method': 'DELETE', 'x-original-uri': '/orders/7?force=1' },
+        expect: {
+          route: '/v1/auth/check',
+          status: 200,
+          token_id: created.id,
+          fields: { forwarded_method: 'DELETE', forwarded_uri: '/orders/7?force=1' },
+        },
       });
 
       // Failed authentications: the lookup id of a Keyward token (stored in clear), never the token.
@@ -157,6 +171,7 @@ describe('the access log of a real service process', () => {
         expect(line.auth).toBe(want.auth);
         expect(line.lookup_id).toBe(want.lookup_id);
         expect(line.credential).toBe(want.credential);
+        if (want.fields) expect(line).toMatchObject(want.fields);
       }
 
       const everything = proc.output();

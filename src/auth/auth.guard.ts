@@ -22,9 +22,8 @@ export class AuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const requirement = this.reflector.getAllAndOverride<Requirement | undefined>(REQUIREMENT, targets);
+    const { isPublic, requirement } = this.declared(context);
+    if (isPublic) return true;
     if (!requirement) throw ApiError.forbidden('This route declares no permission: refused');
     const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: Principal }>();
     const principal = await this.verifier.authenticate(presentedToken(request), requirement.permission);
@@ -38,5 +37,21 @@ export class AuthGuard implements CanActivate {
       }
     }
     return true;
+  }
+
+  /** What the route declares, read from its metadata once per handler (not on every request). */
+  private readonly routes = new WeakMap<object, { isPublic: boolean; requirement?: Requirement }>();
+  private declared(context: ExecutionContext): { isPublic: boolean; requirement?: Requirement } {
+    const handler = context.getHandler();
+    let declared = this.routes.get(handler);
+    if (!declared) {
+      const targets = [handler, context.getClass()];
+      declared = {
+        isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
+        requirement: this.reflector.getAllAndOverride<Requirement | undefined>(REQUIREMENT, targets),
+      };
+      this.routes.set(handler, declared);
+    }
+    return declared;
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { MAX_PRESENTED_TOKEN_LENGTH } from '../tokens/token-codec.js';
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+const OTHER_HEADERS = ['x-token', 'x-api-key', 'x-project-token'] as const;
 
 /**
  * The token a request presents: `Authorization: Bearer`, `X-Token` (named-tokens files), `X-API-Key` (API-keys files)
@@ -14,10 +15,10 @@ export function presentedToken(request: Pick<FastifyRequest, 'headers'>): string
   if (typeof auth === 'string' && auth.length) {
     candidate = BEARER.exec(auth)?.[1];
   }
-  for (const name of ['x-token', 'x-api-key', 'x-project-token'] as const) {
+  for (const name of OTHER_HEADERS) {
     if (candidate) break;
     const v = h[name];
-    if (typeof v === 'string' && v.trim().length) candidate = v.trim();
+    if (typeof v === 'string' && v.length) candidate = v.trim() || undefined;
   }
   if (!candidate || candidate.length > MAX_PRESENTED_TOKEN_LENGTH) return null;
   return candidate;

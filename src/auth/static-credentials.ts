@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { PasswordHasher } from '../tokens/password-hasher.js';
 import { TokenCache } from '../tokens/token-cache.service.js';
 import type { Principal } from '../access/principal.js';
 
 /**
  * Credentials that live outside the database: the bootstrap admin token and tokens files.
- * Secrets are kept only as an HMAC-SHA256 under a per-process random key (or as the argon2 hash a
- * file gave), in memory; nothing here is ever written to the database or a log.
+ * Secrets are kept only as an HMAC-SHA256 under a per-process random key (TokenCache's; or as the argon2
+ * hash a file gave), in memory; nothing here is ever written to the database or a log.
  */
 export interface StaticEntry {
   principal: Principal;
@@ -27,7 +27,6 @@ export interface StaticEntry {
 
 @Injectable()
 export class StaticCredentials {
-  private readonly key = randomBytes(32);
   private byMac = new Map<string, StaticEntry>();
   private hashed: StaticEntry[] = [];
   private groups = new Map<string, StaticEntry[]>();
@@ -37,8 +36,12 @@ export class StaticCredentials {
     private readonly cache: TokenCache,
   ) {}
 
+  /**
+   * The secret's HMAC: the cache's own key of it (one HMAC-SHA256 under a per-process random key), so a
+   * presented token that is looked up in the cache and then here costs one HMAC, not two.
+   */
   mac(secret: string): Buffer {
-    return createHmac('sha256', this.key).update(secret, 'utf8').digest();
+    return Buffer.from(this.cache.keyOf(secret), 'base64url');
   }
 
   /** Replaces every entry of one origin group (e.g. `admin`, `file`) atomically. */
@@ -48,7 +51,7 @@ export class StaticCredentials {
     const hashed: StaticEntry[] = [];
     for (const list of this.groups.values()) {
       for (const e of list) {
-        if (e.mac) byMac.set(e.mac.toString('hex'), e);
+        if (e.mac) byMac.set(e.mac.toString('base64url'), e);
         else if (e.argon2Hash) hashed.push(e);
       }
     }
@@ -68,9 +71,8 @@ export class StaticCredentials {
 
   /** The entry whose secret is `presented`, enabled or not; null when none matches. */
   async match(presented: string): Promise<StaticEntry | null> {
-    const mac = this.mac(presented);
-    const hit = this.byMac.get(mac.toString('hex'));
-    if (hit?.mac && timingSafeEqual(hit.mac, mac)) return hit;
+    const hit = this.byMac.get(this.cache.keyOf(presented));
+    if (hit?.mac && timingSafeEqual(hit.mac, this.mac(presented))) return hit;
     for (const entry of this.hashed) {
       if (await this.hasher.verify(entry.argon2Hash!, presented)) return entry;
     }

@@ -34,18 +34,32 @@ export class ApiError extends Error {
   }
 
   static badRequest(message: string, data: Record<string, unknown> = {}) {
-    return new ApiError(HttpStatus.BAD_REQUEST, 'bad_request', message, data);
+    return ApiError.of(HttpStatus.BAD_REQUEST, 'bad_request', message, data);
   }
   static unauthenticated(message: string = MESSAGES.unauthenticated) {
-    return new ApiError(HttpStatus.UNAUTHORIZED, 'authentication_error', message);
+    return ApiError.of(HttpStatus.UNAUTHORIZED, 'authentication_error', message);
   }
   static forbidden(message: string = MESSAGES.forbidden, data: Record<string, unknown> = {}) {
-    return new ApiError(HttpStatus.FORBIDDEN, 'authorization_error', message, data);
+    return ApiError.of(HttpStatus.FORBIDDEN, 'authorization_error', message, data);
   }
   static notFound(message = 'Not found', data: Record<string, unknown> = {}) {
-    return new ApiError(HttpStatus.NOT_FOUND, 'not_found', message, data);
+    return ApiError.of(HttpStatus.NOT_FOUND, 'not_found', message, data);
   }
   static conflict(message: string, data: Record<string, unknown> = {}) {
-    return new ApiError(HttpStatus.CONFLICT, 'conflict', message, data);
+    return ApiError.of(HttpStatus.CONFLICT, 'conflict', message, data);
+  }
+
+  /**
+   * 4xx errors are answers, not faults: they are never logged with a stack, so none is captured (a
+   * stack trace costs more than the rest of building the error).
+   */
+  private static of(status: number, code: ErrorCode, message: string, data: Record<string, unknown> = {}): ApiError {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return new ApiError(status, code, message, data);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 }

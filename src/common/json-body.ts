@@ -20,8 +20,9 @@ export function jsonBodyProblem(value: unknown, depth = 0): string | null {
     return null;
   }
   if (value && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const p = jsonBodyProblem(key, depth + 1) ?? jsonBodyProblem(item, depth + 1);
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      const p = jsonBodyProblem(key, depth + 1) ?? jsonBodyProblem(record[key], depth + 1);
       if (p) return p;
     }
   }

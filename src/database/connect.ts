@@ -130,6 +130,9 @@ function poolRunner(pool: pg.Pool): SqlRunner {
     async query(sql, params) {
       return (await pool.query(sql, params as unknown[])).rows;
     },
+    async prepared(name, text, values) {
+      return (await pool.query({ name, text, values })).rows;
+    },
     async transaction(fn) {
       const client = await pool.connect();
       try {
@@ -157,6 +160,9 @@ function pgliteRunner(db: PGlite): SqlRunner {
     },
     async query(sql, params) {
       return (await db.query(sql, params as unknown[])).rows as never[];
+    },
+    async prepared(_name, sql, params) {
+      return (await db.query(sql, params)).rows as never[];
     },
     transaction(fn) {
       return db.transaction((tx) =>

@@ -89,7 +89,6 @@ export class ProjectTokensService {
     projectId: string,
     query: ListProjectTokensQueryDto,
   ): Promise<{ items: ProjectTokenDto[]; next: string | null }> {
-    const project = await this.projects.require(caller, projectId);
     const before = query.before
       ? decodeCursor(query.before, {
           field: 'before',
@@ -97,8 +96,10 @@ export class ProjectTokensService {
         })
       : undefined;
     const take = query.last === undefined ? undefined : query.last + 1;
-    const rows =
-      query.last === 0 ? [] : await this.repo.listProjectTokens(project.id, { take, name: query.name, before });
+    // One statement: the project's existence (404) and the page together.
+    const found = await this.repo.listProjectTokens(caller.projects, projectId, { take, name: query.name, before });
+    if (!found) throw ApiError.notFound('Project not found');
+    const rows = query.last === 0 ? [] : found;
     const page = query.last === undefined ? rows : rows.slice(0, query.last);
     const more = query.last !== undefined && rows.length > query.last;
     return { items: page.map(toProjectTokenDto), next: more ? encodeCursor(page[page.length - 1]) : null };

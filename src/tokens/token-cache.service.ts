@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import type { Principal } from '../access/principal.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -34,7 +34,10 @@ interface Entry {
  */
 @Injectable()
 export class TokenCache {
-  private readonly key = randomBytes(32);
+  private readonly key: KeyObject = createSecretKey(randomBytes(32));
+  /** The last key computed: a caller verifying its own token (or a guard then a route) pays one HMAC. */
+  private lastPresented = '';
+  private lastKey = '';
   private readonly cache: LRUCache<string, Entry> | null;
   private readonly byToken = new Map<string, Set<string>>();
   private readonly ttl: number;
@@ -69,7 +72,11 @@ export class TokenCache {
   }
 
   keyOf(presented: string): string {
-    return createHmac('sha256', this.key).update(presented, 'utf8').digest('base64url');
+    if (presented === this.lastPresented) return this.lastKey;
+    const key = createHmac('sha256', this.key).update(presented, 'utf8').digest('base64url');
+    this.lastPresented = presented;
+    this.lastKey = key;
+    return key;
   }
 
   /** A cached result the normal path may use (database tokens only while invalidation is trusted). */

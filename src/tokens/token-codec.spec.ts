@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BODY_LEN, crc32, TokenCodec } from './token-codec.js';
+import { BODY_LEN, checksum, crc32, TokenCodec } from './token-codec.js';
 
 describe('TokenCodec', () => {
   const codec = new TokenCodec('kw_');
@@ -47,6 +47,36 @@ describe('TokenCodec', () => {
   });
 
   it('computes the standard CRC-32', () => {
+    expect(crc32('123456789')).toBe(0xcbf43926);
+  });
+
+  it('computes the checksum like the BigInt base62 encoding of the CRC-32 bytes, also for non-ASCII text', () => {
+    const reference = (text: string) => {
+      const buf = Buffer.alloc(4);
+      let crc = 0xffffffff;
+      for (const byte of Buffer.from(text, 'utf8')) {
+        crc ^= byte;
+        for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
+      }
+      buf.writeUInt32BE((crc ^ 0xffffffff) >>> 0);
+      const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+      let n = BigInt('0x' + buf.toString('hex'));
+      let out = '';
+      while (n > 0n) {
+        out = alphabet[Number(n % 62n)] + out;
+        n /= 62n;
+      }
+      return out.padStart(6, '0');
+    };
+    const samples = [
+      '',
+      'a',
+      'kw_abc',
+      'prefixé_xyz',
+      '🔑_token',
+      ...Array.from({ length: 200 }, () => codec.generate().token),
+    ];
+    for (const text of samples) expect(checksum(text), text).toBe(reference(text));
     expect(crc32('123456789')).toBe(0xcbf43926);
   });
 });

@@ -37,16 +37,32 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
+/** CRC-32 of the UTF-8 bytes of `text`; ASCII (every token) is read in place, without a Buffer. */
 export function crc32(text: string): number {
   let crc = 0xffffffff;
-  for (const byte of Buffer.from(text, 'utf8')) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return crc32Bytes(Buffer.from(text, 'utf8'));
+    crc = CRC_TABLE[(crc ^ c) & 0xff] ^ (crc >>> 8);
+  }
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-function checksum(text: string): string {
-  const buf = Buffer.alloc(4);
-  buf.writeUInt32BE(crc32(text));
-  return toBase62(buf, CHECKSUM_LEN);
+function crc32Bytes(bytes: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** The CRC in CHECKSUM_LEN base62 digits (62^6 > 2^32), in plain number arithmetic: checked on every request. */
+export function checksum(text: string): string {
+  let n = crc32(text);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LEN; i++) {
+    out = ALPHABET[n % 62] + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
 }
 
 export interface GeneratedToken {

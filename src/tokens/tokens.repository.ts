@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service.js';
 import { Prisma, type ApiToken } from '../generated/prisma/client.js';
 import type { Scope } from '../access/scope.js';
-import { canonicalProjectId } from '../access/scope.js';
+import { canonicalProjectId, inScope } from '../access/scope.js';
 import { TokenCache } from './token-cache.service.js';
-import { type Direction, keysetAfter, type KeysetPosition } from '../common/keyset-cursor.js';
+import type { Direction, KeysetPosition } from '../common/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
+import { camelRow } from '../database/rows.js';
 
 export type TokenRow = ApiToken;
 
@@ -47,8 +48,12 @@ export class TokensRepository {
     return this.prisma.apiToken.create({ data });
   }
 
-  findByLookupId(lookupId: string): Promise<TokenRow | null> {
-    return this.prisma.apiToken.findUnique({ where: { lookupId } });
+  /** The verification lookup: one indexed read through the driver (no ORM on the hot path). */
+  async findByLookupId(lookupId: string): Promise<TokenRow | null> {
+    const rows = await this.db.sql.prepared('token_by_lookup_id', 'SELECT * FROM api_tokens WHERE lookup_id = $1', [
+      lookupId,
+    ]);
+    return rows.length ? camelRow<TokenRow>(rows[0]) : null;
   }
 
   findGlobalById(id: string): Promise<TokenRow | null> {
@@ -156,22 +161,41 @@ export class TokensRepository {
     });
   }
 
-  /** A project's live tokens, newest first, after `before` when given; `take` keeps N, `name` matches exactly. */
-  listProjectTokens(
+  /**
+   * A project's live tokens, newest first, after `before` when given (`take` keeps N, `name` matches
+   * exactly), or null when the project does not exist or is outside `scope` (null = every project). One
+   * statement: the project's existence is the outer row of a lateral join (an empty page: one row of NULLs).
+   */
+  async listProjectTokens(
+    scope: Scope,
     projectId: string,
     opts: { take?: number; name?: string; before?: KeysetPosition } = {},
-  ): Promise<TokenRow[]> {
-    return this.prisma.apiToken.findMany({
-      where: {
-        kind: 'project',
-        projectId,
-        revokedAt: null,
-        ...(opts.name !== undefined ? { name: opts.name } : {}),
-        ...(opts.before ? keysetAfter(opts.before, 'desc') : {}),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      ...(opts.take !== undefined ? { take: opts.take } : {}),
-    });
+  ): Promise<TokenRow[] | null> {
+    if (!isUuid(projectId) || !inScope(scope, projectId)) return null;
+    const rows = await this.db.sql.prepared(
+      'project_token_list',
+      `SELECT p.id AS project_exists, t.*
+         FROM projects p
+         LEFT JOIN LATERAL (
+           SELECT * FROM api_tokens
+            WHERE project_id = p.id AND kind = 'project' AND revoked_at IS NULL
+              AND ($2::text IS NULL OR name = $2::text)
+              AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))
+            ORDER BY created_at DESC, id DESC
+            LIMIT $3::int
+         ) t ON true
+        WHERE p.id = $1::uuid`,
+      [
+        canonicalProjectId(projectId),
+        opts.name ?? null,
+        opts.take ?? null,
+        opts.before?.createdAt ?? null,
+        opts.before?.id ?? null,
+      ],
+    );
+    if (!rows.length) return null;
+    if (rows[0].id === null) return [];
+    return rows.map((r) => camelRow<TokenRow>(r, 'project_exists'));
   }
 
   /** Updates a live project token; false if it was revoked (or deleted) meanwhile. */

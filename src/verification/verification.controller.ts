@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
+import { parseVerifyBody, VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
 import { VerificationService } from './verification.service.js';
 import { VerificationOutcomes } from '../auth/verification-outcomes.js';
 
@@ -22,9 +22,10 @@ export class VerificationController {
     operationId: 'tokenVerify',
     summary: 'Is this token valid (for this project and permission)? Always 200 with a verdict code',
   })
+  @ApiBody({ type: VerifyTokenDto })
   @ApiOkResponse({ type: VerifyResultDto })
-  async verify(@Auth() caller: Principal, @Body() dto: VerifyTokenDto): Promise<VerifyResultDto> {
-    const result = await this.service.verify(caller, dto);
+  async verify(@Auth() caller: Principal, @Body() body: unknown): Promise<VerifyResultDto> {
+    const result = await this.service.verify(caller, parseVerifyBody(body));
     this.outcomes.record('verify_api', result.code);
     return result;
   }

@@ -1,0 +1,99 @@
+// #8 Gateway-speed figures: forward auth, cached verify, garbage bearer, a 5-token project list and cold
+// verify, each as the median of alternated pairs (a baseline run, then the scenario run, repeated).
+import { api } from '../lib/app.js';
+import { PAIR_DURATION, PAIRS } from '../lib/context.js';
+import { alternatedPairs, bare, load, roundRobin, roundRobinBearer } from '../lib/load.js';
+import { argon2Limit, garbageToken } from '../lib/tokens.js';
+import { TOKEN_ID_HEADER } from '../../dist/forward-auth/forward-auth.controller.js';
+
+/** The goals, as ratios to the ping of the same process (cold verify: share of the argon2 limit). */
+export const GOALS = {
+  forwardAuth: { label: 'forward-auth GET, cached token', goal: 0.8, before: '—' },
+  verify: { label: 'POST verify, cached', goal: 0.5, before: '0.32–0.43' },
+  garbage: { label: 'garbage bearer (401)', goal: 0.8, before: '0.43–0.56' },
+  list: { label: 'project token list (5 tokens, database-bound)', goal: 0.15, before: '0.03' },
+  cold: { label: 'cold verify (share of the argon2 limit)', goal: 0.9, before: '84 %' },
+};
+
+export async function run(ctx) {
+  const { A, caller, auth, adminAuth, verifyBodies } = ctx;
+  const B = await ctx.appB();
+  // Creating a project clears the verification cache (tokens-file scopes by name): before warming it.
+  const project = await api(A, 'POST', '/v1/projects', { name: 'bench-five' });
+  for (let i = 0; i < 5; i++) {
+    await api(A, 'POST', `/v1/projects/${project.id}/tokens`, { name: `t${i}`, permissions: ['read:token'] });
+  }
+  await api(A, 'POST', '/v1/tokens/verify', { token: caller }, caller); // the caller again, after the clear
+  await ctx.warm(); // forward auth goes round-robin over the 1,000 cached tokens (not one token: no memo hit)
+  // The forward-auth check must be a 200 with the identity headers before it is measured.
+  const probe = await fetch(`${A.url}/v1/auth/check?permission=read:token`, {
+    headers: { authorization: `Bearer ${caller}` },
+  });
+  if (probe.status !== 200 || !probe.headers.get(TOKEN_ID_HEADER)) throw new Error(`forward auth: ${probe.status}`);
+  const garbage = Array.from({ length: 1000 }, garbageToken);
+  const d = { duration: PAIR_DURATION };
+  const ping = (app) => (label) => bare(app, label, d);
+  const ratio = (run, base) => run.reqPerSec / base.reqPerSec;
+  const result = await alternatedPairs(PAIRS, [
+    {
+      key: 'forwardAuth',
+      baseline: ping(A),
+      run: (label) =>
+        load(A, `#8 ${label} forward auth GET (${ctx.tokens.length} cached tokens)`, {
+          ...d,
+          path: '/v1/auth/check?permission=read:token',
+          requests: roundRobinBearer(ctx.tokens),
+        }),
+      ratio,
+    },
+    {
+      key: 'verify',
+      baseline: ping(A),
+      run: (label) =>
+        load(A, `#8 ${label} POST verify (cached, self)`, {
+          ...d,
+          path: '/v1/tokens/verify',
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ token: caller }),
+        }),
+      ratio,
+    },
+    {
+      key: 'garbage',
+      baseline: ping(A),
+      run: (label) =>
+        load(A, `#8 ${label} garbage bearer (401)`, {
+          ...d,
+          path: `/v1/projects/${project.id}/tokens`,
+          requests: roundRobinBearer(garbage),
+        }),
+      ratio,
+    },
+    {
+      key: 'list',
+      baseline: ping(A),
+      run: (label) =>
+        load(A, `#8 ${label} list 5-token project`, {
+          ...d,
+          path: `/v1/projects/${project.id}/tokens`,
+          headers: { authorization: `Bearer ${caller}` },
+        }),
+      ratio,
+    },
+    {
+      key: 'cold',
+      baseline: async () => ({ reqPerSec: await argon2Limit('verify', PAIR_DURATION) }),
+      run: (label) =>
+        load(B, `#8 ${label} cold verify (cache off)`, {
+          ...d,
+          path: '/v1/tokens/verify',
+          method: 'POST',
+          headers: adminAuth,
+          requests: roundRobin(verifyBodies),
+        }),
+      ratio,
+    },
+  ]);
+  return { pairs: PAIRS, pairDurationS: PAIR_DURATION, ...result };
+}

@@ -1,0 +1,116 @@
+import { Controller, Get, Req, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiForbiddenResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiSecurity,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Public, SECURITY_SCHEMES } from '../access/access.decorators.js';
+import { ALL_PERMISSIONS } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
+import { presentedToken } from '../auth/credentials.js';
+import { addLogFields } from '../common/access-log.js';
+import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { ForwardAuthService, MAX_PROJECT_LENGTH, parseCheckQuery } from './forward-auth.service.js';
+import { forwardedRequest } from './original-request.js';
+
+export const TOKEN_ID_HEADER = 'x-keyward-token-id';
+export const PERMISSIONS_HEADER = 'x-keyward-permissions';
+export const PROJECTS_HEADER = 'x-keyward-projects';
+
+/**
+ * The identity headers of a principal. Cached principals are the same object on every hit, so the
+ * joined strings are built once per cached token, not per request.
+ */
+const identityHeaders = new WeakMap<Principal, Record<string, string>>();
+function identityOf(principal: Principal): Record<string, string> {
+  let headers = identityHeaders.get(principal);
+  if (!headers) {
+    headers = {
+      [TOKEN_ID_HEADER]: principal.id,
+      [PERMISSIONS_HEADER]: principal.permissions.join(','),
+      [PROJECTS_HEADER]: principal.projects === null ? '*' : principal.projects.join(','),
+    };
+    identityHeaders.set(principal, headers);
+  }
+  return headers;
+}
+
+/** The checked token becomes the request's principal, for the access log's `token_id`. */
+type ForwardAuthRequest = FastifyRequest & { principal?: Principal };
+
+/**
+ * `GET /v1/auth/check` for gateways (nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`).
+ * `@Public()` at the guard: the route authenticates the presented token itself, through the same
+ * TokenVerifier, because its answer *is* the verdict on that token (with the permission and project
+ * the gateway's config asks for) rather than a gate in front of some other work.
+ */
+@ApiTags('forward auth')
+@Controller('v1/auth')
+export class ForwardAuthController {
+  constructor(private readonly service: ForwardAuthService) {}
+
+  @Get('check')
+  @Public()
+  @ApiOperation({
+    operationId: 'forwardAuthCheck',
+    summary: 'Forward auth for gateways: 200 (with identity headers) if the presented token may pass',
+    description:
+      'Send the token in any of the usual headers. `permission` and `project` (from the gateway config) ' +
+      'narrow the check. 200 has no body; 401/403 carry the error envelope. A single-use token is consumed ' +
+      'by its one 200. Also answers HEAD. `X-Original-Method`/`X-Original-URI` and ' +
+      '`X-Forwarded-Method`/`X-Forwarded-Uri` are read for the access log only.',
+  })
+  @ApiQuery({
+    name: 'permission',
+    required: false,
+    enum: ALL_PERMISSIONS,
+    description: 'Permission the token must hold',
+  })
+  @ApiQuery({
+    name: 'project',
+    required: false,
+    schema: { type: 'string', minLength: 1, maxLength: MAX_PROJECT_LENGTH },
+    description: `Project id or name the token must be allowed on (1 to ${MAX_PROJECT_LENGTH} characters)`,
+  })
+  @ApiOkResponse({
+    description: 'The token may pass',
+    headers: {
+      'X-Keyward-Token-Id': { description: 'Token id (or `admin`, `file:<name>`)', schema: { type: 'string' } },
+      'X-Keyward-Permissions': { description: 'Comma-separated permissions', schema: { type: 'string' } },
+      'X-Keyward-Projects': {
+        description: 'Comma-separated project ids the token is confined to; `*` = every project',
+        schema: { type: 'string' },
+      },
+    },
+  })
+  @ApiUnauthorizedResponse({ description: 'Missing, invalid, expired, revoked or used token', type: ErrorEnvelopeDto })
+  @ApiForbiddenResponse({
+    description: 'Valid token without the permission or project asked for',
+    type: ErrorEnvelopeDto,
+  })
+  @ApiBadRequestResponse({
+    description: 'Unknown permission, or a project of the wrong length',
+    type: ErrorEnvelopeDto,
+  })
+  @ApiTooManyRequestsResponse({ description: 'Rate limited', type: ErrorEnvelopeDto })
+  @ApiSecurity(SECURITY_SCHEMES[0])
+  @ApiSecurity(SECURITY_SCHEMES[1])
+  @ApiSecurity(SECURITY_SCHEMES[2])
+  @ApiSecurity(SECURITY_SCHEMES[3])
+  async check(@Req() request: ForwardAuthRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    // The gateway's original method and URI: for the access log only, never for the verdict.
+    const forwarded = forwardedRequest(request.headers);
+    if (forwarded) addLogFields(request, { forwarded_method: forwarded.method, forwarded_uri: forwarded.uri });
+    const query = parseCheckQuery(request.query as Record<string, unknown> | undefined, ALL_PERMISSIONS);
+    const principal = await this.service.check(presentedToken(request), query);
+    request.principal = principal;
+    void reply.headers(identityOf(principal));
+  }
+}

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { isPermission, type Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
+import { ApiError, MESSAGES } from '../common/api-error.js';
+import { validationFailed } from '../common/validation.js';
+import { TokenVerifier } from '../auth/token-verifier.js';
+
+export interface CheckQuery {
+  permission?: Permission;
+  project?: string;
+}
+
+const PERMISSION_MESSAGE = 'permission must be one of: ';
+export const MAX_PROJECT_LENGTH = 200;
+
+/**
+ * The query a gateway puts in its config: `permission` (one of the enum) and `project` (id or name).
+ * Checked by hand (no DTO class on this hot path); errors are the usual 400 envelope.
+ */
+export function parseCheckQuery(
+  query: Record<string, unknown> | undefined,
+  permissions: readonly string[],
+): CheckQuery {
+  if (!query) return {};
+  const out: CheckQuery = {};
+  const fields: Record<string, string[]> = {};
+  const { permission, project } = query;
+  if (permission !== undefined) {
+    if (isPermission(permission)) out.permission = permission;
+    else fields.permission = [PERMISSION_MESSAGE + permissions.join(', ')];
+  }
+  if (project !== undefined) {
+    if (typeof project === 'string' && project.length >= 1 && project.length <= MAX_PROJECT_LENGTH) {
+      out.project = project;
+    } else {
+      fields.project = [`project must be a string of 1 to ${MAX_PROJECT_LENGTH} characters`];
+    }
+  }
+  if (fields.permission || fields.project) throw validationFailed(fields);
+  return out;
+}
+
+/**
+ * Forward auth (nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`): the verdict on the
+ * token the request presents, through the one TokenVerifier. A single-use token is consumed by the one
+ * check that allows it, never by a 401/403.
+ */
+@Injectable()
+export class ForwardAuthService {
+  constructor(private readonly verifier: TokenVerifier) {}
+
+  async check(presented: string | null, query: CheckQuery): Promise<Principal> {
+    if (!presented) throw ApiError.unauthenticated();
+    const verdict = await this.verifier.verify(presented, {
+      permission: query.permission,
+      project: query.project,
+      consume: true,
+    });
+    switch (verdict.code) {
+      case 'VALID':
+        return verdict.principal!;
+      case 'FORBIDDEN':
+        throw ApiError.forbidden();
+      case 'EXPIRED':
+        throw ApiError.unauthenticated(MESSAGES.expired);
+      default:
+        throw ApiError.unauthenticated();
+    }
+  }
+}
