@@ -86,7 +86,12 @@ export async function listTokens(
   opts: { json?: boolean },
   out: Output,
 ): Promise<void> {
-  const rows = await withTokens(config, async (s) => s.tokens.listProjectTokens(await projectId(s, project)));
+  const rows = await withTokens(config, async (s) => {
+    const id = await projectId(s, project);
+    const found = await s.tokens.listProjectTokens(OPERATOR.projects, id);
+    if (!found) throw new CliError(`no such project: "${project}" (see \`keyward project list\`)`);
+    return found;
+  });
   const tokens: ProjectTokenLine[] = rows.map((r) => ({
     id: r.id,
     name: r.name ?? '',
