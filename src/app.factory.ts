@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
-import { buildOpenApiDocument } from './common/openapi.js';
+import { buildOpenApiDocument, documentForUi } from './common/openapi.js';
 import { jsonBodyProblem } from './common/json-body.js';
 import { TRACE_HEADER, traceIdFor } from './common/trace-id.js';
 import { createValidationPipe, RequireObjectBodyPipe } from './common/validation.js';
@@ -74,11 +74,17 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 
   if (config.KEYWARD_DOCS_ENABLED) {
     const document = buildOpenApiDocument(app);
-    SwaggerModule.setup('docs', app, document, {
+    // Swagger UI at /docs shows the document without the `/api-token/*` aliases; /openapi.json and
+    // /openapi.yaml serve the whole document.
+    SwaggerModule.setup('docs', app, documentForUi(document), {
+      raw: false,
+      customSiteTitle: 'Keyward API',
+      swaggerOptions: { persistAuthorization: true, displayRequestDuration: true, tryItOutEnabled: true },
+    });
+    SwaggerModule.setup('openapi', app, document, {
+      ui: false,
       jsonDocumentUrl: 'openapi.json',
       yamlDocumentUrl: 'openapi.yaml',
-      customSiteTitle: 'Keyward API',
-      swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
     });
   }
   return app;

@@ -5,24 +5,95 @@ const DESCRIPTION = `Keyward issues, scopes, verifies, expires and revokes API t
 
 Authenticate with any one of: \`Authorization: Bearer <token>\`, \`X-Token: <token>\`, \`X-API-Key: <token>\`
 or \`X-Project-Token: <token>\`. Every error has the envelope
-\`{"error":{"code","message","data","trace_id"}}\`; the trace id is also the \`X-Trace-Id\` header.`;
+\`{"error":{"code","message","data","trace_id"}}\`; the trace id is also the \`X-Trace-Id\` header, which every
+response carries.
+
+The Publisher-style routes are served at \`/publisher.v1/api-token/*\` and, identically, at \`/api-token/*\`;
+the document lists both (the aliases carry \`x-alias-of\`), Swagger UI shows only the first.`;
+
+/** Tags, in the order Swagger UI shows them, with their descriptions. */
+export const TAGS: Array<[name: string, description: string]> = [
+  [
+    'api-token (Publisher RPC)',
+    'Publisher-style RPC: `POST /publisher.v1/api-token/create|list|revoke` with JSON bodies (also at `/api-token/*`).',
+  ],
+  ['auth tokens (TTL, single-use)', 'TTL tokens: short-lived and single-use tokens created programmatically.'],
+  ['projects', 'Calyptia-style projects: the containers project tokens belong to.'],
+  ['project tokens', 'Calyptia-style project tokens: REST routes for tokens confined to one project.'],
+  ['rotation', 'A new secret for the same token, with an optional grace period for the previous one.'],
+  ['verification', 'Other services delegate their token checks here: always 200 with a verdict code.'],
+  ['health', 'Liveness (public) and readiness (database checked).'],
+];
+
+/** The header every response carries (success or error): the request's trace id. */
+export const TRACE_ID_HEADER = {
+  description: 'Trace id of this request (also `error.trace_id` in an error body); send `X-Request-Id` to choose it',
+  required: true,
+  schema: { type: 'string', example: '5f0c2a9d81e6b3c4d7a1e2f3' },
+};
+
+const ERROR_SCHEMA_REF = '#/components/schemas/ErrorEnvelopeDto';
+
+/** One example per error status, as the exception filter writes it. */
+export const ERROR_EXAMPLES: Record<string, { code: string; message: string; data: Record<string, unknown> }> = {
+  '400': {
+    code: 'bad_request',
+    message: 'Request validation failed',
+    data: { fields: { access: ['access must be one of: read, write'] } },
+  },
+  '401': { code: 'authentication_error', message: 'Invalid or missing API token', data: {} },
+  '403': { code: 'authorization_error', message: 'Insufficient permissions', data: {} },
+  '404': { code: 'not_found', message: 'Not found', data: {} },
+  '409': { code: 'conflict', message: 'A resource with these values already exists', data: {} },
+  '413': { code: 'payload_too_large', message: 'Request body is too large', data: {} },
+  '415': { code: 'unsupported_media_type', message: 'Unsupported Content-Type: send application/json', data: {} },
+  '503': { code: 'service_unavailable', message: 'Service unavailable', data: {} },
+};
+
+const BODY_ERRORS: Record<string, string> = {
+  '400': 'Malformed JSON body, unknown or invalid fields',
+  '413': 'Request body over KEYWARD_BODY_LIMIT bytes',
+  '415': 'Request body that is not JSON (`application/json` or `application/*+json`)',
+};
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+interface Operation {
+  operationId?: string;
+  summary?: string;
+  description?: string;
+  security?: Array<Record<string, string[]>>;
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: { $ref?: string; required?: string[] } }> };
+  responses: Record<string, Response>;
+  [extension: `x-${string}`]: unknown;
+}
+interface Response {
+  description: string;
+  headers?: Record<string, unknown>;
+  content?: Record<string, { schema?: { $ref?: string }; example?: unknown; examples?: unknown }>;
+}
 
 /** The OpenAPI document, built from the code. Operation ids are stable (the alias paths get a suffix). */
 export function buildOpenApiDocument(app: INestApplication, version = '0.1.0'): OpenAPIObject {
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('Keyward')
     .setDescription(DESCRIPTION)
     .setVersion(version)
     .setLicense('MIT', 'https://opensource.org/licenses/MIT')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <token>' }, 'bearer')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Token', description: 'Seed 000 style' }, 'x-token')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Seed 004 style' }, 'x-api-key')
+    .addServer('/', 'The server that serves this document')
+    // An opaque bearer token (not a JWT): no bearerFormat.
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: undefined, description: 'Authorization: Bearer <token>' },
+      'bearer',
+    )
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Token', description: 'Docs-server style' }, 'x-token')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Pipelet style' }, 'x-api-key')
     .addApiKey(
       { type: 'apiKey', in: 'header', name: 'X-Project-Token', description: 'Calyptia project tokens' },
       'x-project-token',
-    )
-    .build();
-  const document = SwaggerModule.createDocument(app, config, {
+    );
+  for (const [name, description] of TAGS) builder.addTag(name, description);
+  const document = SwaggerModule.createDocument(app, builder.build(), {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
   const seen = new Set<string>();
@@ -39,5 +110,64 @@ export function buildOpenApiDocument(app: INestApplication, version = '0.1.0'): 
       seen.add(op.operationId);
     }
   }
+  completeDocument(document);
   return document;
+}
+
+/**
+ * What holds for every operation because of how the app is built, written into the document once
+ * instead of on each route: the trace-id header (set by an onRequest hook), the body errors Fastify
+ * and the validation pipe give any route that reads a body (400/413/415), "an empty body counts as
+ * `{}`" (a body is required only when its schema has required fields), `security: []` on public
+ * routes, one example per error status, and the `/api-token/*` aliases of the Publisher routes.
+ */
+function completeDocument(document: OpenAPIObject): void {
+  const components = document.components ?? (document.components = {});
+  components.headers = { ...(components.headers ?? {}), 'X-Trace-Id': TRACE_ID_HEADER };
+  const schemas = (components.schemas ?? {}) as Record<string, { required?: string[] }>;
+
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of METHODS) {
+      const op = (item as Record<string, Operation | undefined>)[method];
+      if (!op) continue;
+      op.security ??= [];
+
+      const body = op.requestBody?.content?.['application/json']?.schema;
+      if (op.requestBody && body) {
+        const schema = body.$ref ? schemas[body.$ref.split('/').pop() as string] : body;
+        op.requestBody.required = (schema?.required?.length ?? 0) > 0;
+        for (const [status, description] of Object.entries(BODY_ERRORS)) {
+          op.responses[status] ??= {
+            description,
+            content: { 'application/json': { schema: { $ref: ERROR_SCHEMA_REF } } },
+          };
+        }
+      }
+
+      for (const [status, response] of Object.entries(op.responses)) {
+        response.headers = { ...(response.headers ?? {}), 'X-Trace-Id': { $ref: '#/components/headers/X-Trace-Id' } };
+        const json = response.content?.['application/json'];
+        const example = ERROR_EXAMPLES[status];
+        if (json?.schema?.$ref === ERROR_SCHEMA_REF && example && json.example === undefined && !json.examples) {
+          json.example = { error: { ...example, trace_id: '5f0c2a9d81e6b3c4d7a1e2f3' } };
+        }
+      }
+
+      if (path.startsWith('/api-token/') && document.paths[`/publisher.v1${path}`]) {
+        op['x-alias-of'] = `/publisher.v1${path}`;
+        op.description =
+          `Alias of \`POST /publisher.v1${path}\`: same behaviour, same rights. ${op.description ?? ''}`.trim();
+      }
+    }
+  }
+}
+
+/** The document Swagger UI shows: the full one without the alias operations (they would list every Publisher operation twice). */
+export function documentForUi(document: OpenAPIObject): OpenAPIObject {
+  const paths = Object.fromEntries(
+    Object.entries(document.paths).filter(([, item]) =>
+      Object.values(item as Record<string, { 'x-alias-of'?: string }>).every((op) => !op?.['x-alias-of']),
+    ),
+  );
+  return { ...document, paths };
 }

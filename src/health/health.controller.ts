@@ -19,7 +19,11 @@ export class HealthController {
   /** Liveness (seed 003's public route): no database round trip, no authentication. */
   @Get('api/v1/public/ping')
   @Public()
-  @ApiOperation({ operationId: 'ping', summary: 'Liveness check (public)' })
+  @ApiOperation({
+    operationId: 'ping',
+    summary: 'Liveness check (public)',
+    description: 'No authentication and no database round trip: answers as long as the process serves HTTP.',
+  })
   @ApiOkResponse({ type: PingDto })
   ping(): PingDto {
     return { status: 'ok' };
@@ -29,7 +33,11 @@ export class HealthController {
   @Get('v1/health')
   @Authenticated()
   @HealthCheck()
-  @ApiOperation({ operationId: 'health', summary: 'Readiness: the database answers' })
+  @ApiOperation({
+    operationId: 'health',
+    summary: 'Readiness: the database answers',
+    description: 'Any valid token may ask. 503 when the database does not answer.',
+  })
   check(): Promise<HealthCheckResult> {
     return this.health.check([() => this.database.check('database')]);
   }

@@ -59,7 +59,11 @@ export class ProjectTokensController {
 
   @Get('projects/:projectID/tokens')
   @Authenticated({ permission: Permission.ReadToken, projectParam: 'projectID' })
-  @ApiOperation({ operationId: 'tokens', summary: 'List the live tokens of a project, newest first (never secrets)' })
+  @ApiOperation({
+    operationId: 'tokens',
+    summary: 'List the live tokens of a project, newest first (never secrets)',
+    description: '`token` is a redacted stub. `last=N` keeps the newest N; `name` matches exactly.',
+  })
   @ApiOkResponse({ type: [ProjectTokenDto] })
   list(
     @Auth() caller: Principal,
@@ -71,7 +75,11 @@ export class ProjectTokensController {
 
   @Get('project_tokens/:tokenID')
   @Authenticated({ permission: Permission.ReadToken })
-  @ApiOperation({ operationId: 'token', summary: 'Get a project token (never its secret)' })
+  @ApiOperation({
+    operationId: 'token',
+    summary: 'Get a project token (never its secret)',
+    description: "A token outside the caller's projects is 404, like an unknown one.",
+  })
   @ApiOkResponse({ type: ProjectTokenDto })
   @ApiNotFoundResponse(NO_TOKEN)
   get(@Auth() caller: Principal, @UuidParam('tokenID') tokenId: string): Promise<ProjectTokenDto> {
@@ -81,7 +89,11 @@ export class ProjectTokensController {
   @Patch('project_tokens/:tokenID')
   @HttpCode(204)
   @Authenticated({ permission: Permission.UpdateToken })
-  @ApiOperation({ operationId: 'updateToken', summary: 'Rename a project token or replace its permissions' })
+  @ApiOperation({
+    operationId: 'updateToken',
+    summary: 'Rename a project token or replace its permissions',
+    description: 'The caller may grant only permissions it holds itself. Omitted fields stay unchanged.',
+  })
   @ApiNoContentResponse({ description: 'Updated' })
   @ApiNotFoundResponse(NO_TOKEN)
   @ApiConflictResponse(NAME_TAKEN)
@@ -96,7 +108,11 @@ export class ProjectTokensController {
   @Delete('project_tokens/:tokenID')
   @HttpCode(204)
   @Authenticated({ permission: Permission.DeleteToken })
-  @ApiOperation({ operationId: 'deleteToken', summary: 'Delete (revoke) a project token, immediately' })
+  @ApiOperation({
+    operationId: 'deleteToken',
+    summary: 'Delete (revoke) a project token, immediately',
+    description: 'The token gets 401 at once and its name is free again.',
+  })
   @ApiNoContentResponse({ description: 'Deleted: the token no longer authenticates' })
   @ApiNotFoundResponse(NO_TOKEN)
   remove(@Auth() caller: Principal, @UuidParam('tokenID') tokenId: string): Promise<void> {
@@ -105,7 +121,11 @@ export class ProjectTokensController {
 
   @Get('projects/:projectID/tokens/:tokenID')
   @Authenticated({ permission: Permission.ReadToken, projectParam: 'projectID' })
-  @ApiOperation({ operationId: 'projectToken', summary: 'Get a token of this project (never its secret)' })
+  @ApiOperation({
+    operationId: 'projectToken',
+    summary: 'Get a token of this project (never its secret)',
+    description: 'Same as `GET /v1/project_tokens/{tokenID}`, confined to one project.',
+  })
   @ApiOkResponse({ type: ProjectTokenDto })
   @ApiNotFoundResponse(NO_TOKEN)
   getInProject(
@@ -122,6 +142,7 @@ export class ProjectTokensController {
   @ApiOperation({
     operationId: 'updateProjectToken',
     summary: 'Rename a token of this project or replace its permissions',
+    description: 'Same as `PATCH /v1/project_tokens/{tokenID}`, confined to one project.',
   })
   @ApiNoContentResponse({ description: 'Updated' })
   @ApiNotFoundResponse(NO_TOKEN)
@@ -138,7 +159,11 @@ export class ProjectTokensController {
   @Delete('projects/:projectID/tokens/:tokenID')
   @HttpCode(204)
   @Authenticated({ permission: Permission.DeleteToken, projectParam: 'projectID' })
-  @ApiOperation({ operationId: 'deleteProjectToken', summary: 'Delete (revoke) a token of this project' })
+  @ApiOperation({
+    operationId: 'deleteProjectToken',
+    summary: 'Delete (revoke) a token of this project',
+    description: 'Same as `DELETE /v1/project_tokens/{tokenID}`, confined to one project.',
+  })
   @ApiNoContentResponse({ description: 'Deleted: the token no longer authenticates' })
   @ApiNotFoundResponse(NO_TOKEN)
   removeInProject(

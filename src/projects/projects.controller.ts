@@ -28,7 +28,11 @@ export class ProjectsController {
   @Post()
   @HttpCode(201)
   @Authenticated({ access: 'write', permission: Permission.CreateProject, globalOnly: true })
-  @ApiOperation({ operationId: 'createProject', summary: 'Create a project' })
+  @ApiOperation({
+    operationId: 'createProject',
+    summary: 'Create a project',
+    description: 'Needs a global token with `create:project`. Names are unique and stored literally.',
+  })
   @ApiCreatedResponse({ type: ProjectDto })
   @ApiConflictResponse({ description: 'A project with this name already exists', type: ErrorEnvelopeDto })
   create(@Body() dto: CreateProjectDto): Promise<ProjectDto> {
@@ -62,7 +66,11 @@ export class ProjectsController {
 
   @Get(':projectID')
   @Authenticated({ permission: Permission.ReadProject, projectParam: 'projectID' })
-  @ApiOperation({ operationId: 'project', summary: 'Get a project' })
+  @ApiOperation({
+    operationId: 'project',
+    summary: 'Get a project',
+    description: "A project outside the caller's scope is 404, like an unknown one.",
+  })
   @ApiOkResponse({ type: ProjectDto })
   get(@Auth() caller: Principal, @UuidParam('projectID') projectId: string): Promise<ProjectDto> {
     return this.service.get(caller, projectId);

@@ -1,5 +1,12 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
@@ -13,6 +20,13 @@ import {
 } from './dto/publisher.dto.js';
 import { PublisherService } from './publisher.service.js';
 
+const CREATE_EXAMPLE = { access: 'write', description: 'Production integration', expires_at: '2030-12-31T23:59:59Z' };
+const LIST_EXAMPLE = {
+  pagination: { limit: 100 },
+  sorts: [{ key: 'created_at', direction: 'desc' }],
+  filters: [{ key: 'status', operator: 'eq', value: 'active' }],
+};
+
 /** Seed 001 (K42 Publisher) RPC-style API, at `/publisher.v1/api-token/*` and `/api-token/*`. */
 @ApiTags('api-token (Publisher RPC)')
 @ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields', type: ErrorEnvelopeDto })
@@ -23,7 +37,14 @@ export class PublisherController {
   @Post('create')
   @HttpCode(200)
   @Authenticated({ access: 'write', globalOnly: true })
-  @ApiOperation({ operationId: 'apiTokenCreate', summary: 'Create a token (the secret is returned once, here)' })
+  @ApiOperation({
+    operationId: 'apiTokenCreate',
+    summary: 'Create a token (the secret is returned once, here)',
+    description:
+      'Needs `write` access and a global token. The new token never has more rights than the caller, and ' +
+      "never outlives an expiring caller (its `expires_at` is capped at the caller's).",
+  })
+  @ApiBody({ type: CreateApiTokenDto, examples: { 'write token': { value: CREATE_EXAMPLE } } })
   @ApiOkResponse({ type: ApiTokenCreatedDto })
   create(@Auth() caller: Principal, @Body() dto: CreateApiTokenDto): Promise<ApiTokenCreatedDto> {
     return this.service.create(caller, dto);
@@ -32,7 +53,14 @@ export class PublisherController {
   @Post('list')
   @HttpCode(200)
   @Authenticated({ access: 'read', globalOnly: true })
-  @ApiOperation({ operationId: 'apiTokenList', summary: 'List tokens (never secrets), cursor-paginated' })
+  @ApiOperation({
+    operationId: 'apiTokenList',
+    summary: 'List tokens (never secrets), cursor-paginated',
+    description:
+      'Newest first by default. Pass `page.cursor` back as `pagination.cursor` while `page.more` is true. ' +
+      'The body may be omitted (same as `{}`).',
+  })
+  @ApiBody({ type: ListApiTokensDto, required: false, examples: { 'active tokens': { value: LIST_EXAMPLE } } })
   @ApiOkResponse({ type: ApiTokenListDto })
   list(@Auth() caller: Principal, @Body() dto: ListApiTokensDto): Promise<ApiTokenListDto> {
     return this.service.list(caller, dto);
@@ -41,7 +69,11 @@ export class PublisherController {
   @Post('revoke')
   @HttpCode(200)
   @Authenticated({ access: 'write', globalOnly: true })
-  @ApiOperation({ operationId: 'apiTokenRevoke', summary: 'Revoke a token, immediately and permanently' })
+  @ApiOperation({
+    operationId: 'apiTokenRevoke',
+    summary: 'Revoke a token, immediately and permanently',
+    description: 'Put the `id` of a token (from `create` or `list`) in the body. The token gets 401 at once.',
+  })
   @ApiOkResponse({ type: ApiTokenDto })
   @ApiNotFoundResponse({ description: 'No such token', type: ErrorEnvelopeDto })
   revoke(@Auth() caller: Principal, @Body() dto: RevokeApiTokenDto): Promise<ApiTokenDto> {

@@ -98,7 +98,8 @@ export class OpenApiContract {
     for (const route of this.routes) {
       if (!route.regex.test(path)) continue;
       const operation = route.item[m];
-      if (operation && (METHODS as readonly string[]).includes(m)) return { template: route.template, method: m, operation };
+      if (operation && (METHODS as readonly string[]).includes(m))
+        return { template: route.template, method: m, operation };
     }
     return undefined;
   }
@@ -133,7 +134,8 @@ export class OpenApiContract {
       }
       if (header.schema) {
         const validate = this.validator(header.schema, ['headers', template, found.method, key, name]);
-        if (!validate(value)) out.push(`${where} ${status}: header ${name}=${value}: ${this.ajv.errorsText(validate.errors)}`);
+        if (!validate(value))
+          out.push(`${where} ${status}: header ${name}=${value}: ${this.ajv.errorsText(validate.errors)}`);
       }
     }
 

@@ -63,7 +63,7 @@ export class UpdateProjectTokenDto {
 }
 
 export class ListProjectTokensQueryDto {
-  @ApiPropertyOptional({ minimum: 0, description: 'Only the last (newest) N tokens' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'Only the last (newest) N tokens' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -11,7 +11,7 @@ export class CreateProjectDto {
 }
 
 export class ListProjectsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100, description: 'Page size' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Page size' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -23,13 +23,14 @@ export class CreateApiTokenDto {
   @IsIn(ACCESS_LEVELS, { message: 'access must be one of: read, write' })
   access: AccessLevel;
 
-  @ApiPropertyOptional({ example: 'Production integration', maxLength: 500, nullable: true })
+  @ApiPropertyOptional({ type: String, example: 'Production integration', maxLength: 500, nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(500)
   description?: string | null;
 
   @ApiPropertyOptional({
+    type: String,
     example: '2030-12-31T23:59:59Z',
     format: 'date-time',
     nullable: true,
@@ -41,14 +42,17 @@ export class CreateApiTokenDto {
 }
 
 export class PaginationDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 500 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 500, example: 100 })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1000)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The `page.cursor` of the previous response' })
+  @ApiPropertyOptional({
+    type: String,
+    description: 'The `page.cursor` of the previous response (omit for the first page)',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(200)
@@ -69,7 +73,7 @@ export class SortDto {
 export const FILTER_KEYS = ['access', 'status'] as const;
 
 export class FilterDto {
-  @ApiProperty({ enum: FILTER_KEYS })
+  @ApiProperty({ enum: FILTER_KEYS, example: 'status' })
   @IsIn(FILTER_KEYS)
   key: (typeof FILTER_KEYS)[number];
 
@@ -140,7 +144,7 @@ export class ApiTokenCreatedDto {
 }
 
 export class PageInfoDto {
-  @ApiProperty() page_size: number;
+  @ApiProperty({ type: 'integer' }) page_size: number;
   @ApiProperty({ nullable: true, type: String, description: 'Pass as pagination.cursor for the next page' })
   cursor: string | null;
   @ApiProperty() more: boolean;
