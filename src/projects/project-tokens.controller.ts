@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -23,6 +24,7 @@ import {
 } from './dto/project-tokens.dto.js';
 import { ProjectTokensService } from './project-tokens.service.js';
 
+const RENAME_EXAMPLE = { rename: { value: { name: 'renamed-token', permissions: ['read:*'] } } };
 const NO_TOKEN = { description: "No such token (or not in the caller's projects)", type: ErrorEnvelopeDto };
 const NAME_TAKEN = { description: 'A token with this name already exists in the project', type: ErrorEnvelopeDto };
 
@@ -46,6 +48,10 @@ export class ProjectTokensController {
     operationId: 'createToken',
     summary: 'Create a token in a project (the secret is returned once, here)',
     description: 'The caller may grant only permissions it holds itself.',
+  })
+  @ApiBody({
+    type: CreateProjectTokenDto,
+    examples: { 'a token that creates': { value: { name: 'new-token', permissions: ['create:*'] } } },
   })
   @ApiCreatedResponse({ type: ProjectTokenCreatedDto })
   @ApiConflictResponse(NAME_TAKEN)
@@ -94,6 +100,7 @@ export class ProjectTokensController {
     summary: 'Rename a project token or replace its permissions',
     description: 'The caller may grant only permissions it holds itself. Omitted fields stay unchanged.',
   })
+  @ApiBody({ type: UpdateProjectTokenDto, required: false, examples: RENAME_EXAMPLE })
   @ApiNoContentResponse({ description: 'Updated' })
   @ApiNotFoundResponse(NO_TOKEN)
   @ApiConflictResponse(NAME_TAKEN)
@@ -144,6 +151,7 @@ export class ProjectTokensController {
     summary: 'Rename a token of this project or replace its permissions',
     description: 'Same as `PATCH /v1/project_tokens/{tokenID}`, confined to one project.',
   })
+  @ApiBody({ type: UpdateProjectTokenDto, required: false, examples: RENAME_EXAMPLE })
   @ApiNoContentResponse({ description: 'Updated' })
   @ApiNotFoundResponse(NO_TOKEN)
   @ApiConflictResponse(NAME_TAKEN)

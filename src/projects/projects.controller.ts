@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiOkResponse,
@@ -33,6 +34,7 @@ export class ProjectsController {
     summary: 'Create a project',
     description: 'Needs a global token with `create:project`. Names are unique and stored literally.',
   })
+  @ApiBody({ type: CreateProjectDto, examples: { 'a project': { value: { name: 'my-project' } } } })
   @ApiCreatedResponse({ type: ProjectDto })
   @ApiConflictResponse({ description: 'A project with this name already exists', type: ErrorEnvelopeDto })
   create(@Body() dto: CreateProjectDto): Promise<ProjectDto> {

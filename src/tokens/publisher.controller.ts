@@ -15,6 +15,7 @@ import {
   ApiTokenDto,
   ApiTokenListDto,
   CreateApiTokenDto,
+  EXAMPLE_TOKEN_ID,
   ListApiTokensDto,
   RevokeApiTokenDto,
 } from './dto/publisher.dto.js';
@@ -74,6 +75,7 @@ export class PublisherController {
     summary: 'Revoke a token, immediately and permanently',
     description: 'Put the `id` of a token (from `create` or `list`) in the body. The token gets 401 at once.',
   })
+  @ApiBody({ type: RevokeApiTokenDto, examples: { 'a token': { value: { id: EXAMPLE_TOKEN_ID } } } })
   @ApiOkResponse({ type: ApiTokenDto })
   @ApiNotFoundResponse({ description: 'No such token', type: ErrorEnvelopeDto })
   revoke(@Auth() caller: Principal, @Body() dto: RevokeApiTokenDto): Promise<ApiTokenDto> {

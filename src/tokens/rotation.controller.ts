@@ -15,6 +15,7 @@ import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { UuidParam } from '../common/uuid-param.js';
 import { validationFailed } from '../common/validation.js';
+import { EXAMPLE_TOKEN_ID } from './dto/publisher.dto.js';
 import { RotateApiTokenDto, RotatedTokenResponseDto, RotateTokenDto } from './dto/rotate.dto.js';
 import { RotationService } from './rotation.service.js';
 
@@ -69,6 +70,10 @@ export class RotationController {
     summary: 'Rotate a Publisher-style token (new secret, same id)',
     description:
       'Put the `id` of a token (from `create` or `list`) in the body. Same rules as `POST /v1/tokens/{tokenID}/rotate`.',
+  })
+  @ApiBody({
+    type: RotateApiTokenDto,
+    examples: { 'ten minutes of grace': { value: { id: EXAMPLE_TOKEN_ID, grace: '10m' } } },
   })
   @ApiOkResponse({ type: RotatedTokenResponseDto })
   rotatePublisher(@Auth() caller: Principal, @Body() dto: RotateApiTokenDto): Promise<RotatedTokenResponseDto> {

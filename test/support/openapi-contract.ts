@@ -175,6 +175,11 @@ export class OpenApiContract {
     return out;
   }
 
+  /** A validator for a component schema (`#/components/schemas/<name>`); throws when it does not compile. */
+  schema(name: string): ValidateFunction {
+    return this.compiledRef(`${DOC_ID}#/${pointer('components', 'schemas', name)}`);
+  }
+
   private refTo(responseRef: string, contentType: string): string {
     return `${DOC_ID}${responseRef}/${pointer('content', contentType, 'schema')}`;
   }

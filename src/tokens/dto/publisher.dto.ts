@@ -16,6 +16,9 @@ import {
 } from 'class-validator';
 
 export const ACCESS_LEVELS = ['read', 'write'] as const;
+
+/** The token id the examples share: the create answer's id is the one revoke and rotate take. */
+export const EXAMPLE_TOKEN_ID = '0b9f2c1e-7d4a-4c3b-9e8f-1a2b3c4d5e6f';
 export type AccessLevel = (typeof ACCESS_LEVELS)[number];
 
 export class CreateApiTokenDto {
@@ -112,13 +115,13 @@ export class ListApiTokensDto {
 }
 
 export class RevokeApiTokenDto {
-  @ApiProperty({ format: 'uuid', example: '123e4567-e89b-12d3-a456-426614174000' })
+  @ApiProperty({ format: 'uuid', example: EXAMPLE_TOKEN_ID, description: 'The `id` from `create` or `list`' })
   @IsUUID('all', { message: 'id must be a token id (UUID)' })
   id: string;
 }
 
 export class ApiTokenDto {
-  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid', example: EXAMPLE_TOKEN_ID }) id: string;
   @ApiProperty({ enum: ACCESS_LEVELS }) access: AccessLevel;
   @ApiProperty({ nullable: true, type: String }) description: string | null;
   @ApiProperty({ description: 'Non-secret display stub of the token', example: 'kw_a1B2c3…' })
@@ -131,7 +134,7 @@ export class ApiTokenDto {
 }
 
 export class ApiTokenCreatedDto {
-  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid', example: EXAMPLE_TOKEN_ID }) id: string;
   @ApiProperty({ enum: ACCESS_LEVELS }) access: AccessLevel;
   @ApiProperty({ nullable: true, type: String }) description: string | null;
   @ApiProperty({
