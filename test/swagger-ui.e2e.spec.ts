@@ -2,6 +2,16 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import puppeteer, { type Browser, type ElementHandle, type Page } from 'puppeteer-core';
+
+// The callbacks below run in the page; the project compiles without the DOM library, so they reach
+// the page's globals through `globalThis` and handle elements as puppeteer's untyped handles.
+type Handle = ElementHandle<any>;
+interface PageElement {
+  querySelector(selector: string): PageElement | null;
+  getAttribute(name: string): string | null;
+  textContent: string | null;
+}
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startApp, type TestApp } from './support/app.js';
 
@@ -54,16 +64,18 @@ describe.skipIf(skip)(title, () => {
   });
 
   /** The operation block whose path is exactly `path`. */
-  async function operation(path: string): Promise<ElementHandle<Element>> {
+  async function operation(path: string): Promise<Handle> {
     const handle = await page.waitForFunction(
       (p: string) =>
-        [...document.querySelectorAll('.opblock')].find(
-          (el) => el.querySelector('.opblock-summary-path')?.getAttribute('data-path') === p,
-        ),
+        [
+          ...(
+            globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<PageElement> } }
+          ).document.querySelectorAll('.opblock'),
+        ].find((el) => el.querySelector('.opblock-summary-path')?.getAttribute('data-path') === p),
       {},
       path,
     );
-    return handle as ElementHandle<Element>;
+    return handle as Handle;
   }
 
   it('authorizes with the admin token and executes the prefilled Publisher create: 200 and a token', async () => {
@@ -75,14 +87,16 @@ describe.skipIf(skip)(title, () => {
 
     // Authorize: the bearer scheme's field, its Authorize button, then close the dialog.
     await page.click('.auth-wrapper .authorize');
-    const bearer = await page.waitForFunction(() =>
-      [...document.querySelectorAll('.modal-ux .auth-container')].find((el) =>
-        el.querySelector('h4')?.textContent?.includes('bearer'),
-      ),
-    );
-    const input = await (bearer as ElementHandle<Element>).$('input');
+    const bearer = (await page.waitForFunction(() =>
+      [
+        ...(
+          globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<PageElement> } }
+        ).document.querySelectorAll('.modal-ux .auth-container'),
+      ].find((el) => el.querySelector('h4')?.textContent?.includes('bearer')),
+    )) as Handle;
+    const input = await bearer.$('input');
     await input!.type(ADMIN_TOKEN);
-    await (await (bearer as ElementHandle<Element>).$('button.authorize'))!.click();
+    await (await bearer.$('button.authorize'))!.click();
     await page.click('.modal-ux button.btn-done');
 
     // Open create, execute its prefilled example as it is.
