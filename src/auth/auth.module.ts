@@ -1,4 +1,4 @@
-import { Global, Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -7,13 +7,13 @@ import { TokensRepository } from '../tokens/tokens.repository.js';
 import { AuthGuard } from './auth.guard.js';
 import { TokenVerifier } from './token-verifier.js';
 import { permissionsForAccess } from '../access/permissions.js';
+import { principal } from '../access/principal.js';
 import { StaticCredentials } from './static-credentials.js';
 
-@Global()
 @Module({
   imports: [TokensModule],
   providers: [StaticCredentials, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [StaticCredentials, TokenVerifier, TokensModule],
+  exports: [StaticCredentials, TokenVerifier],
 })
 export class AuthModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');
@@ -33,16 +33,18 @@ export class AuthModule implements OnApplicationBootstrap {
           origin: 'KEYWARD_ADMIN_TOKEN',
           enabled: true,
           mac: this.statics.mac(admin),
-          principal: {
+          projectRefs: null,
+          principal: principal({
             source: 'admin',
             id: 'admin',
             name: 'admin',
             kind: 'global',
-            access: 'write',
             permissions: permissionsForAccess('write'),
             projects: null,
             expiresAt: null,
-          },
+            singleUse: false,
+            parentId: null,
+          }),
         },
       ]);
       this.logger.log('bootstrap admin token configured (KEYWARD_ADMIN_TOKEN)');

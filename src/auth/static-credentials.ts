@@ -5,7 +5,7 @@ import { TokenCache } from '../tokens/token-cache.service.js';
 import type { Principal } from '../access/principal.js';
 
 /**
- * Credentials that live outside the database: the bootstrap admin token and (issue 4) tokens files.
+ * Credentials that live outside the database: the bootstrap admin token and tokens files.
  * Secrets are kept only as an HMAC-SHA256 under a per-process random key (or as the argon2 hash a
  * file gave), in memory; nothing here is ever written to the database or a log.
  */
@@ -18,6 +18,11 @@ export interface StaticEntry {
   argon2Hash?: string;
   /** Where the entry came from, for messages: `KEYWARD_ADMIN_TOKEN` or a file path. */
   origin: string;
+  /**
+   * Projects the entry is confined to, by name or id as written; null = every project. The verifier
+   * resolves them to canonical ids on each (uncached) use; until then `principal.projects` is [].
+   */
+  projectRefs: string[] | null;
 }
 
 @Injectable()

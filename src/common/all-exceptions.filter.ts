@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { envelope, toEnvelope } from './error-envelope.js';
 import { TRACE_HEADER, traceIdFor } from './trace-id.js';
 
-/** The one place that writes error responses: every error, everywhere, in seed 001's envelope. */
+/** The one place that writes error responses: every error, everywhere, in the Publisher-style envelope. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');

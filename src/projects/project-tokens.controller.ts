@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -10,6 +10,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
@@ -25,6 +26,17 @@ import {
 import { ProjectTokensService } from './project-tokens.service.js';
 
 const RENAME_EXAMPLE = { rename: { value: { name: 'renamed-token', permissions: ['read:*'] } } };
+/** How many tokens created through the deleted one (recursively) were revoked with it. */
+const REVOKED_HEADER = 'X-Revoked-Descendants';
+const DELETED = {
+  description: 'Deleted: the token, and every token created through it, no longer authenticates',
+  headers: {
+    [REVOKED_HEADER]: {
+      description: 'How many tokens created through this one (recursively) were revoked with it',
+      schema: { type: 'integer' as const },
+    },
+  },
+};
 const NO_TOKEN = { description: "No such token (or not in the caller's projects)", type: ErrorEnvelopeDto };
 const NAME_TAKEN = { description: 'A token with this name already exists in the project', type: ErrorEnvelopeDto };
 
@@ -120,10 +132,14 @@ export class ProjectTokensController {
     summary: 'Delete (revoke) a project token, immediately',
     description: 'The token gets 401 at once and its name is free again.',
   })
-  @ApiNoContentResponse({ description: 'Deleted: the token no longer authenticates' })
+  @ApiNoContentResponse(DELETED)
   @ApiNotFoundResponse(NO_TOKEN)
-  remove(@Auth() caller: Principal, @UuidParam('tokenID') tokenId: string): Promise<void> {
-    return this.service.remove(caller, tokenId);
+  async remove(
+    @Auth() caller: Principal,
+    @UuidParam('tokenID') tokenId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    reply.header(REVOKED_HEADER, String(await this.service.remove(caller, tokenId)));
   }
 
   @Get('projects/:projectID/tokens/:tokenID')
@@ -172,13 +188,14 @@ export class ProjectTokensController {
     summary: 'Delete (revoke) a token of this project',
     description: 'Same as `DELETE /v1/project_tokens/{tokenID}`, confined to one project.',
   })
-  @ApiNoContentResponse({ description: 'Deleted: the token no longer authenticates' })
+  @ApiNoContentResponse(DELETED)
   @ApiNotFoundResponse(NO_TOKEN)
-  removeInProject(
+  async removeInProject(
     @Auth() caller: Principal,
     @UuidParam('projectID') projectId: string,
     @UuidParam('tokenID') tokenId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    return this.service.remove(caller, tokenId, projectId);
+    reply.header(REVOKED_HEADER, String(await this.service.remove(caller, tokenId, projectId)));
   }
 }

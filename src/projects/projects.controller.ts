@@ -28,17 +28,17 @@ export class ProjectsController {
 
   @Post()
   @HttpCode(201)
-  @Authenticated({ access: 'write', permission: Permission.CreateProject, globalOnly: true })
+  @Authenticated({ permission: Permission.CreateProject })
   @ApiOperation({
     operationId: 'createProject',
     summary: 'Create a project',
-    description: 'Needs a global token with `create:project`. Names are unique and stored literally.',
+    description: 'Only a token confined to no project may create projects. Names are unique and stored literally.',
   })
   @ApiBody({ type: CreateProjectDto, examples: { 'a project': { value: { name: 'my-project' } } } })
   @ApiCreatedResponse({ type: ProjectDto })
   @ApiConflictResponse({ description: 'A project with this name already exists', type: ErrorEnvelopeDto })
-  create(@Body() dto: CreateProjectDto): Promise<ProjectDto> {
-    return this.service.create(dto);
+  create(@Auth() caller: Principal, @Body() dto: CreateProjectDto): Promise<ProjectDto> {
+    return this.service.create(caller, dto);
   }
 
   @Get()

@@ -8,16 +8,17 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Auth, Authenticated } from '../access/access.decorators.js';
+import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import {
   ApiTokenCreatedDto,
-  ApiTokenDto,
   ApiTokenListDto,
   CreateApiTokenDto,
   EXAMPLE_TOKEN_ID,
   ListApiTokensDto,
   RevokeApiTokenDto,
+  RevokedApiTokenDto,
 } from './dto/publisher.dto.js';
 import { PublisherService } from './publisher.service.js';
 
@@ -28,7 +29,7 @@ const LIST_EXAMPLE = {
   filters: [{ key: 'status', operator: 'eq', value: 'active' }],
 };
 
-/** Seed 001 (K42 Publisher) RPC-style API, at `/publisher.v1/api-token/*` and `/api-token/*`. */
+/** The Publisher-style RPC API, at `/publisher.v1/api-token/*` and `/api-token/*`. */
 @ApiTags('api-token (Publisher RPC)')
 @ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields', type: ErrorEnvelopeDto })
 @Controller(['publisher.v1/api-token', 'api-token'])
@@ -37,13 +38,13 @@ export class PublisherController {
 
   @Post('create')
   @HttpCode(200)
-  @Authenticated({ access: 'write', globalOnly: true })
+  @Authenticated({ permission: Permission.CreateToken })
   @ApiOperation({
     operationId: 'apiTokenCreate',
     summary: 'Create a token (the secret is returned once, here)',
     description:
-      'Needs `write` access and a global token. The new token never has more rights than the caller, and ' +
-      "never outlives an expiring caller (its `expires_at` is capped at the caller's).",
+      'The new token never has more rights than the caller, and never outlives an expiring caller ' +
+      "(its `expires_at` is capped at the caller's).",
   })
   @ApiBody({ type: CreateApiTokenDto, examples: { 'write token': { value: CREATE_EXAMPLE } } })
   @ApiOkResponse({ type: ApiTokenCreatedDto })
@@ -53,7 +54,7 @@ export class PublisherController {
 
   @Post('list')
   @HttpCode(200)
-  @Authenticated({ access: 'read', globalOnly: true })
+  @Authenticated({ permission: Permission.ReadToken })
   @ApiOperation({
     operationId: 'apiTokenList',
     summary: 'List tokens (never secrets), cursor-paginated',
@@ -69,16 +70,16 @@ export class PublisherController {
 
   @Post('revoke')
   @HttpCode(200)
-  @Authenticated({ access: 'write', globalOnly: true })
+  @Authenticated({ permission: Permission.DeleteToken })
   @ApiOperation({
     operationId: 'apiTokenRevoke',
-    summary: 'Revoke a token, immediately and permanently',
+    summary: 'Revoke a token and every token created through it, immediately and permanently',
     description: 'Put the `id` of a token (from `create` or `list`) in the body. The token gets 401 at once.',
   })
   @ApiBody({ type: RevokeApiTokenDto, examples: { 'a token': { value: { id: EXAMPLE_TOKEN_ID } } } })
-  @ApiOkResponse({ type: ApiTokenDto })
+  @ApiOkResponse({ type: RevokedApiTokenDto })
   @ApiNotFoundResponse({ description: 'No such token', type: ErrorEnvelopeDto })
-  revoke(@Auth() caller: Principal, @Body() dto: RevokeApiTokenDto): Promise<ApiTokenDto> {
+  revoke(@Auth() caller: Principal, @Body() dto: RevokeApiTokenDto): Promise<RevokedApiTokenDto> {
     return this.service.revoke(caller, dto.id);
   }
 }
