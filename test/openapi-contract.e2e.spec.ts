@@ -25,7 +25,13 @@ const DOC: OpenApiDocument = {
       delete: {
         operationId: 'deleteThing',
         responses: {
-          '204': { description: 'gone', headers: { 'X-Trace-Id': { $ref: '#/components/headers/X-Trace-Id' } } },
+          '204': {
+            description: 'gone',
+            headers: {
+              'X-Trace-Id': { $ref: '#/components/headers/X-Trace-Id' },
+              'X-Count': { schema: { type: 'integer', minimum: 0 } },
+            },
+          },
         },
       },
     },
@@ -69,6 +75,17 @@ describe('the OpenAPI contract check of the e2e client', () => {
         text: '',
       }),
     ).toEqual([]);
+  });
+
+  it('reads integer headers as OpenAPI does (text on the wire)', () => {
+    const answer = (count: string) => ({
+      status: 204,
+      headers: new Headers({ 'x-trace-id': 'abcdef123456', 'x-count': count }),
+      text: '',
+    });
+    expect(c.problems('DELETE', `/things/${ID}`, answer('3'))).toEqual([]);
+    expect(c.problems('DELETE', `/things/${ID}`, answer('three')).join()).toMatch(/header X-Count=three/);
+    expect(c.problems('DELETE', `/things/${ID}`, answer('-1')).join()).toMatch(/header X-Count=-1/);
   });
 
   it('refuses a status the operation does not list', () => {

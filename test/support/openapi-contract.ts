@@ -134,7 +134,7 @@ export class OpenApiContract {
       }
       if (header.schema) {
         const validate = this.validator(header.schema, ['headers', template, found.method, key, name]);
-        if (!validate(value))
+        if (!validate(this.headerValue(header.schema, value)))
           out.push(`${where} ${status}: header ${name}=${value}: ${this.ajv.errorsText(validate.errors)}`);
       }
     }
@@ -173,6 +173,17 @@ export class OpenApiContract {
       }
     }
     return out;
+  }
+
+  /**
+   * A header is text on the wire; OpenAPI's `simple` style makes `X-Count: 3` an integer 3. Numbers and
+   * booleans are read as such when they look like one (and left as text, to fail, when they do not).
+   */
+  private headerValue(schema: unknown, value: string): unknown {
+    const type = this.deref(schema as { $ref?: string; type?: string }).type;
+    if ((type === 'integer' || type === 'number') && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value)) return Number(value);
+    if (type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+    return value;
   }
 
   /** A validator for a component schema (`#/components/schemas/<name>`); throws when it does not compile. */
