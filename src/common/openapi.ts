@@ -36,6 +36,26 @@ export const TRACE_ID_HEADER = {
 };
 
 const ERROR_SCHEMA_REF = '#/components/schemas/ErrorEnvelopeDto';
+/** The Calyptia-style error shape (`{"error": "<message>", "detail"?, code, data, trace_id}`) of the project routes. */
+const CALYPTIA_ERROR_SCHEMA_REF = '#/components/schemas/CalyptiaErrorDto';
+const EXAMPLE_TRACE_ID = '5f0c2a9d81e6b3c4d7a1e2f3';
+
+/** The example of an error status in the shape `schemaRef` describes (undefined for other schemas). */
+function errorExample(schemaRef: string | undefined, status: string): unknown {
+  const e = ERROR_EXAMPLES[status];
+  if (!e) return undefined;
+  if (schemaRef === ERROR_SCHEMA_REF) return { error: { ...e, trace_id: EXAMPLE_TRACE_ID } };
+  if (schemaRef === CALYPTIA_ERROR_SCHEMA_REF) {
+    const fields = e.data.fields as Record<string, string[]> | undefined;
+    const detail =
+      fields &&
+      Object.entries(fields)
+        .map(([f, m]) => `${f}: ${m.join(', ')}`)
+        .join('; ');
+    return { error: e.message, ...(detail ? { detail } : {}), code: e.code, data: e.data, trace_id: EXAMPLE_TRACE_ID };
+  }
+  return undefined;
+}
 
 /** One example per error status, as the exception filter writes it. */
 export const ERROR_EXAMPLES: Record<string, { code: string; message: string; data: Record<string, unknown> }> = {
@@ -142,6 +162,12 @@ function completeDocument(document: OpenAPIObject): void {
       if (!op) continue;
       op.security ??= [];
 
+      // The operation's own error shape (a route may answer errors in the Calyptia style).
+      const errorRef =
+        Object.entries(op.responses)
+          .filter(([status]) => Number(status) >= 400)
+          .map(([, r]) => r.content?.['application/json']?.schema?.$ref)
+          .find((ref) => ref === ERROR_SCHEMA_REF || ref === CALYPTIA_ERROR_SCHEMA_REF) ?? ERROR_SCHEMA_REF;
       const body = op.requestBody?.content?.['application/json']?.schema;
       if (op.requestBody && body) {
         const schema = body.$ref ? schemas[body.$ref.split('/').pop() as string] : body;
@@ -149,7 +175,7 @@ function completeDocument(document: OpenAPIObject): void {
         for (const [status, description] of Object.entries(BODY_ERRORS)) {
           op.responses[status] ??= {
             description,
-            content: { 'application/json': { schema: { $ref: ERROR_SCHEMA_REF } } },
+            content: { 'application/json': { schema: { $ref: errorRef } } },
           };
         }
       }
@@ -157,10 +183,8 @@ function completeDocument(document: OpenAPIObject): void {
       for (const [status, response] of Object.entries(op.responses)) {
         response.headers = { ...(response.headers ?? {}), 'X-Trace-Id': { $ref: '#/components/headers/X-Trace-Id' } };
         const json = response.content?.['application/json'];
-        const example = ERROR_EXAMPLES[status];
-        if (json?.schema?.$ref === ERROR_SCHEMA_REF && example && json.example === undefined && !json.examples) {
-          json.example = { error: { ...example, trace_id: '5f0c2a9d81e6b3c4d7a1e2f3' } };
-        }
+        const example = errorExample(json?.schema?.$ref, status);
+        if (json && example && json.example === undefined && !json.examples) json.example = example;
       }
 
       if (path.startsWith('/api-token/') && document.paths[`/publisher.v1${path}`]) {
