@@ -9,11 +9,12 @@ import { TokenVerifier } from './token-verifier.js';
 import { permissionsForAccess } from '../access/permissions.js';
 import { principal } from '../access/principal.js';
 import { StaticCredentials } from './static-credentials.js';
+import { VerificationOutcomes } from './verification-outcomes.js';
 
 @Module({
   imports: [TokensModule],
-  providers: [StaticCredentials, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [StaticCredentials, TokenVerifier],
+  providers: [StaticCredentials, TokenVerifier, VerificationOutcomes, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [StaticCredentials, TokenVerifier, VerificationOutcomes],
 })
 export class AuthModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { maySee } from '../access/policy.js';
 import { grants, type Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
@@ -11,6 +11,7 @@ import { principalOf } from '../tokens/token-rights.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import { UsageTracker } from '../tokens/usage-tracker.service.js';
 import { StaticCredentials } from './static-credentials.js';
+import { VerificationOutcomes } from './verification-outcomes.js';
 
 export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED' | 'FORBIDDEN';
 
@@ -56,6 +57,8 @@ export class TokenVerifier {
     private readonly statics: StaticCredentials,
     private readonly cache: TokenCache,
     private readonly usage: UsageTracker,
+    /** Verdict counts for the metrics; absent where nobody reads them (the CLI). */
+    @Optional() private readonly outcomes?: VerificationOutcomes,
   ) {}
 
   async verify(presented: string, ask: Ask = {}): Promise<Verdict> {
@@ -82,8 +85,12 @@ export class TokenVerifier {
    * tokens are 401; a valid token without the route's permission is 403.
    */
   async authenticate(presented: string | null, permission?: Permission): Promise<Principal> {
-    if (!presented) throw ApiError.unauthenticated();
+    if (!presented) {
+      this.outcomes?.record('auth', 'MISSING');
+      throw ApiError.unauthenticated();
+    }
     const verdict = await this.verify(presented, { permission, consume: true });
+    this.outcomes?.record('auth', verdict.code);
     if (verdict.code === 'VALID') return verdict.principal!;
     if (verdict.code === 'FORBIDDEN') throw ApiError.forbidden(MESSAGES.forbidden, { required: permission });
     if (verdict.code === 'EXPIRED') throw ApiError.unauthenticated(MESSAGES.expired);

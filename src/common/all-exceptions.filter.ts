@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from './api-error.js';
 import { envelope, toEnvelope } from './error-envelope.js';
 import { TRACE_HEADER, traceIdFor } from './trace-id.js';
 
@@ -19,7 +20,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
 export function sendError(reply: FastifyReply, request: FastifyRequest, exception: unknown, logger: Logger): void {
   const mapped = toEnvelope(exception);
   const traceId = (request.id as string | undefined) ?? traceIdFor(request.headers);
-  if (mapped.status >= 500) {
+  // Unexpected errors are logged with their stack; a deliberate ApiError (a 503 "not ready") is not.
+  if (mapped.status >= 500 && !(exception instanceof ApiError)) {
     const err = exception instanceof Error ? exception : new Error(String(exception));
     // Log the error's class and stack, never request bodies or headers (they may carry secrets).
     logger.error(`trace_id=${traceId} ${err.name}: ${err.message}`, err.stack);

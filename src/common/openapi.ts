@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { VERSION } from './version.js';
 
 /** OpenAPI extension carrying the one permission an operation requires (also spelled out in its description). */
 export const PERMISSION_EXTENSION = 'x-keyward-permission';
@@ -97,7 +98,7 @@ interface Response {
 }
 
 /** The OpenAPI document, built from the code. Operation ids are stable (the alias paths get a suffix). */
-export function buildOpenApiDocument(app: INestApplication, version = '0.1.0'): OpenAPIObject {
+export function buildOpenApiDocument(app: INestApplication, version = VERSION): OpenAPIObject {
   const builder = new DocumentBuilder()
     .setTitle('Keyward')
     .setDescription(DESCRIPTION)

@@ -63,6 +63,45 @@ export const configSchema = z.object({
   KEYWARD_ARGON2_PARALLELISM: int(1, 1, 16),
   KEYWARD_BODY_LIMIT: int(64 * 1024, 1024, 10 * 1024 * 1024),
   KEYWARD_DOCS_ENABLED: bool(true),
+  /** Swagger UI keeps the token typed into "Authorize" across page reloads (in the browser's storage). */
+  KEYWARD_DOCS_PERSIST_AUTH: bool(false),
+  /** When set, `/metrics` needs `Authorization: Bearer <this value>`; unset, it is open. */
+  KEYWARD_METRICS_TOKEN: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+  ),
+  /**
+   * Origins allowed to call the API from a browser (comma-separated, e.g.
+   * `https://admin.example.com,https://ops.example.com`, or `*`); unset, CORS stays off.
+   */
+  KEYWARD_CORS_ORIGINS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        if (value === undefined) return undefined;
+        const origins = value
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean);
+        for (const origin of origins) {
+          if (origin === '*') continue;
+          let ok = false;
+          try {
+            const u = new URL(origin);
+            ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === origin;
+          } catch {
+            /* not a URL */
+          }
+          if (!ok) {
+            ctx.addIssue({ code: 'custom', message: `not an origin: "${origin}" (use e.g. https://app.example.com)` });
+            return z.NEVER;
+          }
+        }
+        return origins;
+      }),
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEYWARD_TRUST_PROXY: bool(false),
   KEYWARD_MIGRATE_ON_START: bool(true),
@@ -92,8 +131,9 @@ export class ConfigError extends Error {}
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const result = configSchema.safeParse(env);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
-    throw new ConfigError(`Invalid configuration:\n${problems}`);
+    // One line, every bad variable named: `invalid configuration: PORT: …; KEYWARD_ADMIN_TOKEN: …`.
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
   }
   return result.data;
 }

@@ -81,11 +81,57 @@ function pgliteRunner(db: PGlite): SqlRunner {
   };
 }
 
+/** A database that cannot be opened at start; the message is one line naming the variable. */
+export class DatabaseUnavailableError extends Error {}
+
+/**
+ * `DATABASE_URL: connection refused at 127.0.0.1:5432`, `DATABASE_URL: database "x" does not exist`,
+ * `DATABASE_URL: role "y" does not exist`…: what went wrong, in one line, never with the password.
+ */
+export function describeConnectError(err: unknown, url: string): DatabaseUnavailableError {
+  const e = err as NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] };
+  let where = '(unparseable URL)';
+  try {
+    const u = new URL(url);
+    where = `${u.hostname || 'localhost'}:${u.port || '5432'}`;
+  } catch {
+    /* keep the placeholder */
+  }
+  const code = e?.code ?? e?.errors?.[0]?.code;
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: `connection refused at ${where}`,
+    ENOTFOUND: `host not found (${where})`,
+    EAI_AGAIN: `host not found (${where})`,
+    ETIMEDOUT: `connection timed out at ${where}`,
+    EHOSTUNREACH: `host unreachable (${where})`,
+    ECONNRESET: `connection reset by ${where}`,
+  };
+  let reason = code ? reasons[code] : undefined;
+  // PostgreSQL's own messages (3D000 unknown database, 28000 unknown role, 28P01 bad password) already
+  // name the database or role; they never carry the password.
+  reason ??= (e?.message || String(err)).split('\n')[0].replace(url, redactUrl(url));
+  if (/timeout/i.test(reason) && !code) reason = `connection timed out at ${where}`;
+  return new DatabaseUnavailableError(`DATABASE_URL: ${reason}`);
+}
+
+/** How long the start waits for PostgreSQL to answer before giving up with a one-line error. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export async function connectPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
+  // One plain connection first: a wrong URL fails fast and clearly, before any pool or client exists.
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.query('SELECT 1');
+  } catch (err) {
+    throw describeConnectError(err, url);
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client's network error must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
-  await pool.query('SELECT 1');
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: 'postgres',

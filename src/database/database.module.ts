@@ -1,17 +1,32 @@
-import { Global, Logger, Module, type DynamicModule } from '@nestjs/common';
+import { Global, Logger, type LoggerService, Module, type DynamicModule } from '@nestjs/common';
 import { fileURLToPath } from 'node:url';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { connectPglite, connectPostgres } from './connect.js';
+import { connectPglite, connectPostgres, DataDirLockedError, DatabaseUnavailableError } from './connect.js';
 import { DatabaseService } from './database.service.js';
-import { migrate } from './migrator.js';
+import { migrate, MigrationError } from './migrator.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 
-export async function openDatabase(config: AppConfig, logger = new Logger('Database')): Promise<DatabaseService> {
-  const handle = config.DATABASE_URL
-    ? await connectPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE)
-    : await connectPglite(config.KEYWARD_DATA_DIR);
+/**
+ * Opens the configured database and applies pending migrations. Failures are one-line errors naming
+ * the variable (`DATABASE_URL: …`, `KEYWARD_DATA_DIR: …`) or the migration.
+ */
+export async function openDatabase(
+  config: AppConfig,
+  logger: Pick<LoggerService, 'log'> = new Logger('Database'),
+): Promise<DatabaseService> {
+  let handle;
+  if (config.DATABASE_URL) {
+    handle = await connectPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  } else {
+    try {
+      handle = await connectPglite(config.KEYWARD_DATA_DIR);
+    } catch (err) {
+      if (err instanceof DataDirLockedError) throw err;
+      throw new DatabaseUnavailableError(`KEYWARD_DATA_DIR: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+    }
+  }
   try {
     if (config.KEYWARD_MIGRATE_ON_START) {
       const applied = await migrate(handle.sql, MIGRATIONS_DIR);
@@ -19,7 +34,8 @@ export async function openDatabase(config: AppConfig, logger = new Logger('Datab
     }
   } catch (err) {
     await handle.close();
-    throw err;
+    if (err instanceof MigrationError) throw err;
+    throw new MigrationError(`migrations: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
   }
   logger.log(`using ${handle.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'} at ${handle.location}`);
   return new DatabaseService(handle);
@@ -28,10 +44,15 @@ export async function openDatabase(config: AppConfig, logger = new Logger('Datab
 @Global()
 @Module({})
 export class DatabaseModule {
-  static forRoot(): DynamicModule {
+  /** `database`: already opened by the caller (main.ts opens it before Nest, to report failures in one line). */
+  static forRoot(database?: DatabaseService): DynamicModule {
     return {
       module: DatabaseModule,
-      providers: [{ provide: DatabaseService, inject: [APP_CONFIG], useFactory: (c: AppConfig) => openDatabase(c) }],
+      providers: [
+        database
+          ? { provide: DatabaseService, useValue: database }
+          : { provide: DatabaseService, inject: [APP_CONFIG], useFactory: (c: AppConfig) => openDatabase(c) },
+      ],
       exports: [DatabaseService],
     };
   }

@@ -7,6 +7,9 @@ import type { AppConfig } from '../config/config.schema.js';
 @Injectable()
 export class PasswordHasher {
   private readonly options: argon2.Options & { raw?: false };
+  private running = 0;
+  /** Told the duration of every argon2 call, in seconds (the metrics module listens). */
+  readonly timings = new Set<(op: 'hash' | 'verify', seconds: number) => void>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.options = {
@@ -18,15 +21,37 @@ export class PasswordHasher {
   }
 
   hash(secret: string): Promise<string> {
-    return argon2.hash(secret, this.options);
+    return this.timed('hash', () => argon2.hash(secret, this.options));
   }
 
   /** False (never throws) for a malformed hash or a mismatch. */
   async verify(hash: string, secret: string): Promise<boolean> {
     try {
-      return await argon2.verify(hash, secret);
+      return await this.timed('verify', () => argon2.verify(hash, secret));
     } catch {
       return false;
+    }
+  }
+
+  /** argon2 computations running now. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** argon2 computations waiting for a slot: none, every call starts at once. */
+  get queueDepth(): number {
+    return 0;
+  }
+
+  private async timed<T>(op: 'hash' | 'verify', run: () => Promise<T>): Promise<T> {
+    const started = process.hrtime.bigint();
+    this.running++;
+    try {
+      return await run();
+    } finally {
+      this.running--;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      for (const listener of this.timings) listener(op, seconds);
     }
   }
 

@@ -24,6 +24,9 @@ export class TokenCache {
   private readonly cache: LRUCache<string, Entry> | null;
   private readonly byToken = new Map<string, Set<string>>();
   private generation = 0;
+  /** Lookups answered from memory, and lookups that had to go to the database (read by the metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const ttl = config.KEYWARD_AUTH_CACHE_TTL;
@@ -47,7 +50,10 @@ export class TokenCache {
   }
 
   get(key: string): Principal | undefined {
-    return this.cache?.get(key)?.principal;
+    const principal = this.cache?.get(key)?.principal;
+    if (principal) this.hits++;
+    else this.misses++;
+    return principal;
   }
 
   /** A snapshot of the generation, taken before a slow lookup; `set` ignores results older than an invalidation. */

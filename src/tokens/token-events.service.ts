@@ -25,6 +25,15 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
     private readonly cache: TokenCache,
   ) {}
 
+  /**
+   * `connected` while notifications arrive, `reconnecting` after a lost connection, `off` when the
+   * cache is disabled (nothing to invalidate, so no listener). Read by readiness and the metrics.
+   */
+  get state(): 'connected' | 'reconnecting' | 'off' {
+    if (!this.cache.enabled) return 'off';
+    return this.client || this.unlisten ? 'connected' : 'reconnecting';
+  }
+
   async onModuleInit(): Promise<void> {
     if (!this.cache.enabled) return;
     if (this.db.handle.pglite) {
