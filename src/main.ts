@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   await assertPortFree(config.PORT, config.HOST);
   const logger = createLogger(config);
   const dbLog = logger.child({ context: 'Database' });
-  const database = await openDatabase(config, { log: (message: string) => dbLog.info(message) });
+  const database = await openDatabase(config, {
+    log: (message: string) => dbLog.info(message),
+    warn: (message: string) => dbLog.warn(message),
+  });
   const app = await createApp(config, { logger, database });
   try {
     await app.listen({ port: config.PORT, host: config.HOST });

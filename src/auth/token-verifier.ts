@@ -8,7 +8,7 @@ import { PasswordHasher } from '../tokens/password-hasher.js';
 import { TokenCache } from '../tokens/token-cache.service.js';
 import { TokenCodec } from '../tokens/token-codec.js';
 import { principalOf } from '../tokens/token-rights.js';
-import { TokensRepository } from '../tokens/tokens.repository.js';
+import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
 import { UsageTracker } from '../tokens/usage-tracker.service.js';
 import { StaticCredentials } from './static-credentials.js';
 import { VerificationOutcomes } from './verification-outcomes.js';
@@ -112,7 +112,16 @@ export class TokenVerifier {
         this.cache.set(key, found.principal!, null, found.principal!.expiresAt, snapshot);
       return found;
     }
-    const row = await this.tokens.findByLookupId(parsed.lookupId);
+    let row: TokenRow | null;
+    try {
+      row = await this.tokens.findByLookupId(parsed.lookupId);
+    } catch (err) {
+      // Database unreachable: a token confirmed within KEYWARD_AUTH_OUTAGE_GRACE keeps working.
+      const stale = key ? this.cache.getDuringOutage(key, err) : undefined;
+      if (stale) return { code: 'VALID', principal: stale };
+      throw err;
+    }
+    if (key) this.cache.delete(key); // the database answered: from here only its verdict counts
     if (!row) return { code: 'NOT_FOUND' };
     let validUntil = row.expiresAt;
     let matches = await this.hasher.verify(row.secretHash, presented);

@@ -20,12 +20,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
 export function sendError(reply: FastifyReply, request: FastifyRequest, exception: unknown, logger: Logger): void {
   const mapped = toEnvelope(exception);
   const traceId = (request.id as string | undefined) ?? traceIdFor(request.headers);
-  // Unexpected errors are logged with their stack; a deliberate ApiError (a 503 "not ready") is not.
-  if (mapped.status >= 500 && !(exception instanceof ApiError)) {
+  // Unexpected errors are logged with their stack. A deliberate ApiError (a 503 "not ready") is not, nor is
+  // an unreachable database (503): its owner logs that once, not per request.
+  if (mapped.status >= 500 && mapped.status !== 503 && !(exception instanceof ApiError)) {
     const err = exception instanceof Error ? exception : new Error(String(exception));
     // Log the error's class and stack, never request bodies or headers (they may carry secrets).
     logger.error(`trace_id=${traceId} ${err.name}: ${err.message}`, err.stack);
   }
   if (reply.sent) return;
+  if (mapped.retryAfter !== undefined) void reply.header('retry-after', String(mapped.retryAfter));
   void reply.header(TRACE_HEADER, traceId).status(mapped.status).send(envelope(mapped, traceId));
 }

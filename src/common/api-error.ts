@@ -27,6 +27,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly data: Record<string, unknown> = {},
+    /** Seconds for a `Retry-After` header (429, 503). */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }

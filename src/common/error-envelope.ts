@@ -1,5 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { ApiError, type ErrorCode, MESSAGES } from './api-error.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './database-errors.js';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; data: Record<string, unknown>; trace_id: string };
@@ -10,7 +11,11 @@ interface Mapped {
   code: ErrorCode;
   message: string;
   data: Record<string, unknown>;
+  /** Seconds for a `Retry-After` header. */
+  retryAfter?: number;
 }
+
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is temporarily unavailable; retry later';
 
 const STATUS_CODES: Record<number, ErrorCode> = {
   400: 'bad_request',
@@ -82,7 +87,13 @@ function prismaError(e: unknown): Mapped | undefined {
 /** Turn anything thrown into the envelope's status, code, message and data. Never leaks internals. */
 export function toEnvelope(exception: unknown): Mapped {
   if (exception instanceof ApiError) {
-    return { status: exception.status, code: exception.code, message: exception.message, data: exception.data };
+    return {
+      status: exception.status,
+      code: exception.code,
+      message: exception.message,
+      data: exception.data,
+      retryAfter: exception.retryAfter,
+    };
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
@@ -96,6 +107,16 @@ export function toEnvelope(exception: unknown): Mapped {
       if (typeof m === 'string') message = m;
     }
     return { status, code: codeForStatus(status), message, data: {} };
+  }
+  // Refused, dropped or timed-out database connections, whichever layer (pg, the adapter, Prisma) wraps them.
+  if (isDatabaseUnavailable(exception)) {
+    return {
+      status: 503,
+      code: 'service_unavailable',
+      message: DATABASE_UNAVAILABLE_MESSAGE,
+      data: {},
+      retryAfter: DATABASE_RETRY_AFTER_SECONDS,
+    };
   }
   return (
     fastifyError(exception) ??

@@ -47,6 +47,12 @@ export const configSchema = z.object({
       .optional(),
   ),
   DATABASE_POOL_SIZE: int(10, 1, 200),
+  /** Longest wait for a new PostgreSQL connection (TCP + startup). */
+  DATABASE_CONNECT_TIMEOUT: duration('2s').refine((v) => v >= 100, 'must be at least 100ms'),
+  /** Longest wait for a pooled connection (a free one or a new one) before the request gets 503. */
+  DATABASE_POOL_TIMEOUT: duration('3s').refine((v) => v >= 100, 'must be at least 100ms'),
+  /** Longest a single statement may take (client-side read timeout and server-side statement_timeout). */
+  DATABASE_QUERY_TIMEOUT: duration('5s').refine((v) => v >= 100, 'must be at least 100ms'),
   KEYWARD_DATA_DIR: z.string().min(1).default('./data'),
   KEYWARD_ADMIN_TOKEN: z.preprocess(
     (v) => (v === '' ? undefined : v),
@@ -110,6 +116,16 @@ export const configSchema = z.object({
   /** How long a positive verification result may be served from memory (0 disables the cache). */
   KEYWARD_AUTH_CACHE_TTL: duration('30s'),
   KEYWARD_AUTH_CACHE_MAX: int(100_000, 1, 10_000_000),
+  /**
+   * While the database is unreachable, a token confirmed valid within this time keeps working from the
+   * cache (0: outages answer 503 for every database token).
+   */
+  KEYWARD_AUTH_OUTAGE_GRACE: duration('5m'),
+  /**
+   * The invalidation listener sends itself a notification this often; the cache is trusted only while
+   * one sent less than twice this long ago has come back (the staleness bound of invalidation).
+   */
+  KEYWARD_LISTENER_HEARTBEAT: duration('1s').refine((v) => v >= 50, 'must be at least 50ms'),
   /** How often coalesced last_used_at updates are written. */
   KEYWARD_LAST_USED_FLUSH: duration('10s'),
   /** How often the cleanup job runs; `0`/`off` switches the scheduled job off (runOnce still works). */

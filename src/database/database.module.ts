@@ -10,15 +10,25 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', i
 
 /**
  * Opens the configured database and applies pending migrations. Failures are one-line errors naming
- * the variable (`DATABASE_URL: …`, `KEYWARD_DATA_DIR: …`) or the migration.
+ * the variable (`DATABASE_URL: …`, `KEYWARD_DATA_DIR: …`) or the migration. `logger.warn`, when given,
+ * also reports the database going away and coming back while the service runs (else `log` does).
  */
 export async function openDatabase(
   config: AppConfig,
-  logger: Pick<LoggerService, 'log'> = new Logger('Database'),
+  logger: Pick<LoggerService, 'log'> & Partial<Pick<LoggerService, 'warn'>> = new Logger('Database'),
 ): Promise<DatabaseService> {
   let handle;
   if (config.DATABASE_URL) {
-    handle = await connectPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+    handle = await connectPostgres(
+      config.DATABASE_URL,
+      config.DATABASE_POOL_SIZE,
+      {
+        connect: config.DATABASE_CONNECT_TIMEOUT,
+        pool: config.DATABASE_POOL_TIMEOUT,
+        query: config.DATABASE_QUERY_TIMEOUT,
+      },
+      { log: (m) => logger.log(m), warn: (m) => (logger.warn ? logger.warn(m) : logger.log(m)) },
+    );
   } else {
     try {
       handle = await connectPglite(config.KEYWARD_DATA_DIR);
@@ -29,7 +39,8 @@ export async function openDatabase(
   }
   try {
     if (config.KEYWARD_MIGRATE_ON_START) {
-      const applied = await migrate(handle.sql, MIGRATIONS_DIR);
+      // Migrations may run longer than DATABASE_QUERY_TIMEOUT allows a request's statement.
+      const applied = await handle.withUntimedSql((sql) => migrate(sql, MIGRATIONS_DIR));
       if (applied.length) logger.log(`applied migrations: ${applied.join(', ')}`);
     }
   } catch (err) {
