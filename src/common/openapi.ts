@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DATABASE_UNAVAILABLE_MESSAGE } from './error-envelope.js';
 import { VERSION } from './version.js';
 
 /** OpenAPI extension carrying the one permission an operation requires (also spelled out in its description). */
@@ -71,7 +72,7 @@ export const ERROR_EXAMPLES: Record<string, { code: string; message: string; dat
   '409': { code: 'conflict', message: 'A resource with these values already exists', data: {} },
   '413': { code: 'payload_too_large', message: 'Request body is too large', data: {} },
   '415': { code: 'unsupported_media_type', message: 'Unsupported Content-Type: send application/json', data: {} },
-  '503': { code: 'service_unavailable', message: 'Service unavailable', data: {} },
+  '503': { code: 'service_unavailable', message: DATABASE_UNAVAILABLE_MESSAGE, data: {} },
 };
 
 const BODY_ERRORS: Record<string, string> = {
@@ -179,6 +180,15 @@ function completeDocument(document: OpenAPIObject): void {
             content: { 'application/json': { schema: { $ref: errorRef } } },
           };
         }
+      }
+
+      // Every route that checks a token reads the database: when it is unreachable, a 503 with Retry-After.
+      if (op.security.length > 0) {
+        op.responses['503'] ??= {
+          description: 'The database is unreachable: retry after `Retry-After` seconds',
+          headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
+          content: { 'application/json': { schema: { $ref: errorRef } } },
+        };
       }
 
       for (const [status, response] of Object.entries(op.responses)) {
