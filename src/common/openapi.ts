@@ -28,6 +28,7 @@ export const TAGS: Array<[name: string, description: string]> = [
   ['rotation', 'A new secret for the same token, with an optional grace period for the previous one.'],
   ['verification', 'Other services delegate their token checks here: always 200 with a verdict code.'],
   ['health', 'Liveness (public) and readiness (database checked).'],
+  ['operations', 'Prometheus metrics for scrapers.'],
 ];
 
 /** The header every response carries (success or error): the request's trace id. */
