@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -10,11 +10,13 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorDialect } from '../common/error-dialect.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { NEXT_PAGE_HEADERS, setNextPage } from '../common/link-header.js';
 import { UuidParam } from '../common/uuid-param.js';
 import {
   CreateProjectTokenDto,
@@ -42,8 +44,10 @@ const NAME_TAKEN = { description: 'A token with this name already exists in the 
 
 /**
  * Calyptia-style project tokens. The single-token routes live at `/v1/project_tokens/{tokenID}` and,
- * confined to one project, at `/v1/projects/{projectID}/tokens/{tokenID}`.
+ * confined to one project, at `/v1/projects/{projectID}/tokens/{tokenID}`. Errors are in Calyptia's
+ * shape (`{"error":"<message>","detail":…}`), as Calyptia's clients decode them.
  */
+@ErrorDialect('calyptia')
 @ApiTags('project tokens')
 @ApiBadRequestResponse({
   description: 'Malformed JSON, unknown or invalid fields, malformed UUID',
@@ -80,15 +84,21 @@ export class ProjectTokensController {
   @ApiOperation({
     operationId: 'tokens',
     summary: 'List the live tokens of a project, newest first (never secrets)',
-    description: '`token` is a redacted stub. `last=N` keeps the newest N; `name` matches exactly.',
+    description:
+      'Page with `last` (page size) and `before`: while more remain, `Link: <…?before=…>; rel="next"` names ' +
+      'the next page (`X-Next-Cursor` holds the same cursor). Without `last`, every token is listed.',
   })
-  @ApiOkResponse({ type: [ProjectTokenDto] })
-  list(
+  @ApiOkResponse({ type: [ProjectTokenDto], headers: NEXT_PAGE_HEADERS })
+  async list(
     @Auth() caller: Principal,
     @UuidParam('projectID') projectId: string,
     @Query() query: ListProjectTokensQueryDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ProjectTokenDto[]> {
-    return this.service.list(caller, projectId, query);
+    const { items, next } = await this.service.list(caller, projectId, query);
+    setNextPage(request, reply, next);
+    return items;
   }
 
   @Get('project_tokens/:tokenID')
@@ -109,8 +119,8 @@ export class ProjectTokensController {
   @Authenticated({ permission: Permission.UpdateToken })
   @ApiOperation({
     operationId: 'updateToken',
-    summary: 'Rename a project token or replace its permissions',
-    description: 'The caller may grant only permissions it holds itself. Omitted fields stay unchanged.',
+    summary: 'Rename, re-permission, disable or enable a project token (null fields: unchanged)',
+    description: 'The caller may grant only permissions it holds itself.',
   })
   @ApiBody({ type: UpdateProjectTokenDto, required: false, examples: RENAME_EXAMPLE })
   @ApiNoContentResponse({ description: 'Updated' })
@@ -164,7 +174,7 @@ export class ProjectTokensController {
   @Authenticated({ permission: Permission.UpdateToken, projectParam: 'projectID' })
   @ApiOperation({
     operationId: 'updateProjectToken',
-    summary: 'Rename a token of this project or replace its permissions',
+    summary: 'Rename, re-permission, disable or enable a token of this project (null fields: unchanged)',
     description: 'Same as `PATCH /v1/project_tokens/{tokenID}`, confined to one project.',
   })
   @ApiBody({ type: UpdateProjectTokenDto, required: false, examples: RENAME_EXAMPLE })
