@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 
 # ---- build: install everything, generate the Prisma client, compile, then drop dev dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # `prisma generate` never runs the schema engine; pointing at /bin/false skips its download.
 ENV CI=true \
@@ -9,7 +9,7 @@ ENV CI=true \
 
 COPY package.json package-lock.json ./
 # --ignore-scripts: nothing needs an install script. argon2@0.44.0 loads its bundled linux-x64 prebuild
-# (it runs on Node 20 without a compiler), and Prisma's engine download is not used (driver adapters).
+# (it loads on Node 24, and 20, without a compiler), and Prisma's engine download is not used (driver adapters).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 
 COPY prisma.config.ts tsconfig.json tsconfig.build.json ./
@@ -19,7 +19,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---- runtime: compiled code, production dependencies and the migrations, run as `node` ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 WORKDIR /app
 # KEYWARD_DATA_DIR is used only when DATABASE_URL is unset (embedded PGlite); its lock file
 # (<dir>.lock) sits beside it, so both live in the node-owned volume.

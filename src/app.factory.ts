@@ -15,7 +15,7 @@ import type { DatabaseService } from './database/database.service.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { TokenCodec } from './tokens/token-codec.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
-import { buildOpenApiDocument } from './common/openapi.js';
+import { buildOpenApiDocument, documentForUi } from './common/openapi.js';
 import { jsonBodyProblem } from './common/json-body.js';
 import { registerRequestContext } from './common/request-context.js';
 import { TRACE_HEADER, traceIdFor } from './common/trace-id.js';
@@ -149,12 +149,22 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
 
   if (config.KEYWARD_DOCS_ENABLED) {
     const document = buildOpenApiDocument(app);
-    SwaggerModule.setup('docs', app, document, {
-      jsonDocumentUrl: 'openapi.json',
-      yamlDocumentUrl: 'openapi.yaml',
+    // Swagger UI at /docs shows the document without the `/api-token/*` aliases; /openapi.json and
+    // /openapi.yaml serve the whole document.
+    SwaggerModule.setup('docs', app, documentForUi(document), {
+      raw: false,
       customSiteTitle: 'Keyward API',
       // The token typed into "Authorize" is forgotten on reload unless KEYWARD_DOCS_PERSIST_AUTH.
-      swaggerOptions: { persistAuthorization: config.KEYWARD_DOCS_PERSIST_AUTH, displayRequestDuration: true },
+      swaggerOptions: {
+        persistAuthorization: config.KEYWARD_DOCS_PERSIST_AUTH,
+        displayRequestDuration: true,
+        tryItOutEnabled: true,
+      },
+    });
+    SwaggerModule.setup('openapi', app, document, {
+      ui: false,
+      jsonDocumentUrl: 'openapi.json',
+      yamlDocumentUrl: 'openapi.yaml',
     });
   }
   return app;

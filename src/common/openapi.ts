@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DATABASE_UNAVAILABLE_MESSAGE } from './error-envelope.js';
 import { VERSION } from './version.js';
 
 /** OpenAPI extension carrying the one permission an operation requires (also spelled out in its description). */
@@ -11,16 +12,108 @@ Authenticate with any one of: \`Authorization: Bearer <token>\`, \`X-Token: <tok
 or \`X-Project-Token: <token>\`. Errors have the envelope
 \`{"error":{"code","message","data","trace_id"}}\`, except on the Calyptia-style routes (\`/v1/projects…\`,
 \`/v1/project_tokens…\`), which answer \`{"error":"<message>","detail":"<optional>","code","data","trace_id"}\`
-as Calyptia's clients expect; the trace id is also the \`X-Trace-Id\` header.`;
+as Calyptia's clients expect; the trace id is also the \`X-Trace-Id\` header, which every
+response carries.
+
+The Publisher-style routes are served at \`/publisher.v1/api-token/*\` and, identically, at \`/api-token/*\`;
+the document lists both (the aliases carry \`x-alias-of\`), Swagger UI shows only the first.`;
+
+/** Tags, in the order Swagger UI shows them, with their descriptions. */
+export const TAGS: Array<[name: string, description: string]> = [
+  [
+    'api-token (Publisher RPC)',
+    'Publisher-style RPC: `POST /publisher.v1/api-token/create|list|revoke` with JSON bodies (also at `/api-token/*`).',
+  ],
+  ['auth tokens (TTL, single-use)', 'TTL tokens: short-lived and single-use tokens created programmatically.'],
+  ['projects', 'Calyptia-style projects: the containers project tokens belong to.'],
+  ['project tokens', 'Calyptia-style project tokens: REST routes for tokens confined to one project.'],
+  ['rotation', 'A new secret for the same token, with an optional grace period for the previous one.'],
+  ['verification', 'Other services delegate their token checks here: always 200 with a verdict code.'],
+  ['health', 'Liveness (public) and readiness (database checked).'],
+  ['operations', 'Prometheus metrics for scrapers.'],
+];
+
+/** The header every response carries (success or error): the request's trace id. */
+export const TRACE_ID_HEADER = {
+  description: 'Trace id of this request (also `error.trace_id` in an error body); send `X-Request-Id` to choose it',
+  required: true,
+  schema: { type: 'string', example: '5f0c2a9d81e6b3c4d7a1e2f3' },
+};
+
+const ERROR_SCHEMA_REF = '#/components/schemas/ErrorEnvelopeDto';
+/** The Calyptia-style error shape (`{"error": "<message>", "detail"?, code, data, trace_id}`) of the project routes. */
+const CALYPTIA_ERROR_SCHEMA_REF = '#/components/schemas/CalyptiaErrorDto';
+const EXAMPLE_TRACE_ID = '5f0c2a9d81e6b3c4d7a1e2f3';
+
+/** The example of an error status in the shape `schemaRef` describes (undefined for other schemas). */
+function errorExample(schemaRef: string | undefined, status: string): unknown {
+  const e = ERROR_EXAMPLES[status];
+  if (!e) return undefined;
+  if (schemaRef === ERROR_SCHEMA_REF) return { error: { ...e, trace_id: EXAMPLE_TRACE_ID } };
+  if (schemaRef === CALYPTIA_ERROR_SCHEMA_REF) {
+    const fields = e.data.fields as Record<string, string[]> | undefined;
+    const detail =
+      fields &&
+      Object.entries(fields)
+        .map(([f, m]) => `${f}: ${m.join(', ')}`)
+        .join('; ');
+    return { error: e.message, ...(detail ? { detail } : {}), code: e.code, data: e.data, trace_id: EXAMPLE_TRACE_ID };
+  }
+  return undefined;
+}
+
+/** One example per error status, as the exception filter writes it. */
+export const ERROR_EXAMPLES: Record<string, { code: string; message: string; data: Record<string, unknown> }> = {
+  '400': {
+    code: 'bad_request',
+    message: 'Request validation failed',
+    data: { fields: { access: ['access must be one of: read, write'] } },
+  },
+  '401': { code: 'authentication_error', message: 'Invalid or missing API token', data: {} },
+  '403': { code: 'authorization_error', message: 'Insufficient permissions', data: {} },
+  '404': { code: 'not_found', message: 'Not found', data: {} },
+  '409': { code: 'conflict', message: 'A resource with these values already exists', data: {} },
+  '413': { code: 'payload_too_large', message: 'Request body is too large', data: {} },
+  '415': { code: 'unsupported_media_type', message: 'Unsupported Content-Type: send application/json', data: {} },
+  '503': { code: 'service_unavailable', message: DATABASE_UNAVAILABLE_MESSAGE, data: {} },
+};
+
+const BODY_ERRORS: Record<string, string> = {
+  '400': 'Malformed JSON body, unknown or invalid fields',
+  '413': 'Request body over KEYWARD_BODY_LIMIT bytes',
+  '415': 'Request body that is not JSON (`application/json` or `application/*+json`)',
+};
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+interface Operation {
+  operationId?: string;
+  summary?: string;
+  description?: string;
+  security?: Array<Record<string, string[]>>;
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: { $ref?: string; required?: string[] } }> };
+  responses: Record<string, Response>;
+  [extension: `x-${string}`]: unknown;
+}
+interface Response {
+  description: string;
+  headers?: Record<string, unknown>;
+  content?: Record<string, { schema?: { $ref?: string }; example?: unknown; examples?: unknown }>;
+}
 
 /** The OpenAPI document, built from the code. Operation ids are stable (the alias paths get a suffix). */
 export function buildOpenApiDocument(app: INestApplication, version = VERSION): OpenAPIObject {
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('Keyward')
     .setDescription(DESCRIPTION)
     .setVersion(version)
     .setLicense('MIT', 'https://opensource.org/licenses/MIT')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <token>' }, 'bearer')
+    .addServer('/', 'The server that serves this document')
+    // An opaque bearer token (not a JWT): no bearerFormat.
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: undefined, description: 'Authorization: Bearer <token>' },
+      'bearer',
+    )
     .addApiKey(
       { type: 'apiKey', in: 'header', name: 'X-Token', description: 'X-Token: <token> (named-tokens files)' },
       'x-token',
@@ -32,9 +125,9 @@ export function buildOpenApiDocument(app: INestApplication, version = VERSION): 
     .addApiKey(
       { type: 'apiKey', in: 'header', name: 'X-Project-Token', description: 'Calyptia project tokens' },
       'x-project-token',
-    )
-    .build();
-  const document = SwaggerModule.createDocument(app, config, {
+    );
+  for (const [name, description] of TAGS) builder.addTag(name, description);
+  const document = SwaggerModule.createDocument(app, builder.build(), {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
   const seen = new Set<string>();
@@ -52,7 +145,79 @@ export function buildOpenApiDocument(app: INestApplication, version = VERSION): 
     }
   }
   describeRequiredPermissions(document);
+  completeDocument(document);
   return document;
+}
+
+/**
+ * What holds for every operation because of how the app is built, written into the document once
+ * instead of on each route: the trace-id header (set by an onRequest hook), the body errors Fastify
+ * and the validation pipe give any route that reads a body (400/413/415), "an empty body counts as
+ * `{}`" (a body is required only when its schema has required fields), `security: []` on public
+ * routes, one example per error status, and the `/api-token/*` aliases of the Publisher routes.
+ */
+function completeDocument(document: OpenAPIObject): void {
+  const components = document.components ?? (document.components = {});
+  components.headers = { ...(components.headers ?? {}), 'X-Trace-Id': TRACE_ID_HEADER };
+  const schemas = (components.schemas ?? {}) as Record<string, { required?: string[] }>;
+
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of METHODS) {
+      const op = (item as Record<string, Operation | undefined>)[method];
+      if (!op) continue;
+      op.security ??= [];
+
+      // The operation's own error shape (a route may answer errors in the Calyptia style).
+      const errorRef =
+        Object.entries(op.responses)
+          .filter(([status]) => Number(status) >= 400)
+          .map(([, r]) => r.content?.['application/json']?.schema?.$ref)
+          .find((ref) => ref === ERROR_SCHEMA_REF || ref === CALYPTIA_ERROR_SCHEMA_REF) ?? ERROR_SCHEMA_REF;
+      const body = op.requestBody?.content?.['application/json']?.schema;
+      if (op.requestBody && body) {
+        const schema = body.$ref ? schemas[body.$ref.split('/').pop() as string] : body;
+        op.requestBody.required = (schema?.required?.length ?? 0) > 0;
+        for (const [status, description] of Object.entries(BODY_ERRORS)) {
+          op.responses[status] ??= {
+            description,
+            content: { 'application/json': { schema: { $ref: errorRef } } },
+          };
+        }
+      }
+
+      // Every route that checks a token reads the database: when it is unreachable, a 503 with Retry-After.
+      if (op.security.length > 0) {
+        op.responses['503'] ??= {
+          description: 'The database is unreachable: retry after `Retry-After` seconds',
+          headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
+          content: { 'application/json': { schema: { $ref: errorRef } } },
+        };
+      }
+
+      for (const [status, response] of Object.entries(op.responses)) {
+        response.headers = { ...(response.headers ?? {}), 'X-Trace-Id': { $ref: '#/components/headers/X-Trace-Id' } };
+        const json = response.content?.['application/json'];
+        const example = errorExample(json?.schema?.$ref, status);
+        if (json && example && json.example === undefined && !json.examples) json.example = example;
+      }
+
+      if (path.startsWith('/api-token/') && document.paths[`/publisher.v1${path}`]) {
+        op['x-alias-of'] = `/publisher.v1${path}`;
+        op.description =
+          `Alias of \`POST /publisher.v1${path}\`: same behaviour, same rights. ${op.description ?? ''}`.trim();
+      }
+    }
+  }
+}
+
+/** The document Swagger UI shows: the full one without the alias operations (they would list every Publisher operation twice). */
+export function documentForUi(document: OpenAPIObject): OpenAPIObject {
+  const paths = Object.fromEntries(
+    Object.entries(document.paths).filter(([, item]) =>
+      Object.values(item as Record<string, { 'x-alias-of'?: string }>).every((op) => !op?.['x-alias-of']),
+    ),
+  );
+  return { ...document, paths };
 }
 
 /** Every protected operation states its one required permission in its description. */

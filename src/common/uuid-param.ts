@@ -1,4 +1,5 @@
 import { Injectable, Param, type PipeTransform } from '@nestjs/common';
+import { ApiParam } from '@nestjs/swagger';
 import { validationFailed } from './validation.js';
 import { isUuid } from './uuid.js';
 
@@ -15,5 +16,15 @@ export class ParseUuidParamPipe implements PipeTransform<string, string> {
   }
 }
 
-/** `@UuidParam('projectID') projectId: string`: the path parameter, validated as a UUID. */
-export const UuidParam = (name: string) => Param(name, new ParseUuidParamPipe(name));
+/**
+ * `@UuidParam('projectID') projectId: string`: the path parameter, validated as a UUID, and documented
+ * in OpenAPI as `format: uuid` in the same breath.
+ */
+export const UuidParam =
+  (name: string): ParameterDecorator =>
+  (target, key, index) => {
+    Param(name, new ParseUuidParamPipe(name))(target, key, index);
+    if (key === undefined) return;
+    const descriptor = Object.getOwnPropertyDescriptor(target, key);
+    if (descriptor) ApiParam({ name, type: String, format: 'uuid' })(target, key, descriptor);
+  };

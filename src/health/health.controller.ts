@@ -12,6 +12,16 @@ class PingDto {
   @ApiProperty({ example: 'ok' }) status: string;
 }
 
+/** Terminus's health check result: each check under `info`/`error`, all of them under `details`. */
+class HealthResultDto {
+  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'], example: 'ok' }) status: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { database: { status: 'up' } } })
+  info: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: {} }) error: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { database: { status: 'up' } } })
+  details: Record<string, unknown>;
+}
+
 @ApiTags('health')
 @Controller()
 export class HealthController {
@@ -24,7 +34,11 @@ export class HealthController {
   /** Liveness (the public ping route): no database round trip, no authentication. */
   @Get('api/v1/public/ping')
   @Public()
-  @ApiOperation({ operationId: 'ping', summary: 'Liveness check (public)' })
+  @ApiOperation({
+    operationId: 'ping',
+    summary: 'Liveness check (public)',
+    description: 'No authentication and no database round trip: answers as long as the process serves HTTP.',
+  })
   @ApiOkResponse({ type: PingDto })
   ping(): PingDto {
     return { status: 'ok' };
@@ -34,8 +48,12 @@ export class HealthController {
   @Get('health/live')
   @Public()
   @HttpCode(200)
-  @ApiOperation({ operationId: 'healthLive', summary: 'Liveness probe (public): the process answers' })
-  @ApiOkResponse({ description: '`{"status":"ok","info":{},"error":{},"details":{}}`' })
+  @ApiOperation({
+    operationId: 'healthLive',
+    summary: 'Liveness probe (public): the process answers',
+    description: 'Never touches the database: `{"status":"ok","info":{},"error":{},"details":{}}`.',
+  })
+  @ApiOkResponse({ description: 'Alive', type: HealthResultDto })
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
@@ -49,8 +67,9 @@ export class HealthController {
   @ApiOperation({
     operationId: 'healthReady',
     summary: 'Readiness probe (public): database reachable, migrations applied, change listener connected',
+    description: 'For orchestrators: 200 when ready, 503 (the failed checks in `error.data`) when not.',
   })
-  @ApiOkResponse({ description: 'Ready: `{"status":"ok","details":{"database","migrations","listener"}}`' })
+  @ApiOkResponse({ description: 'Ready: `details` holds `database`, `migrations`, `listener`', type: HealthResultDto })
   @ApiServiceUnavailableResponse({
     description: 'Not ready; `error.data` holds the checks',
     type: ErrorEnvelopeDto,
@@ -63,7 +82,11 @@ export class HealthController {
   @Get('v1/health')
   @Authenticated({ permission: Permission.ReadToken })
   @HealthCheck()
-  @ApiOperation({ operationId: 'health', summary: 'Readiness: the database answers' })
+  @ApiOperation({
+    operationId: 'health',
+    summary: 'Readiness: the database answers',
+    description: 'Any valid token may ask. 503 when the database does not answer.',
+  })
   check(): Promise<HealthCheckResult> {
     return this.health.check([() => this.database.check('database')]);
   }

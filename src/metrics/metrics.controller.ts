@@ -1,5 +1,5 @@
 import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Public } from '../access/access.decorators.js';
@@ -32,9 +32,14 @@ export class MetricsController {
   @ApiOperation({
     operationId: 'metrics',
     summary: 'Prometheus metrics (open, or `Authorization: Bearer $KEYWARD_METRICS_TOKEN` when that is set)',
+    description:
+      'Prometheus text format. Open unless KEYWARD_METRICS_TOKEN is set; then it needs that value as a bearer ' +
+      'token (not an API token: scrapers hold no API rights).',
   })
-  @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'Prometheus text exposition format 0.0.4', schema: { type: 'string' } })
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format 0.0.4',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
   @ApiUnauthorizedResponse({
     description: 'KEYWARD_METRICS_TOKEN is set and was not presented',
     type: ErrorEnvelopeDto,

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -26,6 +27,7 @@ import {
 } from './dto/project-tokens.dto.js';
 import { ProjectTokensService } from './project-tokens.service.js';
 
+const RENAME_EXAMPLE = { rename: { value: { name: 'renamed-token', permissions: ['read:*'] } } };
 /** How many tokens created through the deleted one (recursively) were revoked with it. */
 const REVOKED_HEADER = 'X-Revoked-Descendants';
 const DELETED = {
@@ -63,6 +65,10 @@ export class ProjectTokensController {
     summary: 'Create a token in a project (the secret is returned once, here)',
     description: 'The caller may grant only permissions it holds itself.',
   })
+  @ApiBody({
+    type: CreateProjectTokenDto,
+    examples: { 'a token that creates': { value: { name: 'new-token', permissions: ['create:*'] } } },
+  })
   @ApiCreatedResponse({ type: ProjectTokenCreatedDto })
   @ApiConflictResponse(NAME_TAKEN)
   create(
@@ -97,7 +103,11 @@ export class ProjectTokensController {
 
   @Get('project_tokens/:tokenID')
   @Authenticated({ permission: Permission.ReadToken })
-  @ApiOperation({ operationId: 'token', summary: 'Get a project token (never its secret)' })
+  @ApiOperation({
+    operationId: 'token',
+    summary: 'Get a project token (never its secret)',
+    description: "A token outside the caller's projects is 404, like an unknown one.",
+  })
   @ApiOkResponse({ type: ProjectTokenDto })
   @ApiNotFoundResponse(NO_TOKEN)
   get(@Auth() caller: Principal, @UuidParam('tokenID') tokenId: string): Promise<ProjectTokenDto> {
@@ -110,7 +120,9 @@ export class ProjectTokensController {
   @ApiOperation({
     operationId: 'updateToken',
     summary: 'Rename, re-permission, disable or enable a project token (null fields: unchanged)',
+    description: 'The caller may grant only permissions it holds itself.',
   })
+  @ApiBody({ type: UpdateProjectTokenDto, required: false, examples: RENAME_EXAMPLE })
   @ApiNoContentResponse({ description: 'Updated' })
   @ApiNotFoundResponse(NO_TOKEN)
   @ApiConflictResponse(NAME_TAKEN)
@@ -125,7 +137,11 @@ export class ProjectTokensController {
   @Delete('project_tokens/:tokenID')
   @HttpCode(204)
   @Authenticated({ permission: Permission.DeleteToken })
-  @ApiOperation({ operationId: 'deleteToken', summary: 'Delete (revoke) a project token, immediately' })
+  @ApiOperation({
+    operationId: 'deleteToken',
+    summary: 'Delete (revoke) a project token, immediately',
+    description: 'The token gets 401 at once and its name is free again.',
+  })
   @ApiNoContentResponse(DELETED)
   @ApiNotFoundResponse(NO_TOKEN)
   async remove(
@@ -138,7 +154,11 @@ export class ProjectTokensController {
 
   @Get('projects/:projectID/tokens/:tokenID')
   @Authenticated({ permission: Permission.ReadToken, projectParam: 'projectID' })
-  @ApiOperation({ operationId: 'projectToken', summary: 'Get a token of this project (never its secret)' })
+  @ApiOperation({
+    operationId: 'projectToken',
+    summary: 'Get a token of this project (never its secret)',
+    description: 'Same as `GET /v1/project_tokens/{tokenID}`, confined to one project.',
+  })
   @ApiOkResponse({ type: ProjectTokenDto })
   @ApiNotFoundResponse(NO_TOKEN)
   getInProject(
@@ -155,7 +175,9 @@ export class ProjectTokensController {
   @ApiOperation({
     operationId: 'updateProjectToken',
     summary: 'Rename, re-permission, disable or enable a token of this project (null fields: unchanged)',
+    description: 'Same as `PATCH /v1/project_tokens/{tokenID}`, confined to one project.',
   })
+  @ApiBody({ type: UpdateProjectTokenDto, required: false, examples: RENAME_EXAMPLE })
   @ApiNoContentResponse({ description: 'Updated' })
   @ApiNotFoundResponse(NO_TOKEN)
   @ApiConflictResponse(NAME_TAKEN)
@@ -171,7 +193,11 @@ export class ProjectTokensController {
   @Delete('projects/:projectID/tokens/:tokenID')
   @HttpCode(204)
   @Authenticated({ permission: Permission.DeleteToken, projectParam: 'projectID' })
-  @ApiOperation({ operationId: 'deleteProjectToken', summary: 'Delete (revoke) a token of this project' })
+  @ApiOperation({
+    operationId: 'deleteProjectToken',
+    summary: 'Delete (revoke) a token of this project',
+    description: 'Same as `DELETE /v1/project_tokens/{tokenID}`, confined to one project.',
+  })
   @ApiNoContentResponse(DELETED)
   @ApiNotFoundResponse(NO_TOKEN)
   async removeInProject(

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -42,8 +43,9 @@ export class ProjectsController {
   @ApiOperation({
     operationId: 'createProject',
     summary: 'Create a project',
-    description: 'Only a token confined to no project may create projects.',
+    description: 'Only a token confined to no project may create projects. Names are unique and stored literally.',
   })
+  @ApiBody({ type: CreateProjectDto, examples: { 'a project': { value: { name: 'my-project' } } } })
   @ApiCreatedResponse({ type: ProjectDto })
   @ApiConflictResponse({ description: 'A project with this name already exists', type: ErrorEnvelopeDto })
   create(@Auth() caller: Principal, @Body() dto: CreateProjectDto): Promise<ProjectDto> {
@@ -74,7 +76,11 @@ export class ProjectsController {
 
   @Get(':projectID')
   @Authenticated({ permission: Permission.ReadProject, projectParam: 'projectID' })
-  @ApiOperation({ operationId: 'project', summary: 'Get a project' })
+  @ApiOperation({
+    operationId: 'project',
+    summary: 'Get a project',
+    description: "A project outside the caller's scope is 404, like an unknown one.",
+  })
   @ApiOkResponse({ type: ProjectDto })
   get(@Auth() caller: Principal, @UuidParam('projectID') projectId: string): Promise<ProjectDto> {
     return this.service.get(caller, projectId);

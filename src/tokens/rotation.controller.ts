@@ -1,5 +1,13 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import ms from 'ms';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
@@ -7,6 +15,7 @@ import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { UuidParam } from '../common/uuid-param.js';
 import { validationFailed } from '../common/validation.js';
+import { EXAMPLE_TOKEN_ID } from './dto/publisher.dto.js';
 import { RotateApiTokenDto, RotatedTokenResponseDto, RotateTokenDto } from './dto/rotate.dto.js';
 import { RotationService } from './rotation.service.js';
 
@@ -26,6 +35,7 @@ export function parseGrace(grace: string | undefined): number {
  * secret keeps working for the optional grace period, then not; without one it stops at once.
  */
 @ApiTags('rotation')
+@ApiBadRequestResponse({ description: 'Malformed JSON, unknown fields, malformed id or grace', type: ErrorEnvelopeDto })
 @ApiNotFoundResponse({ description: 'No such token in your scope', type: ErrorEnvelopeDto })
 @ApiConflictResponse({ description: 'The token is revoked, expired, used or single-use', type: ErrorEnvelopeDto })
 @Controller()
@@ -35,7 +45,14 @@ export class RotationController {
   @Post('v1/tokens/:tokenID/rotate')
   @HttpCode(200)
   @Authenticated({ permission: Permission.UpdateToken })
-  @ApiOperation({ operationId: 'tokenRotate', summary: 'Rotate any token (global or project) in your scope' })
+  @ApiOperation({
+    operationId: 'tokenRotate',
+    summary: 'Rotate any token (global or project) in your scope',
+    description:
+      'Issues a new secret for the same token (same id, stub, rights and expiry), returned once. The previous ' +
+      'secret keeps working for `grace` (default none, at most 30d), then gets 401. The body may be omitted.',
+  })
+  @ApiBody({ type: RotateTokenDto, required: false, examples: { 'ten minutes of grace': { value: { grace: '10m' } } } })
   @ApiOkResponse({ type: RotatedTokenResponseDto })
   rotate(
     @Auth() caller: Principal,
@@ -48,7 +65,16 @@ export class RotationController {
   @Post(['publisher.v1/api-token/rotate', 'api-token/rotate'])
   @HttpCode(200)
   @Authenticated({ permission: Permission.UpdateToken })
-  @ApiOperation({ operationId: 'apiTokenRotate', summary: 'Rotate a Publisher-style token (new secret, same id)' })
+  @ApiOperation({
+    operationId: 'apiTokenRotate',
+    summary: 'Rotate a Publisher-style token (new secret, same id)',
+    description:
+      'Put the `id` of a token (from `create` or `list`) in the body. Same rules as `POST /v1/tokens/{tokenID}/rotate`.',
+  })
+  @ApiBody({
+    type: RotateApiTokenDto,
+    examples: { 'ten minutes of grace': { value: { id: EXAMPLE_TOKEN_ID, grace: '10m' } } },
+  })
   @ApiOkResponse({ type: RotatedTokenResponseDto })
   rotatePublisher(@Auth() caller: Principal, @Body() dto: RotateApiTokenDto): Promise<RotatedTokenResponseDto> {
     return this.tokens.rotate(caller, dto.id, parseGrace(dto.grace));

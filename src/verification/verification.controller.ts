@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
@@ -21,8 +22,17 @@ export class VerificationController {
   @ApiOperation({
     operationId: 'tokenVerify',
     summary: 'Is this token valid (for this project and permission)? Always 200 with a verdict code',
+    description:
+      'The verdict `code` is VALID, NOT_FOUND, EXPIRED, REVOKED, DISABLED, FORBIDDEN or USED. A caller confined ' +
+      'to projects sees only tokens within them (others are NOT_FOUND). Verifying a single-use token consumes it.',
   })
-  @ApiBody({ type: VerifyTokenDto })
+  @ApiBody({
+    type: VerifyTokenDto,
+    examples: {
+      'a token for a project': { value: { token: 'kw_…', project: 'my-project', permission: 'read:token' } },
+    },
+  })
+  @ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields', type: ErrorEnvelopeDto })
   @ApiOkResponse({ type: VerifyResultDto })
   async verify(@Auth() caller: Principal, @Body() body: unknown): Promise<VerifyResultDto> {
     const result = await this.service.verify(caller, parseVerifyBody(body));

@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory.js';
 import { type AppConfig, loadConfig } from '../../src/config/config.schema.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { contract } from './openapi-contract.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789-abcdefghij';
 
@@ -52,7 +53,12 @@ export interface Res<T = any> {
   text: string;
 }
 
-/** A small fetch client: JSON in, JSON out, with the token in the header of your choice. */
+/**
+ * A small fetch client: JSON in, JSON out, with the token in the header of your choice. Every answer
+ * is checked against the committed OpenAPI document (openapi/openapi.json): a status, body or header
+ * the document does not describe throws, so the test that provoked it fails. Paths the document does
+ * not have (`/docs`, unknown routes) are not checked; `validate: false` opts one call out.
+ */
 export function client(base: string) {
   async function call<T = any>(
     method: string,
@@ -63,6 +69,7 @@ export function client(base: string) {
       token?: string | null;
       header?: string;
       headers?: Record<string, string>;
+      validate?: boolean;
     } = {},
   ): Promise<Res<T>> {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
@@ -84,6 +91,12 @@ export function client(base: string) {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
       /* not JSON */
+    }
+    if (opts.validate !== false) {
+      const problems = contract().problems(method, path, { status: res.status, headers: res.headers, text });
+      if (problems.length > 0) {
+        throw new Error(`the answer is not what openapi/openapi.json documents:\n- ${problems.join('\n- ')}`);
+      }
     }
     return { status: res.status, body: parsed as T, headers: res.headers, text };
   }

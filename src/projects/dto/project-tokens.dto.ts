@@ -47,6 +47,7 @@ export class CreateProjectTokenDto {
   @ApiPropertyOptional({
     example: '2030-12-31T23:59:59Z',
     format: 'date-time',
+    type: String,
     nullable: true,
     description:
       "RFC 3339 time in the future. Omitted or null: the token never expires (or expires with the caller's own token).",
@@ -62,6 +63,7 @@ export class UpdateProjectTokenDto {
     example: 'renamed-token',
     minLength: 1,
     maxLength: 200,
+    type: String,
     nullable: true,
     description: 'New name; null or absent: unchanged',
   })
@@ -86,6 +88,7 @@ export class UpdateProjectTokenDto {
 
   @ApiPropertyOptional({
     example: false,
+    type: Boolean,
     nullable: true,
     description:
       'Keyward extension. false: the token is refused (401) until enabled again, without being revoked. ' +

@@ -16,6 +16,7 @@ export class UpdateProjectDto {
     example: 'renamed-project',
     minLength: 1,
     maxLength: 200,
+    type: String,
     nullable: true,
     description: 'New name (unique); null or absent: unchanged',
   })

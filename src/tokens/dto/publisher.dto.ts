@@ -17,6 +17,9 @@ import {
 import { Permission } from '../../access/permissions.js';
 
 export const ACCESS_LEVELS = ['read', 'write'] as const;
+
+/** The token id the examples share: the create answer's id is the one revoke and rotate take. */
+export const EXAMPLE_TOKEN_ID = '0b9f2c1e-7d4a-4c3b-9e8f-1a2b3c4d5e6f';
 export type AccessLevel = (typeof ACCESS_LEVELS)[number];
 
 export class CreateApiTokenDto {
@@ -24,13 +27,14 @@ export class CreateApiTokenDto {
   @IsIn(ACCESS_LEVELS, { message: 'access must be one of: read, write' })
   access: AccessLevel;
 
-  @ApiPropertyOptional({ example: 'Production integration', maxLength: 500, nullable: true })
+  @ApiPropertyOptional({ type: String, example: 'Production integration', maxLength: 500, nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(500)
   description?: string | null;
 
   @ApiPropertyOptional({
+    type: String,
     example: '2030-12-31T23:59:59Z',
     format: 'date-time',
     nullable: true,
@@ -42,14 +46,17 @@ export class CreateApiTokenDto {
 }
 
 export class PaginationDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 500 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 500, example: 100 })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1000)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The `page.cursor` of the previous response' })
+  @ApiPropertyOptional({
+    type: String,
+    description: 'The `page.cursor` of the previous response (omit for the first page)',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(200)
@@ -70,7 +77,7 @@ export class SortDto {
 export const FILTER_KEYS = ['access', 'status'] as const;
 
 export class FilterDto {
-  @ApiProperty({ enum: FILTER_KEYS })
+  @ApiProperty({ enum: FILTER_KEYS, example: 'status' })
   @IsIn(FILTER_KEYS)
   key: (typeof FILTER_KEYS)[number];
 
@@ -109,13 +116,13 @@ export class ListApiTokensDto {
 }
 
 export class RevokeApiTokenDto {
-  @ApiProperty({ format: 'uuid', example: '123e4567-e89b-12d3-a456-426614174000' })
+  @ApiProperty({ format: 'uuid', example: EXAMPLE_TOKEN_ID, description: 'The `id` from `create` or `list`' })
   @IsUUID('all', { message: 'id must be a token id (UUID)' })
   id: string;
 }
 
 export class ApiTokenDto {
-  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid', example: EXAMPLE_TOKEN_ID }) id: string;
   @ApiProperty({ enum: ACCESS_LEVELS, description: 'Derived from `permissions`' }) access: AccessLevel;
   @ApiProperty({ enum: Permission, isArray: true, description: 'The explicit permissions the token holds' })
   permissions: Permission[];
@@ -140,7 +147,7 @@ export class RevokedApiTokenDto extends ApiTokenDto {
 }
 
 export class ApiTokenCreatedDto {
-  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid', example: EXAMPLE_TOKEN_ID }) id: string;
   @ApiProperty({ enum: ACCESS_LEVELS }) access: AccessLevel;
   @ApiProperty({ nullable: true, type: String }) description: string | null;
   @ApiProperty({
@@ -153,7 +160,7 @@ export class ApiTokenCreatedDto {
 }
 
 export class PageInfoDto {
-  @ApiProperty() page_size: number;
+  @ApiProperty({ type: 'integer' }) page_size: number;
   @ApiProperty({ nullable: true, type: String, description: 'Pass as pagination.cursor for the next page' })
   cursor: string | null;
   @ApiProperty() more: boolean;

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
-import { ApiTokenCreatedDto } from './publisher.dto.js';
+import { ApiTokenCreatedDto, EXAMPLE_TOKEN_ID } from './publisher.dto.js';
 
 const GRACE_RE = /^\s*\d+\s*(ms|s|m|h|d)\s*$/i;
 const GRACE_MESSAGE = 'grace must be a duration like 0s, 30s, 10m, 1h or 7d';
@@ -20,7 +20,7 @@ export class RotateTokenDto {
 }
 
 export class RotateApiTokenDto extends RotateTokenDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: EXAMPLE_TOKEN_ID, description: 'The `id` from `create` or `list`' })
   @IsUUID('all', { message: 'id must be a token id (UUID)' })
   id: string;
 }
