@@ -1,16 +1,17 @@
 import 'reflect-metadata';
 import { ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { buildOpenApiDocument } from './common/openapi.js';
 import { jsonBodyProblem } from './common/json-body.js';
-import { TRACE_HEADER, traceIdFor } from './common/trace-id.js';
-import { createValidationPipe, RequireObjectBodyPipe } from './common/validation.js';
+import { traceIdFor } from './common/trace-id.js';
+import { KeywardFastifyAdapter } from './common/http-adapter.js';
+import { createValidationPipe, RequireObjectBodyPipe, StorableTextPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.schema.js';
 
 class BadJsonError extends Error {
@@ -20,7 +21,7 @@ class BadJsonError extends Error {
 
 /** Creates the Nest app on Fastify with everything main.ts, the tests and the OpenAPI script share. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({
+  const adapter = new KeywardFastifyAdapter({
     bodyLimit: config.KEYWARD_BODY_LIMIT,
     trustProxy: config.KEYWARD_TRUST_PROXY,
     routerOptions: { maxParamLength: 200 },
@@ -40,10 +41,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
 
-  // Every response carries the trace id, success or error.
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    void reply.header(TRACE_HEADER, request.id);
-  });
+  // Every response carries the trace id (KeywardFastifyAdapter's onRequest hook, also 503 while closing).
 
   // JSON bodies: empty means "no body" (curl -X POST without -d), malformed is a 400 in the envelope,
   // `__proto__`/`constructor` keys are refused (fastify's secure parser). Also for `+json` media types.
@@ -68,7 +66,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // Fastify's own errors (body limit, content type, JSON) reach AllExceptionsFilter through the error
   // handler Nest installs, so the filter is the one place that writes error responses.
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.useGlobalPipes(new RequireObjectBodyPipe(), createValidationPipe());
+  app.useGlobalPipes(new StorableTextPipe(), new RequireObjectBodyPipe(), createValidationPipe());
   // Every usual signal stops the service gracefully, except SIGHUP: it reloads the tokens file.
   app.enableShutdownHooks(Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP));
 

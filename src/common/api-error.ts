@@ -27,6 +27,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly data: Record<string, unknown> = {},
+    /** Extra response headers, e.g. `Retry-After`. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -43,7 +45,37 @@ export class ApiError extends Error {
   static notFound(message = 'Not found', data: Record<string, unknown> = {}) {
     return new ApiError(HttpStatus.NOT_FOUND, 'not_found', message, data);
   }
+  /** 429: try again in `retryAfterMs` (sent as `Retry-After`, whole seconds, at least 1). */
+  static rateLimited(message: string, retryAfterMs: number) {
+    const seconds = retryAfterSeconds(retryAfterMs);
+    return new ApiError(
+      HttpStatus.TOO_MANY_REQUESTS,
+      'rate_limited',
+      message,
+      { retry_after: seconds },
+      {
+        'retry-after': String(seconds),
+      },
+    );
+  }
+  /** 503: the service cannot answer now; `Retry-After` says when to try again. */
+  static unavailable(message: string, retryAfterMs: number) {
+    const seconds = retryAfterSeconds(retryAfterMs);
+    return new ApiError(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      'service_unavailable',
+      message,
+      { retry_after: seconds },
+      {
+        'retry-after': String(seconds),
+      },
+    );
+  }
   static conflict(message: string, data: Record<string, unknown> = {}) {
     return new ApiError(HttpStatus.CONFLICT, 'conflict', message, data);
   }
+}
+
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
