@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../common/api-error.js';
 import { IS_PUBLIC, REQUIREMENT, type Requirement } from '../access/access.decorators.js';
 import { TokenVerifier } from './token-verifier.js';
+import { AuthThrottle } from './auth-throttle.js';
 import { presentedToken } from './credentials.js';
 import { grants } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
@@ -15,13 +16,14 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly auth: TokenVerifier,
+    private readonly throttle: AuthThrottle,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: Principal }>();
-    const principal = await this.auth.authenticate(presentedToken(request));
+    const principal = await this.throttle.forClient(request.ip, () => this.auth.authenticate(presentedToken(request)));
     request.principal = principal;
     const requirement = this.reflector.getAllAndOverride<Requirement | undefined>(REQUIREMENT, targets) ?? {};
     if (!satisfies(principal, requirement)) throw ApiError.forbidden();

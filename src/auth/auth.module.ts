@@ -8,12 +8,13 @@ import { AuthGuard } from './auth.guard.js';
 import { TokenVerifier } from './token-verifier.js';
 import { permissionsForAccess } from '../access/permissions.js';
 import { StaticCredentials } from './static-credentials.js';
+import { AuthThrottle } from './auth-throttle.js';
 
 @Global()
 @Module({
   imports: [TokensModule],
-  providers: [StaticCredentials, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [StaticCredentials, TokenVerifier, TokensModule],
+  providers: [AuthThrottle, StaticCredentials, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [AuthThrottle, StaticCredentials, TokenVerifier, TokensModule],
 })
 export class AuthModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');

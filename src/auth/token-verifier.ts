@@ -8,6 +8,7 @@ import { UsageTracker } from '../tokens/usage-tracker.service.js';
 import { permissionsForAccess, accessOf } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { StaticCredentials } from './static-credentials.js';
+import { type Admission, AuthThrottle } from './auth-throttle.js';
 import { isUuid } from '../common/uuid.js';
 
 export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED';
@@ -41,6 +42,7 @@ export class TokenVerifier {
     private readonly statics: StaticCredentials,
     private readonly cache: TokenCache,
     private readonly usage: UsageTracker,
+    private readonly throttle: AuthThrottle,
   ) {}
 
   /**
@@ -58,9 +60,23 @@ export class TokenVerifier {
       }
     }
     const snapshot = this.cache.snapshot();
+    // Failed attempts are throttled (429) before any database or argon2 work; misses are remembered.
+    const admission = await this.throttle.admit(presented);
+    if (admission.knownMiss) return { code: 'NOT_FOUND' };
+    return admission.settle(() => this.inspectUncached(presented, key, snapshot, admission, consume, now));
+  }
+
+  private async inspectUncached(
+    presented: string,
+    key: string | null,
+    snapshot: number,
+    admission: Admission,
+    consume: boolean,
+    now: Date,
+  ): Promise<Verdict> {
     const parsed = this.codec.parse(presented);
     if (!parsed) {
-      const verdict = await this.inspectStatic(presented, now);
+      const verdict = await this.inspectStatic(presented, now, admission);
       if (key && verdict.code === 'VALID')
         this.cache.set(key, verdict.principal, null, verdict.principal.expiresAt, snapshot);
       return verdict;
@@ -68,6 +84,7 @@ export class TokenVerifier {
     const row = await this.tokens.findByLookupId(parsed.lookupId);
     if (!row) return { code: 'NOT_FOUND' };
     let validUntil = row.expiresAt;
+    await admission.beforeArgon2(parsed.lookupId);
     let matches = await this.hasher.verify(row.secretHash, presented);
     if (!matches && row.previousSecretHash && row.previousExpiresAt && row.previousExpiresAt > now) {
       matches = await this.hasher.verify(row.previousSecretHash, presented);
@@ -88,8 +105,8 @@ export class TokenVerifier {
     return { code: 'VALID', principal, row };
   }
 
-  private async inspectStatic(presented: string, now: Date): Promise<Verdict> {
-    const entry = await this.statics.match(presented);
+  private async inspectStatic(presented: string, now: Date, admission: Admission): Promise<Verdict> {
+    const entry = await this.statics.match(presented, admission);
     if (!entry) return { code: 'NOT_FOUND' };
     if (!entry.enabled) return { code: 'DISABLED', principal: entry.principal };
     if (entry.principal.expiresAt && entry.principal.expiresAt <= now) {

@@ -1,12 +1,35 @@
 import { Inject, Injectable } from '@nestjs/common';
 import argon2 from 'argon2';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { ApiError } from '../common/api-error.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 
-/** argon2id hashing of token secrets (parameters at least OWASP's minimum, configurable). */
+/** Counters for a metrics exporter (and the tests): monotonic totals and current gauges. */
+export interface HasherStats {
+  /** argon2 computations started (hash + verify). */
+  calls: number;
+  verifies: number;
+  hashes: number;
+  /** Running now / waiting now. */
+  active: number;
+  queued: number;
+  /** Refused with 503 because the queue was full. */
+  rejected: number;
+}
+
+/**
+ * argon2id hashing of token secrets (parameters at least OWASP's minimum, configurable). Every
+ * computation goes through one bounded queue: at most KEYWARD_ARGON2_CONCURRENCY run at once and at
+ * most KEYWARD_ARGON2_QUEUE wait; past that the request gets 503 with Retry-After at once, instead of
+ * everyone's latency growing without bound.
+ */
 @Injectable()
 export class PasswordHasher {
   private readonly options: argon2.Options & { raw?: false };
+  private readonly limit: LimitFunction;
+  private readonly maxQueued: number;
+  private readonly counters = { verifies: 0, hashes: 0, rejected: 0 };
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.options = {
@@ -15,19 +38,46 @@ export class PasswordHasher {
       timeCost: config.KEYWARD_ARGON2_TIME_COST,
       parallelism: config.KEYWARD_ARGON2_PARALLELISM,
     };
+    this.limit = pLimit(config.KEYWARD_ARGON2_CONCURRENCY);
+    this.maxQueued = config.KEYWARD_ARGON2_QUEUE;
   }
 
   hash(secret: string): Promise<string> {
-    return argon2.hash(secret, this.options);
+    return this.run(() => {
+      this.counters.hashes++;
+      return argon2.hash(secret, this.options);
+    });
   }
 
-  /** False (never throws) for a malformed hash or a mismatch. */
-  async verify(hash: string, secret: string): Promise<boolean> {
-    try {
-      return await argon2.verify(hash, secret);
-    } catch {
-      return false;
+  /** False (never throws) for a malformed hash or a mismatch; 503 ApiError when the queue is full. */
+  verify(hash: string, secret: string): Promise<boolean> {
+    return this.run(async () => {
+      this.counters.verifies++;
+      try {
+        return await argon2.verify(hash, secret);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  get stats(): HasherStats {
+    return {
+      calls: this.counters.verifies + this.counters.hashes,
+      verifies: this.counters.verifies,
+      hashes: this.counters.hashes,
+      active: this.limit.activeCount,
+      queued: this.limit.pendingCount,
+      rejected: this.counters.rejected,
+    };
+  }
+
+  private run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.limit.activeCount + this.limit.pendingCount >= this.limit.concurrency + this.maxQueued) {
+      this.counters.rejected++;
+      return Promise.reject(ApiError.unavailable('Too many token checks in progress: try again shortly', 1000));
     }
+    return this.limit(work);
   }
 
   static isArgon2Hash(value: string): boolean {

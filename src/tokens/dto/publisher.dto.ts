@@ -36,7 +36,9 @@ export class CreateApiTokenDto {
     description: 'RFC 3339 time in the future. Omitted: the token never expires (until revoked).',
   })
   @IsOptional()
-  @IsDateTime({ message: 'expires_at must be an RFC 3339 date-time (a real calendar date, seconds 0–59), e.g. 2030-12-31T23:59:59Z' })
+  @IsDateTime({
+    message: 'expires_at must be an RFC 3339 date-time (a real calendar date, seconds 0–59), e.g. 2030-12-31T23:59:59Z',
+  })
   expires_at?: string | null;
 }
 
