@@ -19,9 +19,9 @@ const HOLDER = '198.51.100.2';
 const codec = new TokenCodec('kw_');
 const THROTTLE = {
   KEYWARD_TRUST_PROXY: 'true',
-  KEYWARD_AUTH_FAILURES_PER_ADDRESS: '30',
-  KEYWARD_AUTH_FAILURES_PER_TOKEN: '10',
-  KEYWARD_AUTH_FAILURE_WINDOW: '10m',
+  KEYWARD_THROTTLE_ADDRESS: '30',
+  KEYWARD_THROTTLE_TOKEN: '10',
+  KEYWARD_THROTTLE_WINDOW: '10m',
 };
 
 let db: TestDatabase;
@@ -142,7 +142,7 @@ describe('a flood from one address', () => {
   });
 
   it('of one wrong value: answered from the negative cache after the first miss', async () => {
-    const { api, throttle } = await app({ KEYWARD_AUTH_FAILURES_PER_ADDRESS: '1000' });
+    const { api, throttle } = await app({ KEYWARD_THROTTLE_ADDRESS: '1000' });
     const wrong = codec.generate().token;
     for (let i = 0; i < 5; i++) {
       expect((await api.post('/api-token/list', {}, { token: wrong, headers: from(ATTACKER) })).status).toBe(401);
@@ -163,7 +163,7 @@ describe('tokens-file entries stored as argon2 hashes', () => {
         mode: 0o600,
       },
     );
-    const { api, hasher } = await app({ KEYWARD_TOKENS_FILE: file, KEYWARD_AUTH_FAILURES_PER_ADDRESS: '1000' });
+    const { api, hasher } = await app({ KEYWARD_TOKENS_FILE: file, KEYWARD_THROTTLE_ADDRESS: '1000' });
     const list = (token: string) => api.post('/api-token/list', {}, { token, headers: from(ATTACKER) });
     const before = hasher.stats.verifies;
     for (const value of ['not-a-token', 'kw_zzzzzz-anything', 'lightd_0123456789abcdef', `kw_ab12c${'0'.repeat(40)}`]) {
@@ -181,8 +181,8 @@ describe('tokens-file entries stored as argon2 hashes', () => {
 describe('the argon2 queue', () => {
   it('answers 503 with Retry-After when full, instead of growing latency; never 500', async () => {
     const { api, hasher } = await app({
-      KEYWARD_AUTH_FAILURES_PER_ADDRESS: '1000',
-      KEYWARD_AUTH_FAILURES_PER_TOKEN: '1000',
+      KEYWARD_THROTTLE_ADDRESS: '1000',
+      KEYWARD_THROTTLE_TOKEN: '1000',
       KEYWARD_AUTH_CACHE_TTL: '0',
       KEYWARD_ARGON2_CONCURRENCY: '1',
       KEYWARD_ARGON2_QUEUE: '1',

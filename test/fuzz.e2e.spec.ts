@@ -193,12 +193,10 @@ const credential = fc.oneof(
   { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 20 }).map((s) => s.replace(/\s/g, '_') || 'x') },
 );
 
-function knownIdFor(name: string): string {
-  return name === 'projectID'
-    ? known.projectId
-    : /project_tokens|projects/.test(name)
-      ? known.projectTokenId
-      : known.tokenId;
+/** `KNOWN` in a path: the id of a real row of the right kind (known ids exist only once the app runs). */
+function knownIdFor(param: string, path: string): string {
+  if (param === 'projectID') return known.projectId;
+  return /project_tokens|projects/.test(path) ? known.projectTokenId : known.tokenId;
 }
 
 function checkResponse(res: Res, what: string) {

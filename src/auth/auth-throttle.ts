@@ -49,18 +49,18 @@ export class AuthThrottle {
   };
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    const duration = Math.max(1, Math.ceil(config.KEYWARD_AUTH_FAILURE_WINDOW / 1000));
+    const duration = Math.max(1, Math.ceil(config.KEYWARD_THROTTLE_WINDOW / 1000));
     this.byAddress = new RateLimiterMemory({
       keyPrefix: 'addr',
-      points: config.KEYWARD_AUTH_FAILURES_PER_ADDRESS,
+      points: config.KEYWARD_THROTTLE_ADDRESS,
       duration,
     });
     this.byToken = new RateLimiterMemory({
       keyPrefix: 'tok',
-      points: config.KEYWARD_AUTH_FAILURES_PER_TOKEN,
+      points: config.KEYWARD_THROTTLE_TOKEN,
       duration,
     });
-    const ttl = config.KEYWARD_AUTH_NEGATIVE_CACHE_TTL;
+    const ttl = config.KEYWARD_NEGATIVE_CACHE_TTL;
     this.misses = ttl > 0 ? new LRUCache({ max: config.KEYWARD_AUTH_CACHE_MAX, ttl }) : null;
     this.proven = new LRUCache({ max: config.KEYWARD_AUTH_CACHE_MAX, ttl: 24 * 3_600_000 });
   }
