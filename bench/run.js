@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Keyward benchmarks (issue 5): `npm run bench` (= `npm run build && node bench/run.js`).
+// Keyward benchmarks: `npm run bench` (= `npm run build && node bench/run.js`).
 //
 //   node bench/run.js [--quick] [--only=1,2,4]     BENCH_DURATION=10 (seconds per autocannon run)
 //

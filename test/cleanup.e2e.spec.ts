@@ -25,7 +25,7 @@ async function insert(t: TestApp, data: Partial<Prisma.ApiTokenUncheckedCreateIn
       stub: 'kw_test',
       kind: 'global',
       access: 'read',
-      permissions: [],
+      permissions: ['read:*'],
       ...data,
     },
   });

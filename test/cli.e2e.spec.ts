@@ -126,6 +126,26 @@ describe('token create|list|revoke|rotate against the configured database', () =
     expect(after.find((r: { id: string }) => r.id === reader.id).status).toBe('revoked');
   });
 
+  it('verifies a token from standard input with the service’s verifier', async () => {
+    const made = json(await keyward(['token', 'create', '--access', 'read', '--json'], db.env));
+    const valid = await keyward(['token', 'verify', '--json'], db.env, `${made.token}\n`);
+    expect(valid.code, valid.stderr).toBe(0);
+    expect(JSON.parse(valid.stdout)).toMatchObject({
+      valid: true,
+      code: 'VALID',
+      token: { id: made.id, permissions: ['read:*'], projects: null },
+    });
+    const forbidden = await keyward(['token', 'verify', '--permission', 'create:token'], db.env, made.token);
+    expect(forbidden.code).toBe(2);
+    expect(forbidden.stdout).toMatch(/✗ FORBIDDEN/);
+    const unknown = await keyward(['token', 'verify'], db.env, `kw_${'x'.repeat(65)}`);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toMatch(/✗ NOT_FOUND/);
+    const empty = await keyward(['token', 'verify'], db.env, '');
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/standard input/);
+  });
+
   it('explains bad input and exits 1', async () => {
     const cases: [string[], RegExp][] = [
       [['token', 'create'], /required option '--access <level>'/],
@@ -193,16 +213,18 @@ describe('on the embedded database', () => {
   });
 });
 
-describe("seed 003's token what|reset|set on a tokens file", () => {
+describe('master-token commands token what|reset|set on a tokens file', () => {
   const MASTER = 'lightd_ad2f7fc49ed640429c450e14ed07c8d5';
-  const seed003 = { DATABASE_URL: '', KEYWARD_TOKEN_PREFIX: 'lightd_' };
+  const masterTokenEnv = { DATABASE_URL: '', KEYWARD_TOKEN_PREFIX: 'lightd_' };
 
   it('what shows the current token; reset replaces it, keeps the rest of the file, and prints it once', async () => {
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ port: 8070, authorization: { enabled: true, token: MASTER } }));
-    expect(ok(await keyward(['token', 'what', '--file', file], seed003)).stdout).toBe(`Current Token: ${MASTER}\n`);
+    expect(ok(await keyward(['token', 'what', '--file', file], masterTokenEnv)).stdout).toBe(
+      `Current Token: ${MASTER}\n`,
+    );
 
-    const reset = ok(await keyward(['token', 'reset'], { ...seed003, KEYWARD_TOKENS_FILE: file }));
+    const reset = ok(await keyward(['token', 'reset'], { ...masterTokenEnv, KEYWARD_TOKENS_FILE: file }));
     const lines = reset.stdout.split('\n');
     expect(lines[0]).toBe('✓ Token reset successfully!');
     expect(lines[1]).toMatch(/^New Token: lightd_[0-9a-f]{64}$/);
@@ -215,7 +237,9 @@ describe("seed 003's token what|reset|set on a tokens file", () => {
     const token = lines[1].slice('New Token: '.length);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ port: 8070, authorization: { enabled: true, token } });
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(ok(await keyward(['token', 'what', '--file', file], seed003)).stdout).toBe(`Current Token: ${token}\n`);
+    expect(ok(await keyward(['token', 'what', '--file', file], masterTokenEnv)).stdout).toBe(
+      `Current Token: ${token}\n`,
+    );
   });
 
   it('reset --hash-only keeps only the hash: the service accepts the token, what shows the stub', async () => {
@@ -255,7 +279,7 @@ describe("seed 003's token what|reset|set on a tokens file", () => {
   it('set reads the token from the prompt (or a pipe) and checks its prefix and length', async () => {
     const file = join(dir, 'set.json');
     const custom = 'lightd_my_custom_secure_token_here';
-    const set = ok(await keyward(['token', 'set', '--file', file], seed003, `${custom}\n`));
+    const set = ok(await keyward(['token', 'set', '--file', file], masterTokenEnv, `${custom}\n`));
     expect(set.stdout).toContain("Enter new token (must start with 'lightd_' and be at least 20 characters):\n> ");
     expect(set.stdout).toContain(`✓ Token set successfully!\nNew Token: ${custom}\n`);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ authorization: { enabled: true, token: custom } });
@@ -266,7 +290,7 @@ describe("seed 003's token what|reset|set on a tokens file", () => {
       ['lightd_has some spaces in it', 'keyward: the token must not contain whitespace'],
       ['', 'keyward: no token given'],
     ]) {
-      const r = await keyward(['token', 'set', '--file', file], seed003, `${input}\n`);
+      const r = await keyward(['token', 'set', '--file', file], masterTokenEnv, `${input}\n`);
       expect(r.code, input).toBe(1);
       expect(r.stderr.trim()).toBe(message);
     }

@@ -26,7 +26,7 @@ const MISSING = '123e4567-e89b-12d3-a456-426614174000';
 const ALL = ['create:*', 'read:*', 'update:*', 'delete:*'];
 const pt = (token: string) => ({ token, header: 'x-project-token' });
 
-describe('seed 002 fetch examples, run verbatim (host, {projectID} and <token> replaced)', () => {
+describe('Calyptia-style documented fetch examples, run verbatim (host, {projectID} and <token> replaced)', () => {
   it('creates a token, then lists it', async () => {
     const host = t.url;
     const projectID = project.id;
@@ -45,7 +45,7 @@ describe('seed 002 fetch examples, run verbatim (host, {projectID} and <token> r
         }),
       });
       const data = await response.json();
-      // (end of the seed's code)
+      // (end of the documented code)
       expect(response.status).toBe(201);
       created = data as ProjectTokenBody;
       expect(Object.keys(created).sort()).toEqual(['createdAt', 'id', 'name', 'permissions', 'token']);
@@ -62,7 +62,7 @@ describe('seed 002 fetch examples, run verbatim (host, {projectID} and <token> r
         },
       });
       const data = await response.json();
-      // (end of the seed's code)
+      // (end of the documented code)
       expect(response.status).toBe(200);
       expect(Array.isArray(data)).toBe(true);
       const mine = (data as ProjectTokenBody[]).find((x: ProjectTokenBody) => x.id === created.id);
@@ -198,19 +198,25 @@ describe('POST /v1/projects/{projectID}/tokens', () => {
     expect(envelopeOf(denied)).toMatchObject({ code: 'authorization_error', message: 'Insufficient permissions' });
   });
 
-  it('keeps project tokens away from the Publisher routes and from creating projects', async () => {
+  it('confines project tokens to their project on the Publisher routes, and keeps them from creating projects', async () => {
     const strong = await createProjectToken(api, project.id, ALL);
-    for (const [path, body] of [
-      ['/publisher.v1/api-token/create', { access: 'read' }],
-      ['/publisher.v1/api-token/list', {}],
-      ['/api-token/create', { access: 'write' }],
-      ['/api-token/revoke', { id: MISSING }],
-      ['/v1/projects', { name: unique() }],
-    ] as const) {
-      const res = await api.post(path, body, pt(strong.token));
-      expect(res.status, path).toBe(403);
-      expect(envelopeOf(res).code).toBe('authorization_error');
-    }
+    const unscoped = (await api.post('/api-token/create', { access: 'read' })).body as { id: string };
+    // A project token is a caller like any other, confined to its project: what it creates is too.
+    const made = await api.post('/publisher.v1/api-token/create', { access: 'write' }, pt(strong.token));
+    expect(made.status, made.text).toBe(200);
+    const verdict = await api.post('/v1/tokens/verify', { token: made.body.token });
+    expect(verdict.body.token.projects).toEqual([project.id]);
+    const listed = await api.post('/publisher.v1/api-token/list', {}, pt(strong.token));
+    expect(listed.status).toBe(200);
+    const ids = listed.body.data.map((x: { id: string }) => x.id);
+    expect(ids).toContain(made.body.id);
+    expect(ids).not.toContain(unscoped.id);
+    // A token that may act on every project is outside its scope: not found, not revoked.
+    const revoke = await api.post('/api-token/revoke', { id: unscoped.id }, pt(strong.token));
+    expect(revoke.status).toBe(404);
+    const projects = await api.post('/v1/projects', { name: unique() }, pt(strong.token));
+    expect(projects.status).toBe(403);
+    expect(envelopeOf(projects).code).toBe('authorization_error');
   });
 });
 

@@ -65,18 +65,22 @@ describe('POST /v1/projects', () => {
     expect(envelopeOf(arr).code).toBe('bad_request');
   });
 
-  it('needs a global token with write access', async () => {
+  it('needs create:project from a caller confined to no project', async () => {
     const read = await createGlobalToken(api, 'read');
     const write = await createGlobalToken(api, 'write');
     const p = await createProject(api);
     const projectToken = await createProjectToken(api, p.id, ['create:*', 'read:*', 'update:*', 'delete:*']);
 
     expect((await api.post('/v1/projects', { name: unique() }, { token: write })).status).toBe(201);
-    for (const token of [read, projectToken.token]) {
-      const res = await api.post('/v1/projects', { name: unique() }, { token });
-      expect(res.status).toBe(403);
-      expect(envelopeOf(res)).toMatchObject({ code: 'authorization_error', message: 'Insufficient permissions' });
-    }
+    const missing = await api.post('/v1/projects', { name: unique() }, { token: read });
+    expect(missing.status).toBe(403);
+    expect(envelopeOf(missing)).toMatchObject({ code: 'authorization_error', message: 'Insufficient permissions' });
+    const confined = await api.post('/v1/projects', { name: unique() }, { token: projectToken.token });
+    expect(confined.status).toBe(403);
+    expect(envelopeOf(confined)).toMatchObject({
+      code: 'authorization_error',
+      message: 'Only a token that is not confined to projects may create projects',
+    });
     const none = await api.post('/v1/projects', { name: unique() }, { token: null });
     expect(none.status).toBe(401);
     expect(envelopeOf(none).code).toBe('authentication_error');

@@ -178,9 +178,9 @@ describe('revoke', () => {
   });
 });
 
-describe('seed 001 curl examples, run verbatim against the service', () => {
+describe('Publisher-style documented curl examples, run verbatim against the service', () => {
   it('create, list and revoke with curl', async () => {
-    // The seed's commands with only the host and the placeholders filled in.
+    // The documented commands with only the host and the placeholders filled in.
     const create = await run('curl', [
       '-s',
       '-X',

@@ -110,7 +110,7 @@ describe('open routes', () => {
     expect((await api.get('/openapi.json', { token: null })).status).toBe(200);
   });
 
-  it('accepts seed 003 Accept header on protected routes', async () => {
+  it('accepts the vendor Accept header of the TTL-token style on protected routes', async () => {
     const res = await api.call('POST', '/api-token/list', {
       body: {},
       headers: { accept: 'Application/vnd.pkglatv1+json' },

@@ -17,7 +17,7 @@ const file = join(dir, 'tokens.json');
 const write = (doc: unknown, path = file) =>
   writeFileSync(path, typeof doc === 'string' ? doc : JSON.stringify(doc, null, 2), { mode: 0o600 });
 
-const ADMIN = 'seed000-admin-Secret-Token';
+const ADMIN = 'named-tokens-admin-Secret-Token';
 const CI = 'ABC123XYZ789';
 let t: TestApp;
 let api: Client;
@@ -42,7 +42,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('seed 000: {"tokens": ...} with X-Token', () => {
+describe('named-tokens file: {"tokens": ...} with X-Token', () => {
   beforeAll(async () => {
     write({
       tokens: {
@@ -93,9 +93,11 @@ describe('seed 000: {"tokens": ...} with X-Token', () => {
       projects: null,
       flags: { allow_overwrite: true, allow_delete: true, existing_projects_only: false },
     });
+    // Confinement by name is kept as written and resolved to project ids on use; until then, nothing.
+    expect(hits[1]!.projectRefs).toEqual(['my-project', 'other-project']);
     expect(hits[1]!.principal).toMatchObject({
       id: 'file:ci-pipeline',
-      projects: ['my-project', 'other-project'],
+      projects: [],
       flags: { allow_overwrite: false, allow_delete: false, existing_projects_only: false },
     });
     // Only HMACs are kept in memory, never the secret.
@@ -126,12 +128,17 @@ describe('project names in tokens files', () => {
       });
     }
     expect((await verify('elsewhere')).body).toMatchObject({ valid: false, code: 'FORBIDDEN' });
-    // seed 000 projects need not exist in Keyward: the name alone is checked
-    expect((await verify('other-project')).body).toMatchObject({ valid: true });
+    // A name counts once a project of that name exists (names resolve to ids, compared canonically).
+    expect((await verify('other-project')).body).toMatchObject({ valid: false, code: 'FORBIDDEN' });
+    const other = await api.post('/v1/projects', { name: 'other-project' }, { token: ADMIN, header: 'x-token' });
+    expect(other.status, other.text).toBe(201);
+    expect((await verify('other-project')).body).toMatchObject({ valid: true, code: 'VALID' });
+    expect((await verify(other.body.id.toUpperCase())).body).toMatchObject({ valid: true, code: 'VALID' });
+    expect((await verify('other-project')).body.token.projects.sort()).toEqual([mine.body.id, other.body.id].sort());
   });
 });
 
-describe('seed 004: api_keys with X-API-Key', () => {
+describe('API-keys file: api_keys with X-API-Key', () => {
   const keys = [
     { key: 'hcpms_live_a4b9c2d1e4f5', name: 'Production', enabled: true },
     { key: 'hcpms_live_e7c1f3a8b9c2', name: 'Staging', enabled: true },
@@ -158,7 +165,7 @@ describe('seed 004: api_keys with X-API-Key', () => {
   });
 });
 
-describe('seed 003: {"authorization": {"enabled", "token"}} with Bearer', () => {
+describe('master-token file: {"authorization": {"enabled", "token"}} with Bearer', () => {
   const MASTER = 'lightd_ad2f7fc49ed640429c450e14ed07c8d5';
 
   it('authenticates the master token; enabled: false turns it off', async () => {
@@ -200,7 +207,7 @@ describe('a bad file on reload', () => {
   });
 });
 
-describe('seed 004 four-step rotation over SIGHUP', () => {
+describe('API-keys four-step rotation over SIGHUP', () => {
   const OLD = 'hcpms_live_0ld0ld0ld0ld0ld0ld0ld0ld0ld0';
   const NEW = 'hcpms_live_n3wn3wn3wn3wn3wn3wn3wn3wn3wn3w';
   const hammer = async (key: string, until: () => Promise<boolean>) => {

@@ -13,10 +13,10 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const SEED_ACCEPT = { accept: 'Application/vnd.pkglatv1+json' };
+const VENDOR_ACCEPT = { accept: 'Application/vnd.pkglatv1+json' };
 
-describe('POST /auth/tokens (seed 003)', () => {
-  it('runs the seed curl verbatim and returns {id, token, expires_at}', async () => {
+describe('POST /auth/tokens (TTL tokens)', () => {
+  it('runs the documented curl verbatim and returns {id, token, expires_at}', async () => {
     const { stdout } = await run('curl', [
       '-s',
       '-X',
@@ -39,7 +39,7 @@ describe('POST /auth/tokens (seed 003)', () => {
     const ttl = new Date(body.expires_at).getTime() - Date.now();
     expect(ttl).toBeGreaterThan(3_500_000);
     expect(ttl).toBeLessThanOrEqual(3_600_000);
-    const use = await api.post('/api-token/list', {}, { token: body.token, headers: SEED_ACCEPT });
+    const use = await api.post('/api-token/list', {}, { token: body.token, headers: VENDOR_ACCEPT });
     expect(use.status).toBe(200);
   });
 

@@ -1,7 +1,14 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiForbiddenResponse, ApiNotFoundResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiExtension,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiSecurity,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
-import type { Access, Permission } from './permissions.js';
+import { PERMISSION_EXTENSION } from '../common/openapi.js';
+import type { Permission } from './permissions.js';
 import type { Principal } from './principal.js';
 
 export const IS_PUBLIC = 'keyward:public';
@@ -11,12 +18,8 @@ export const REQUIREMENT = 'keyward:requirement';
 export const SECURITY_SCHEMES = ['bearer', 'x-token', 'x-api-key', 'x-project-token'] as const;
 
 export interface Requirement {
-  /** Minimum access level (`write` implies `read`). */
-  access?: Access;
-  /** A permission of the enum; `<action>:*` covers it. */
-  permission?: Permission;
-  /** Only global (Publisher-style) tokens, not project tokens. */
-  globalOnly?: boolean;
+  /** The one permission the route requires; `<action>:*` covers it. */
+  permission: Permission;
   /**
    * Name of the route parameter holding a project id the caller must be confined to (e.g.
    * `projectID`). A project outside the caller's scope answers 404, so existence does not leak.
@@ -28,24 +31,18 @@ export interface Requirement {
 export const Public = () => SetMetadata(IS_PUBLIC, true);
 
 /**
- * Declares who may call a route, for the global guard and, in the same breath, for OpenAPI: the
- * security schemes and the 401/403 responses.
+ * Declares the one permission a route requires, for the global guard and, in the same breath, for
+ * OpenAPI: the security schemes, the `x-keyward-permission` extension (added to the operation's
+ * description when the document is built) and the 401/403 responses.
  */
-export function Authenticated(requirement: Requirement = {}) {
-  const what = [
-    requirement.access && `\`${requirement.access}\` access`,
-    requirement.permission && `the \`${requirement.permission}\` permission`,
-    requirement.globalOnly && 'a global (non-project) token',
-    requirement.projectParam && `access to the project \`${requirement.projectParam}\``,
-  ]
-    .filter(Boolean)
-    .join(', ');
+export function Authenticated(requirement: Requirement) {
   return applyDecorators(
     SetMetadata(REQUIREMENT, requirement),
+    ApiExtension(PERMISSION_EXTENSION, requirement.permission),
     ...SECURITY_SCHEMES.map((s) => ApiSecurity(s)),
     ApiUnauthorizedResponse({ description: 'Invalid, missing, expired or revoked token', type: ErrorEnvelopeDto }),
     ApiForbiddenResponse({
-      description: `Insufficient permissions${what ? `: needs ${what}` : ''}`,
+      description: `The token lacks the \`${requirement.permission}\` permission, or asks for rights it does not hold`,
       type: ErrorEnvelopeDto,
     }),
     ...(requirement.projectParam

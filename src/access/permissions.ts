@@ -18,7 +18,9 @@ export enum Permission {
 }
 
 export const ALL_PERMISSIONS = Object.values(Permission);
+/** `access: write`: the four wildcards. */
 export const WRITE_PERMISSIONS = [Permission.CreateAll, Permission.ReadAll, Permission.UpdateAll, Permission.DeleteAll];
+/** `access: read`: `read:*`. */
 export const READ_PERMISSIONS = [Permission.ReadAll];
 
 export type Access = 'read' | 'write';
@@ -34,6 +36,7 @@ export function grants(held: readonly string[], required: Permission): boolean {
   return held.includes(`${action}:*`);
 }
 
+/** Does `held` grant every permission of `required`? Values outside the enum are never granted. */
 export function grantsAll(held: readonly string[], required: readonly string[]): boolean {
   return required.every((p) => isPermission(p) && grants(held, p));
 }
@@ -43,6 +46,12 @@ export function accessOf(permissions: readonly string[]): Access {
   return permissions.some((p) => !p.startsWith('read:')) ? 'write' : 'read';
 }
 
+/** The explicit permissions an access level stands for. */
 export function permissionsForAccess(access: Access): Permission[] {
   return access === 'write' ? [...WRITE_PERMISSIONS] : [...READ_PERMISSIONS];
+}
+
+/** Unique, in the enum's order; values outside the enum are dropped. */
+export function normalizePermissions(list: readonly string[]): Permission[] {
+  return ALL_PERMISSIONS.filter((p) => list.includes(p));
 }

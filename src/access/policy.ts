@@ -1,35 +1,115 @@
 import { ApiError } from '../common/api-error.js';
-import { type Access, grantsAll } from './permissions.js';
+import { grants, grantsAll, type Permission } from './permissions.js';
 import type { Principal } from './principal.js';
+import { type Scope, scopeWithin } from './scope.js';
 
-export interface Grant {
-  access?: Access;
-  permissions?: string[];
-  /** Project ids the new token is confined to; null = every project. */
-  projects?: string[] | null;
-  expiresAt?: Date | null;
+/**
+ * The authorization policy: who may do what to which token. Pure functions over the one model of
+ * rights (permissions, project scope, expiry, single-use); every route, the guard, the verify API and
+ * the CLI go through them.
+ *
+ * 1. A route requires exactly one permission (`mayCall`).
+ * 2. A caller sees only tokens whose scope is inside its own (`maySee`; anything else is "not found").
+ * 3. It may revoke or delete only tokens it sees that hold no permission it lacks (`mayRevoke`).
+ * 4. It may change or rotate only such tokens, and only if the result ends inside the caller
+ *    (`mayChange`).
+ * 5. Whatever it creates ends inside the caller: permissions ⊆, scope ⊆, expiry ≤ (capped), and a
+ *    single-use caller creates only single-use tokens (`grantWithin`).
+ * 6. Projects are created only by unscoped callers (`mayCreateProject`).
+ */
+
+/** The rights a token carries, as far as the policy is concerned. */
+export interface Rights {
+  permissions: readonly string[];
+  projects: Scope;
+  expiresAt: Date | null;
+  singleUse: boolean;
+}
+
+export type Decision = { allowed: true } | { allowed: false; status: 403 | 404; reason: string };
+
+const ALLOW: Decision = { allowed: true };
+const deny = (status: 403 | 404, reason: string): Decision => ({ allowed: false, status, reason });
+
+export const REASONS = {
+  missingPermission: (p: Permission) => `This token lacks the ${p} permission`,
+  notFound: 'Token not found',
+  strongerTarget: 'Cannot act on a token that holds permissions you do not have',
+  permissions: 'Cannot grant permissions you do not have',
+  projects: 'Cannot grant access to projects outside your own scope',
+  noProjects: 'Your token is confined to no existing project: it cannot grant anything',
+  expiry: 'Cannot give a token a lifetime beyond your own',
+  singleUse: 'A single-use token can only create single-use tokens',
+  emptyPermissions: 'A token needs at least one permission',
+  unscopedOnly: 'Only a token that is not confined to projects may create projects',
+} as const;
+
+/** Rule 1: may the caller call a route that requires `permission`? */
+export function mayCall(caller: Principal, permission: Permission): Decision {
+  return grants(caller.permissions, permission) ? ALLOW : deny(403, REASONS.missingPermission(permission));
+}
+
+/** Rule 2: may the caller see (list, get, verify) a token with these rights? */
+export function maySee(caller: Principal, target: Pick<Rights, 'projects'>): Decision {
+  return scopeWithin(target.projects, caller.projects) ? ALLOW : deny(404, REASONS.notFound);
+}
+
+/** Rule 3: may the caller revoke or delete this token? */
+export function mayRevoke(caller: Principal, target: Rights): Decision {
+  const seen = maySee(caller, target);
+  if (!seen.allowed) return seen;
+  return grantsAll(caller.permissions, target.permissions) ? ALLOW : deny(403, REASONS.strongerTarget);
 }
 
 /**
- * No privilege escalation: a caller may grant only what it holds ("Cannot grant permissions you do
- * not have"). Returns the expiry the new token gets: never later than the caller's own.
+ * Rule 4: may the caller change (PATCH) or rotate this token into `next` (default: unchanged rights)?
+ * The token must be one it may revoke, and the result must lie inside the caller, expiry included.
  */
-export function assertCanGrant(caller: Principal, grant: Grant): Date | null {
-  if (grant.access === 'write' && caller.access !== 'write') {
-    throw ApiError.forbidden('Cannot grant an access level you do not have');
-  }
-  if (grant.permissions && !grantsAll(caller.permissions, grant.permissions)) {
-    throw ApiError.forbidden('Cannot grant permissions you do not have', {
-      missing: grant.permissions.filter((p) => !grantsAll(caller.permissions, [p])),
-    });
-  }
-  if (caller.projects !== null) {
-    const wanted = grant.projects ?? null;
-    if (wanted === null || wanted.some((p) => !caller.projects!.includes(p))) {
-      throw ApiError.forbidden('Cannot grant access to projects outside your own scope');
-    }
-  }
-  const requested = grant.expiresAt ?? null;
-  if (caller.expiresAt && (!requested || requested > caller.expiresAt)) return caller.expiresAt;
-  return requested;
+export function mayChange(caller: Principal, target: Rights, next: Rights = target): Decision {
+  const revocable = mayRevoke(caller, target);
+  if (!revocable.allowed) return revocable;
+  const inside = within(caller, next);
+  if (!inside.allowed) return inside;
+  if (caller.expiresAt && (!next.expiresAt || next.expiresAt > caller.expiresAt)) return deny(403, REASONS.expiry);
+  return ALLOW;
+}
+
+/**
+ * Rule 5: the rights a new token gets, or the refusal. Never more than the caller holds; the expiry is
+ * capped at the caller's own (a token created by an expiring token never outlives it).
+ */
+export function grantWithin(caller: Principal, wanted: Rights): { decision: Decision; rights: Rights } {
+  const decision = within(caller, wanted);
+  const capped =
+    caller.expiresAt && (!wanted.expiresAt || wanted.expiresAt > caller.expiresAt)
+      ? caller.expiresAt
+      : wanted.expiresAt;
+  return { decision, rights: { ...wanted, expiresAt: capped } };
+}
+
+/** Rule 6: may the caller create a project? (It also needs `create:project`, checked as rule 1.) */
+export function mayCreateProject(caller: Principal): Decision {
+  return caller.projects === null ? ALLOW : deny(403, REASONS.unscopedOnly);
+}
+
+/** Permissions ⊆, scope ⊆ (and not empty), single-use callers only single-use. Expiry is the caller's to cap. */
+function within(caller: Principal, wanted: Rights): Decision {
+  if (!wanted.permissions.length) return deny(403, REASONS.emptyPermissions);
+  if (!grantsAll(caller.permissions, wanted.permissions)) return deny(403, REASONS.permissions);
+  if (wanted.projects !== null && wanted.projects.length === 0) return deny(403, REASONS.noProjects);
+  if (!scopeWithin(wanted.projects, caller.projects)) return deny(403, REASONS.projects);
+  if (caller.singleUse && !wanted.singleUse) return deny(403, REASONS.singleUse);
+  return ALLOW;
+}
+
+/** Throws the refusal as the API's error (404 "not found" or 403 with the reason); returns on allow. */
+export function enforce(decision: Decision, notFoundMessage = REASONS.notFound): void {
+  if (decision.allowed) return;
+  if (decision.status === 404) throw ApiError.notFound(notFoundMessage);
+  throw ApiError.forbidden(decision.reason);
+}
+
+/** The rights of a principal, for comparing it with a token. */
+export function rightsOf(p: Principal): Rights {
+  return { permissions: p.permissions, projects: p.projects, expiresAt: p.expiresAt, singleUse: p.singleUse };
 }

@@ -1,30 +1,40 @@
-import type { Access } from './permissions.js';
+import { type Access, accessOf, type Permission } from './permissions.js';
+import type { Scope } from './scope.js';
 
-/** Flags a tokens-file entry may carry (seed 000); reported by verification. */
+/** Flags a tokens-file entry may carry; reported by verification. */
 export interface TokenFlags {
   allow_overwrite: boolean;
   allow_delete: boolean;
   existing_projects_only: boolean;
 }
 
-/** Who is calling, and what they may do. Attached to the request by the global guard. */
+/**
+ * Who is calling, and what they may do: the one model of rights every credential is turned into
+ * (database token, tokens-file entry, the bootstrap admin token, the operator's CLI).
+ */
 export interface Principal {
-  /** Where the credential lives: the bootstrap admin token, the database, or a tokens file. */
-  source: 'admin' | 'database' | 'file';
-  /** Database token id, or a stable synthetic id for admin/file tokens (`admin`, `file:<name>`). */
+  /** Where the credential lives. */
+  source: 'admin' | 'database' | 'file' | 'cli';
+  /** Database token id, or a stable synthetic id (`admin`, `file:<name>`, `cli`). */
   id: string;
   name: string | null;
+  /** Which API style's resource it is: a global (Publisher-style) token or a project token. */
   kind: 'global' | 'project';
+  /** Derived from `permissions`, for display only: never checked. */
   access: Access;
-  permissions: string[];
-  /** Project ids (or, for tokens files, names) this caller is confined to; null means every project. */
-  projects: string[] | null;
+  /** Explicit permission set: never empty-means-something. */
+  permissions: Permission[];
+  /** Canonical project ids it is confined to; null = every project; [] = none. */
+  projects: Scope;
   expiresAt: Date | null;
+  /** Valid for one successful authentication only. */
+  singleUse: boolean;
+  /** The credential this one was created through (token id, `admin`, `file:<name>`, `cli`), if any. */
+  parentId: string | null;
   flags?: TokenFlags;
 }
 
-export function canSeeProject(principal: Principal, project: { id: string; name: string }): boolean {
-  return (
-    principal.projects === null || principal.projects.includes(project.id) || principal.projects.includes(project.name)
-  );
+/** Builds a Principal; `access` is always derived from the permissions. */
+export function principal(fields: Omit<Principal, 'access'>): Principal {
+  return { ...fields, access: accessOf(fields.permissions) };
 }

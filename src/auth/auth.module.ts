@@ -1,4 +1,4 @@
-import { Global, Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -7,14 +7,14 @@ import { TokensRepository } from '../tokens/tokens.repository.js';
 import { AuthGuard } from './auth.guard.js';
 import { TokenVerifier } from './token-verifier.js';
 import { permissionsForAccess } from '../access/permissions.js';
+import { principal } from '../access/principal.js';
 import { StaticCredentials } from './static-credentials.js';
 import { AuthThrottle } from './auth-throttle.js';
 
-@Global()
 @Module({
   imports: [TokensModule],
   providers: [AuthThrottle, StaticCredentials, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [AuthThrottle, StaticCredentials, TokenVerifier, TokensModule],
+  exports: [AuthThrottle, StaticCredentials, TokenVerifier],
 })
 export class AuthModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');
@@ -34,16 +34,18 @@ export class AuthModule implements OnApplicationBootstrap {
           origin: 'KEYWARD_ADMIN_TOKEN',
           enabled: true,
           mac: this.statics.mac(admin),
-          principal: {
+          projectRefs: null,
+          principal: principal({
             source: 'admin',
             id: 'admin',
             name: 'admin',
             kind: 'global',
-            access: 'write',
             permissions: permissionsForAccess('write'),
             projects: null,
             expiresAt: null,
-          },
+            singleUse: false,
+            parentId: null,
+          }),
         },
       ]);
       this.logger.log('bootstrap admin token configured (KEYWARD_ADMIN_TOKEN)');

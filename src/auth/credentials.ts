@@ -4,7 +4,7 @@ import { MAX_PRESENTED_TOKEN_LENGTH } from '../tokens/token-codec.js';
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 /**
- * The token a request presents: `Authorization: Bearer`, `X-Token` (seed 000), `X-API-Key` (seed 004)
+ * The token a request presents: `Authorization: Bearer`, `X-Token` (named-tokens files), `X-API-Key` (API-keys files)
  * or `X-Project-Token` (Calyptia), first one present wins. Absurdly long values count as absent.
  */
 export function presentedToken(request: Pick<FastifyRequest, 'headers'>): string | null {

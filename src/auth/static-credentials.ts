@@ -6,7 +6,7 @@ import type { Principal } from '../access/principal.js';
 import { AuthThrottle } from './auth-throttle.js';
 
 /**
- * Credentials that live outside the database: the bootstrap admin token and (issue 4) tokens files.
+ * Credentials that live outside the database: the bootstrap admin token and tokens files.
  * Secrets are kept only as an HMAC-SHA256 under a per-process random key (or as the argon2 hash a
  * file gave), in memory; nothing here is ever written to the database or a log.
  */
@@ -21,6 +21,11 @@ export interface StaticEntry {
   stubPrefix?: string;
   /** Where the entry came from, for messages: `KEYWARD_ADMIN_TOKEN` or a file path. */
   origin: string;
+  /**
+   * Projects the entry is confined to, by name or id as written; null = every project. The verifier
+   * resolves them to canonical ids on each (uncached) use; until then `principal.projects` is [].
+   */
+  projectRefs: string[] | null;
 }
 
 @Injectable()

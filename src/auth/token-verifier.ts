@@ -1,38 +1,53 @@
 import { Injectable } from '@nestjs/common';
+import { maySee } from '../access/policy.js';
+import { grants, type Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
+import { canonicalScope } from '../access/scope.js';
 import { ApiError, MESSAGES } from '../common/api-error.js';
 import { PasswordHasher } from '../tokens/password-hasher.js';
 import { TokenCache } from '../tokens/token-cache.service.js';
 import { TokenCodec } from '../tokens/token-codec.js';
-import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
+import { principalOf } from '../tokens/token-rights.js';
+import { TokensRepository } from '../tokens/tokens.repository.js';
 import { UsageTracker } from '../tokens/usage-tracker.service.js';
-import { permissionsForAccess, accessOf } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
 import { StaticCredentials } from './static-credentials.js';
 import { type Admission, AuthThrottle } from './auth-throttle.js';
-import { isUuid } from '../common/uuid.js';
 
-export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED';
+export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED' | 'FORBIDDEN';
 
-export type Verdict =
-  | { code: 'VALID'; principal: Principal; row?: TokenRow }
-  | { code: Exclude<VerdictCode, 'VALID'>; principal?: Principal };
-
-export function principalOf(row: TokenRow): Principal {
-  const permissions = row.permissions.length ? row.permissions : permissionsForAccess(row.access);
-  const isProject = row.kind === 'project';
-  return {
-    source: 'database',
-    id: row.id,
-    name: row.name ?? row.description ?? null,
-    kind: row.kind,
-    access: isProject ? accessOf(permissions) : row.access,
-    permissions,
-    projects: isProject ? [row.projectId!] : row.scopeProjects.length ? row.scopeProjects : null,
-    expiresAt: row.expiresAt,
-  };
+/** The whole answer about a presented token. `principal` is absent for NOT_FOUND. */
+export interface Verdict {
+  code: VerdictCode;
+  principal?: Principal;
 }
 
-/** Turns a presented token into a Principal, or says precisely why not. */
+/** What is asked of the token besides being valid. */
+export interface Ask {
+  /** It must hold this permission (else FORBIDDEN). */
+  permission?: Permission;
+  /** It must be allowed on this project (id or name; else FORBIDDEN). */
+  project?: string;
+  /** Consume a single-use token on a VALID verdict (exactly once, atomically). */
+  consume?: boolean;
+  /** Who is asking: a token outside this caller's scope is NOT_FOUND (existence does not leak). */
+  visibleTo?: Principal;
+  now?: Date;
+}
+
+/** What identification found, before anything is asked of it. */
+interface Identified {
+  code: Exclude<VerdictCode, 'FORBIDDEN'>;
+  principal?: Principal;
+}
+
+/**
+ * The one verifier: turns a presented token into a verdict. The guard, `POST /v1/tokens/verify` and
+ * the CLI all go through `verify`; no database row leaves it, and single-use consumption is written
+ * here only.
+ *
+ * Garbage is rejected by the checksum without I/O; a well-formed token costs one indexed lookup and
+ * (if the lookup id exists) one argon2 verify; a cached positive result costs one HMAC.
+ */
 @Injectable()
 export class TokenVerifier {
   constructor(
@@ -45,41 +60,65 @@ export class TokenVerifier {
     private readonly throttle: AuthThrottle,
   ) {}
 
+  async verify(presented: string, ask: Ask = {}): Promise<Verdict> {
+    const now = ask.now ?? new Date();
+    const found = await this.identify(presented, now);
+    const subject = found.principal;
+    if (!subject) return { code: 'NOT_FOUND' };
+    if (ask.visibleTo && !maySee(ask.visibleTo, subject).allowed) return { code: 'NOT_FOUND' };
+    if (found.code !== 'VALID') return { code: found.code, principal: subject };
+    if (ask.permission && !grants(subject.permissions, ask.permission))
+      return { code: 'FORBIDDEN', principal: subject };
+    if (ask.project !== undefined && !(await this.allowedOn(subject, ask.project))) {
+      return { code: 'FORBIDDEN', principal: subject };
+    }
+    if (subject.singleUse && ask.consume && !(await this.tokens.consumeSingleUse(subject.id))) {
+      return { code: 'USED', principal: subject };
+    }
+    if (subject.source === 'database') this.usage.used(subject.id);
+    return { code: 'VALID', principal: subject };
+  }
+
   /**
-   * Garbage is rejected by the checksum without I/O; a well-formed token costs one indexed lookup and
-   * (if the lookup id exists) one argon2 verify. Single-use tokens are consumed atomically when
-   * `consume` is set: exactly one concurrent caller wins.
+   * For the guard: the caller, or the error it gets. Missing, unknown, revoked, used and disabled
+   * tokens are 401; a valid token without the route's permission is 403.
    */
-  async inspect(presented: string, { consume = true, now = new Date() } = {}): Promise<Verdict> {
+  async authenticate(presented: string | null, permission?: Permission): Promise<Principal> {
+    if (!presented) throw ApiError.unauthenticated();
+    const verdict = await this.verify(presented, { permission, consume: true });
+    if (verdict.code === 'VALID') return verdict.principal!;
+    if (verdict.code === 'FORBIDDEN') throw ApiError.forbidden(MESSAGES.forbidden, { required: permission });
+    if (verdict.code === 'EXPIRED') throw ApiError.unauthenticated(MESSAGES.expired);
+    throw ApiError.unauthenticated();
+  }
+
+  /** Which credential this is and its state; cached when valid and reusable. */
+  private async identify(presented: string, now: Date): Promise<Identified> {
     const key = this.cache.enabled ? this.cache.keyOf(presented) : null;
     if (key) {
       const hit = this.cache.get(key);
-      if (hit && (!hit.expiresAt || hit.expiresAt > now)) {
-        if (hit.source === 'database') this.usage.used(hit.id);
-        return { code: 'VALID', principal: hit };
-      }
+      if (hit && (!hit.expiresAt || hit.expiresAt > now)) return { code: 'VALID', principal: hit };
     }
     const snapshot = this.cache.snapshot();
     // Failed attempts are throttled (429) before any database or argon2 work; misses are remembered.
     const admission = await this.throttle.admit(presented);
     if (admission.knownMiss) return { code: 'NOT_FOUND' };
-    return admission.settle(() => this.inspectUncached(presented, key, snapshot, admission, consume, now));
+    return admission.settle(() => this.identifyUncached(presented, key, snapshot, now, admission));
   }
 
-  private async inspectUncached(
+  private async identifyUncached(
     presented: string,
     key: string | null,
     snapshot: number,
-    admission: Admission,
-    consume: boolean,
     now: Date,
-  ): Promise<Verdict> {
+    admission: Admission,
+  ): Promise<Identified> {
     const parsed = this.codec.parse(presented);
     if (!parsed) {
-      const verdict = await this.inspectStatic(presented, now, admission);
-      if (key && verdict.code === 'VALID')
-        this.cache.set(key, verdict.principal, null, verdict.principal.expiresAt, snapshot);
-      return verdict;
+      const found = await this.identifyStatic(presented, now, admission);
+      if (key && found.code === 'VALID')
+        this.cache.set(key, found.principal!, null, found.principal!.expiresAt, snapshot);
+      return found;
     }
     const row = await this.tokens.findByLookupId(parsed.lookupId);
     if (!row) return { code: 'NOT_FOUND' };
@@ -91,47 +130,38 @@ export class TokenVerifier {
       if (matches && (!validUntil || row.previousExpiresAt < validUntil)) validUntil = row.previousExpiresAt;
     }
     if (!matches) return { code: 'NOT_FOUND' };
-    const principal = principalOf(row);
-    if (row.revokedAt) return { code: 'REVOKED', principal };
-    if (row.usedAt) return { code: 'USED', principal };
-    if (row.expiresAt && row.expiresAt <= now) return { code: 'EXPIRED', principal };
-    if (row.removeOnUse) {
-      // Single-use tokens are never cached; consumption is one atomic UPDATE.
-      if (consume && !(await this.tokens.consumeSingleUse(row.id))) return { code: 'USED', principal };
-    } else if (key) {
-      this.cache.set(key, principal, row.id, validUntil, snapshot);
-    }
-    this.usage.used(row.id);
-    return { code: 'VALID', principal, row };
+    const subject = principalOf(row);
+    if (row.revokedAt) return { code: 'REVOKED', principal: subject };
+    if (row.usedAt) return { code: 'USED', principal: subject };
+    if (row.expiresAt && row.expiresAt <= now) return { code: 'EXPIRED', principal: subject };
+    // Single-use tokens are never cached: each use must reach the atomic consumption.
+    if (key && !row.removeOnUse) this.cache.set(key, subject, row.id, validUntil, snapshot);
+    return { code: 'VALID', principal: subject };
   }
 
-  private async inspectStatic(presented: string, now: Date, admission: Admission): Promise<Verdict> {
+  private async identifyStatic(presented: string, now: Date, admission: Admission): Promise<Identified> {
     const entry = await this.statics.match(presented, admission);
     if (!entry) return { code: 'NOT_FOUND' };
-    if (!entry.enabled) return { code: 'DISABLED', principal: entry.principal };
-    if (entry.principal.expiresAt && entry.principal.expiresAt <= now) {
-      return { code: 'EXPIRED', principal: entry.principal };
-    }
-    return { code: 'VALID', principal: await this.withProjectIds(entry.principal) };
+    const subject = await this.resolveScope(entry.principal, entry.projectRefs);
+    if (!entry.enabled) return { code: 'DISABLED', principal: subject };
+    if (subject.expiresAt && subject.expiresAt <= now) return { code: 'EXPIRED', principal: subject };
+    return { code: 'VALID', principal: subject };
   }
 
   /**
-   * Tokens files confine tokens by project *name* (seed 000); routes and rows use ids. The principal
-   * gets both: the names as written, plus the ids of the projects that exist under those names.
+   * Tokens files confine tokens by project name or id; the principal gets the canonical ids of the
+   * projects that exist under those references (none if none exists: never "every project").
    */
-  private async withProjectIds(principal: Principal): Promise<Principal> {
-    const names = principal.projects?.filter((p) => !isUuid(p));
-    if (!names?.length) return principal;
-    const ids = (await this.tokens.resolveProjectIds(names)).filter((id): id is string => id !== null);
-    return ids.length ? { ...principal, projects: [...principal.projects!, ...ids] } : principal;
+  private async resolveScope(subject: Principal, refs: readonly string[] | null): Promise<Principal> {
+    if (refs === null) return subject;
+    const ids = (await this.tokens.resolveProjectIds(refs)).filter((id): id is string => id !== null);
+    return { ...subject, projects: canonicalScope(ids) };
   }
 
-  /** For the guard: a Principal, or the 401 the caller should get. */
-  async authenticate(presented: string | null): Promise<Principal> {
-    if (!presented) throw ApiError.unauthenticated();
-    const verdict = await this.inspect(presented);
-    if (verdict.code === 'VALID') return verdict.principal;
-    if (verdict.code === 'EXPIRED') throw ApiError.unauthenticated(MESSAGES.expired);
-    throw ApiError.unauthenticated();
+  /** Is the token allowed on this project (id or name, resolved like tokens-file confinement)? */
+  private async allowedOn(subject: Principal, project: string): Promise<boolean> {
+    if (subject.projects === null) return true;
+    const [id] = await this.tokens.resolveProjectIds([project]);
+    return id !== null && subject.projects.includes(id);
   }
 }

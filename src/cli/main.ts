@@ -9,7 +9,7 @@ import * as tokens from './token-commands.js';
 /**
  * `keyward`: the operator CLI. `token create|list|revoke|rotate` work on the configured database
  * (DATABASE_URL, or the embedded one in KEYWARD_DATA_DIR, which they refuse to open while the service
- * holds it); `token what|reset|set` work on the master token of a tokens file (seed 003).
+ * holds it); `token what|reset|set` work on the master token of a tokens file.
  */
 function config(): AppConfig {
   return loadConfig(process.env);
@@ -59,6 +59,18 @@ function program(): Command {
     .option('--json', 'print JSON')
     .action((id: string, opts: { grace?: string; json?: boolean }) => tokens.rotate(config(), id, opts, out));
 
+  token
+    .command('verify')
+    .description("check a token read from standard input, with the service's own verifier (exit 0 only if valid)")
+    .option('--permission <permission>', 'the token must hold this permission, e.g. read:token')
+    .option('--project <project>', 'the token must be allowed on this project (id or name)')
+    .option('--consume', 'consume a single-use token (default: only look)')
+    .option('--json', 'print JSON')
+    .action(async (opts: tokens.VerifyOptions) => {
+      const valid = await tokens.verify(config(), opts, await readStdin(), out);
+      if (!valid) process.exitCode = 2;
+    });
+
   const fileOption = () =>
     new Option(
       '--file <file>',
@@ -98,10 +110,18 @@ function program(): Command {
   return root;
 }
 
+/** All of standard input (empty when it is a terminal: tokens are never typed in the clear here). */
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function main(): Promise<number> {
   try {
     await program().parseAsync(process.argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {

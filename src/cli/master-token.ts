@@ -9,7 +9,7 @@ import { jsonSyntaxProblem, parseTokensFile } from '../tokens-file/tokens-file.p
 import { CliError, type Output } from './output.js';
 
 /**
- * Seed 003's `token what|reset|set`: the master token of a tokens file, `{"authorization": {"enabled",
+ * The master-token commands `token what|reset|set`: the master token of a tokens file, `{"authorization": {"enabled",
  * "token"}}`. Other keys of the file are kept as they are; the file is replaced atomically (temporary
  * file + rename) with mode 0600. With `--hash-only` the file keeps only an argon2 hash and a stub.
  */

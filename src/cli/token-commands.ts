@@ -2,7 +2,7 @@ import { TokenCache } from '../tokens/token-cache.service.js';
 import { Logger } from '@nestjs/common';
 import ms from 'ms';
 import { permissionsForAccess } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
+import { principal, type Principal } from '../access/principal.js';
 import { ApiError } from '../common/api-error.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { DataDirLockedError } from '../database/connect.js';
@@ -15,20 +15,26 @@ import { TokensRepository } from '../tokens/tokens.repository.js';
 import { PublisherService } from '../tokens/publisher.service.js';
 import { RotationService } from '../tokens/rotation.service.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
+import { UsageTracker } from '../tokens/usage-tracker.service.js';
+import { AuthThrottle } from '../auth/auth-throttle.js';
+import { StaticCredentials } from '../auth/static-credentials.js';
+import { TokenVerifier } from '../auth/token-verifier.js';
+import { isPermission, type Permission } from '../access/permissions.js';
 import { CliError, type Output } from './output.js';
 import { isUuid } from '../common/uuid.js';
 
 /** The operator at the console: acts like the bootstrap admin token (write, every project, no expiry). */
-export const OPERATOR: Principal = {
-  source: 'admin',
+export const OPERATOR: Principal = principal({
+  source: 'cli',
   id: 'cli',
   name: 'keyward CLI',
   kind: 'global',
-  access: 'write',
   permissions: permissionsForAccess('write'),
   projects: null,
   expiresAt: null,
-};
+  singleUse: false,
+  parentId: null,
+});
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
@@ -41,6 +47,8 @@ class SilentLogger extends Logger {
 export interface TokenServices {
   publisher: PublisherService;
   rotation: RotationService;
+  /** The same verifier the service's guard and verify API use (no tokens file, no cache). */
+  verifier: TokenVerifier;
 }
 
 export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenServices) => Promise<T>): Promise<T> {
@@ -54,12 +62,24 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
     throw new CliError(`cannot open the database: ${(err as Error).message}`);
   }
   try {
-    const repo = new TokensRepository(db, new TokenCache(config));
-    const issuer = new TokenIssuer(new TokenCodec(config.KEYWARD_TOKEN_PREFIX), new PasswordHasher(config), repo);
-    return await fn({
-      publisher: new PublisherService(config, repo, issuer),
-      rotation: new RotationService(repo, issuer),
-    });
+    const cache = new TokenCache({ ...config, KEYWARD_AUTH_CACHE_TTL: 0 });
+    const repo = new TokensRepository(db, cache);
+    const codec = new TokenCodec(config.KEYWARD_TOKEN_PREFIX);
+    const hasher = new PasswordHasher(config);
+    const issuer = new TokenIssuer(codec, hasher, repo);
+    const usage = new UsageTracker(config, repo);
+    const throttle = new AuthThrottle(config);
+    const statics = new StaticCredentials(hasher, cache, throttle);
+    const verifier = new TokenVerifier(codec, hasher, repo, statics, cache, usage, throttle);
+    try {
+      return await fn({
+        publisher: new PublisherService(config, repo, issuer),
+        rotation: new RotationService(repo, issuer),
+        verifier,
+      });
+    } finally {
+      await usage.flush();
+    }
   } catch (err) {
     if (err instanceof ApiError) {
       const fields = (err.data as { fields?: Record<string, string[]> }).fields;
@@ -158,6 +178,7 @@ export async function revoke(config: AppConfig, id: string, opts: { json?: boole
   const row = await withTokens(config, (tokens) => tokens.publisher.revoke(OPERATOR, id));
   if (opts.json) return out.line(JSON.stringify(row, null, 2));
   out.line(`✓ Token ${row.id} revoked (at ${row.revoked_at}); it no longer authenticates.`);
+  if (row.revoked_descendants) out.line(`  ${row.revoked_descendants} token(s) created through it were revoked too.`);
 }
 
 export async function rotate(
@@ -179,4 +200,58 @@ export async function rotate(
       ? `The previous token keeps working until ${rotated.previous_expires_at}; update your applications before then.`
       : '⚠️  The previous token no longer works. Update your applications with the new token.',
   );
+}
+
+export interface VerifyOptions {
+  permission?: string;
+  project?: string;
+  consume?: boolean;
+  json?: boolean;
+}
+
+/**
+ * Checks a token read from standard input (never from the command line, where it would land in the
+ * shell history and the process list) through the service's own verifier. Exit code 0 only if VALID.
+ */
+export async function verify(config: AppConfig, opts: VerifyOptions, input: string, out: Output): Promise<boolean> {
+  const presented = input.trim();
+  if (!presented) throw new CliError('pipe the token to check into standard input, e.g. `keyward token verify < file`');
+  if (opts.permission !== undefined && !isPermission(opts.permission)) {
+    throw new CliError(`--permission must be a permission such as read:token (got "${opts.permission}")`);
+  }
+  const verdict = await withTokens(config, (tokens) =>
+    tokens.verifier.verify(presented, {
+      permission: opts.permission as Permission | undefined,
+      project: opts.project,
+      consume: !!opts.consume,
+    }),
+  );
+  const p = verdict.principal;
+  const result = {
+    valid: verdict.code === 'VALID',
+    code: verdict.code,
+    ...(p
+      ? {
+          token: {
+            id: p.id,
+            access: p.access,
+            permissions: p.permissions,
+            projects: p.projects,
+            expiresAt: p.expiresAt?.toISOString() ?? null,
+            singleUse: p.singleUse,
+          },
+        }
+      : {}),
+  };
+  if (opts.json) out.line(JSON.stringify(result, null, 2));
+  else {
+    out.line(`${result.valid ? '✓' : '✗'} ${verdict.code}`);
+    if (p) {
+      out.line(`ID:          ${p.id}`);
+      out.line(`Permissions: ${p.permissions.join(' ')}`);
+      out.line(`Projects:    ${p.projects === null ? 'every project' : p.projects.join(' ') || 'none'}`);
+      out.line(`Expires:     ${p.expiresAt?.toISOString() ?? 'never'}`);
+    }
+  }
+  return result.valid;
 }

@@ -4,7 +4,7 @@ import { envelope, loggableError, toEnvelope } from './error-envelope.js';
 import { TRACE_HEADER, traceIdFor } from './trace-id.js';
 import { ApiError } from './api-error.js';
 
-/** The one place that writes error responses: every error, everywhere, in seed 001's envelope. */
+/** The one place that writes error responses: every error, everywhere, in the Publisher-style envelope. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');

@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 
-/** Error codes of the envelope (seed 001 / K42 Publisher, plus a few of our own). */
+/** Error codes of the envelope (the Publisher-style envelope, plus a few codes of our own). */
 export type ErrorCode =
   | 'bad_request'
   | 'authentication_error'

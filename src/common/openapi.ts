@@ -1,6 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
+/** OpenAPI extension carrying the one permission an operation requires (also spelled out in its description). */
+export const PERMISSION_EXTENSION = 'x-keyward-permission';
+
 const DESCRIPTION = `Keyward issues, scopes, verifies, expires and revokes API tokens.
 
 Authenticate with any one of: \`Authorization: Bearer <token>\`, \`X-Token: <token>\`, \`X-API-Key: <token>\`
@@ -15,8 +18,14 @@ export function buildOpenApiDocument(app: INestApplication, version = '0.1.0'): 
     .setVersion(version)
     .setLicense('MIT', 'https://opensource.org/licenses/MIT')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <token>' }, 'bearer')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Token', description: 'Seed 000 style' }, 'x-token')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Seed 004 style' }, 'x-api-key')
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-Token', description: 'X-Token: <token> (named-tokens files)' },
+      'x-token',
+    )
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'X-API-Key: <token> (API-keys files)' },
+      'x-api-key',
+    )
     .addApiKey(
       { type: 'apiKey', in: 'header', name: 'X-Project-Token', description: 'Calyptia project tokens' },
       'x-project-token',
@@ -39,5 +48,18 @@ export function buildOpenApiDocument(app: INestApplication, version = '0.1.0'): 
       seen.add(op.operationId);
     }
   }
+  describeRequiredPermissions(document);
   return document;
+}
+
+/** Every protected operation states its one required permission in its description. */
+function describeRequiredPermissions(document: OpenAPIObject): void {
+  for (const item of Object.values(document.paths)) {
+    for (const op of Object.values(item) as Array<Record<string, unknown>>) {
+      const permission = op?.[PERMISSION_EXTENSION];
+      if (typeof permission !== 'string') continue;
+      const line = `Requires the \`${permission}\` permission.`;
+      op.description = op.description ? `${String(op.description)}\n\n${line}` : line;
+    }
+  }
 }

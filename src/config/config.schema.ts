@@ -52,7 +52,7 @@ export const configSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.string().min(20, 'must be at least 20 characters').max(512).optional(),
   ),
-  /** Operator-managed tokens file (seeds 000, 003, 004); also `--tokens FILE` on the command line. */
+  /** Operator-managed tokens file (named tokens, API keys or a master token); also `--tokens FILE` on the command line. */
   KEYWARD_TOKENS_FILE: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   KEYWARD_TOKEN_PREFIX: z
     .string()

@@ -2,6 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { Authenticated, Public } from '../access/access.decorators.js';
+import { Permission } from '../access/permissions.js';
 import { DatabaseHealthIndicator } from './database.health.js';
 
 class PingDto {
@@ -16,7 +17,7 @@ export class HealthController {
     private readonly database: DatabaseHealthIndicator,
   ) {}
 
-  /** Liveness (seed 003's public route): no database round trip, no authentication. */
+  /** Liveness (the public ping route): no database round trip, no authentication. */
   @Get('api/v1/public/ping')
   @Public()
   @ApiOperation({ operationId: 'ping', summary: 'Liveness check (public)' })
@@ -25,9 +26,9 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness with the database checked; any valid token may ask. */
+  /** Readiness with the database checked, for a token that may read tokens. */
   @Get('v1/health')
-  @Authenticated()
+  @Authenticated({ permission: Permission.ReadToken })
   @HealthCheck()
   @ApiOperation({ operationId: 'health', summary: 'Readiness: the database answers' })
   check(): Promise<HealthCheckResult> {

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,6 +9,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
@@ -23,6 +24,17 @@ import {
 } from './dto/project-tokens.dto.js';
 import { ProjectTokensService } from './project-tokens.service.js';
 
+/** How many tokens created through the deleted one (recursively) were revoked with it. */
+const REVOKED_HEADER = 'X-Revoked-Descendants';
+const DELETED = {
+  description: 'Deleted: the token, and every token created through it, no longer authenticates',
+  headers: {
+    [REVOKED_HEADER]: {
+      description: 'How many tokens created through this one (recursively) were revoked with it',
+      schema: { type: 'integer' as const },
+    },
+  },
+};
 const NO_TOKEN = { description: "No such token (or not in the caller's projects)", type: ErrorEnvelopeDto };
 const NAME_TAKEN = { description: 'A token with this name already exists in the project', type: ErrorEnvelopeDto };
 
@@ -97,10 +109,14 @@ export class ProjectTokensController {
   @HttpCode(204)
   @Authenticated({ permission: Permission.DeleteToken })
   @ApiOperation({ operationId: 'deleteToken', summary: 'Delete (revoke) a project token, immediately' })
-  @ApiNoContentResponse({ description: 'Deleted: the token no longer authenticates' })
+  @ApiNoContentResponse(DELETED)
   @ApiNotFoundResponse(NO_TOKEN)
-  remove(@Auth() caller: Principal, @UuidParam('tokenID') tokenId: string): Promise<void> {
-    return this.service.remove(caller, tokenId);
+  async remove(
+    @Auth() caller: Principal,
+    @UuidParam('tokenID') tokenId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    reply.header(REVOKED_HEADER, String(await this.service.remove(caller, tokenId)));
   }
 
   @Get('projects/:projectID/tokens/:tokenID')
@@ -139,13 +155,14 @@ export class ProjectTokensController {
   @HttpCode(204)
   @Authenticated({ permission: Permission.DeleteToken, projectParam: 'projectID' })
   @ApiOperation({ operationId: 'deleteProjectToken', summary: 'Delete (revoke) a token of this project' })
-  @ApiNoContentResponse({ description: 'Deleted: the token no longer authenticates' })
+  @ApiNoContentResponse(DELETED)
   @ApiNotFoundResponse(NO_TOKEN)
-  removeInProject(
+  async removeInProject(
     @Auth() caller: Principal,
     @UuidParam('projectID') projectId: string,
     @UuidParam('tokenID') tokenId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    return this.service.remove(caller, tokenId, projectId);
+    reply.header(REVOKED_HEADER, String(await this.service.remove(caller, tokenId, projectId)));
   }
 }

@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { assertCanGrant } from '../access/policy.js';
-import { accessOf, ALL_PERMISSIONS, type Permission } from '../access/permissions.js';
+import { enforce, grantWithin, mayChange, mayRevoke, maySee } from '../access/policy.js';
+import { accessOf, normalizePermissions, type Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import { canonicalProjectId } from '../access/scope.js';
 import { ApiError } from '../common/api-error.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
-import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
+import { rightsOf } from '../tokens/token-rights.js';
+import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
 import type {
   CreateProjectTokenDto,
   ListProjectTokensQueryDto,
@@ -14,11 +16,6 @@ import type {
   UpdateProjectTokenDto,
 } from './dto/project-tokens.dto.js';
 import { ProjectsService } from './projects.service.js';
-
-/** Unique, in the enum's order. */
-export function normalizePermissions(list: readonly string[]): Permission[] {
-  return ALL_PERMISSIONS.filter((p) => list.includes(p));
-}
 
 export function toProjectTokenDto(row: TokenRow): ProjectTokenDto {
   return {
@@ -42,19 +39,16 @@ export class ProjectTokensService {
   ) {}
 
   async create(caller: Principal, projectId: string, dto: CreateProjectTokenDto): Promise<ProjectTokenCreatedDto> {
-    await this.projects.require(caller, projectId);
-    const permissions = normalizePermissions(dto.permissions);
-    const expiresAt = assertCanGrant(caller, { permissions, projects: [projectId] });
+    const project = await this.projects.require(caller, projectId);
+    const { decision, rights } = grantWithin(caller, {
+      permissions: normalizePermissions(dto.permissions),
+      projects: [canonicalProjectId(project.id)],
+      expiresAt: null,
+      singleUse: false,
+    });
+    enforce(decision);
     try {
-      const { row, token } = await this.issuer.issue({
-        kind: 'project',
-        projectId,
-        name: dto.name,
-        permissions,
-        access: accessOf(permissions),
-        createdById: caller.id,
-        expiresAt,
-      });
+      const { row, token } = await this.issuer.issue(caller, rights, { kind: 'project', name: dto.name });
       return { ...toProjectTokenDto(row), token };
     } catch (e) {
       if (isUniqueViolation(e)) throw nameTaken(dto.name);
@@ -63,8 +57,8 @@ export class ProjectTokensService {
   }
 
   async list(caller: Principal, projectId: string, query: ListProjectTokensQueryDto): Promise<ProjectTokenDto[]> {
-    await this.projects.require(caller, projectId);
-    const rows = await this.repo.listProjectTokens(projectId, { last: query.last, name: query.name });
+    const project = await this.projects.require(caller, projectId);
+    const rows = await this.repo.listProjectTokens(project.id, { last: query.last, name: query.name });
     return rows.map(toProjectTokenDto);
   }
 
@@ -72,13 +66,17 @@ export class ProjectTokensService {
     return toProjectTokenDto(await this.require(caller, tokenId, projectId));
   }
 
+  /** Rename or replace the permissions: only on a token the caller may change, into rights inside its own. */
   async update(caller: Principal, tokenId: string, dto: UpdateProjectTokenDto, projectId?: string): Promise<void> {
     const row = await this.require(caller, tokenId, projectId);
+    const current = rightsOf(row);
     const data: { name?: string; permissions?: Permission[]; access?: 'read' | 'write' } = {};
+    const next = { ...current };
+    if (dto.permissions !== undefined) next.permissions = normalizePermissions(dto.permissions);
+    enforce(mayChange(caller, current, next));
     if (dto.permissions !== undefined) {
-      data.permissions = normalizePermissions(dto.permissions);
-      data.access = accessOf(data.permissions);
-      assertCanGrant(caller, { permissions: data.permissions, projects: [row.projectId!] });
+      data.permissions = [...next.permissions] as Permission[];
+      data.access = accessOf(next.permissions);
     }
     if (dto.name !== undefined) data.name = dto.name;
     if (!Object.keys(data).length) return;
@@ -90,14 +88,20 @@ export class ProjectTokensService {
     }
   }
 
-  async remove(caller: Principal, tokenId: string, projectId?: string): Promise<void> {
+  /** Delete = revoke, with every token created through it; the number revoked besides it is returned. */
+  async remove(caller: Principal, tokenId: string, projectId?: string): Promise<number> {
     const row = await this.require(caller, tokenId, projectId);
-    if (!(await this.repo.revokeProjectToken(row))) throw ApiError.notFound('Token not found');
+    enforce(mayRevoke(caller, rightsOf(row)));
+    const revoked = await this.repo.revokeTree(row.id);
+    if (!revoked.includes(row.id)) throw ApiError.notFound('Token not found');
+    return revoked.length - 1;
   }
 
+  /** A live project token the caller sees (its project inside the caller's scope); 404 otherwise. */
   private async require(caller: Principal, tokenId: string, projectId?: string): Promise<TokenRow> {
-    const row = await this.repo.findProjectToken(caller.projects, tokenId, projectId);
+    const row = await this.repo.findProjectToken(tokenId, projectId);
     if (!row) throw ApiError.notFound('Token not found');
+    enforce(maySee(caller, rightsOf(row)));
     return row;
   }
 }

@@ -27,12 +27,16 @@ export class ProjectsController {
 
   @Post()
   @HttpCode(201)
-  @Authenticated({ access: 'write', permission: Permission.CreateProject, globalOnly: true })
-  @ApiOperation({ operationId: 'createProject', summary: 'Create a project' })
+  @Authenticated({ permission: Permission.CreateProject })
+  @ApiOperation({
+    operationId: 'createProject',
+    summary: 'Create a project',
+    description: 'Only a token confined to no project may create projects.',
+  })
   @ApiCreatedResponse({ type: ProjectDto })
   @ApiConflictResponse({ description: 'A project with this name already exists', type: ErrorEnvelopeDto })
-  create(@Body() dto: CreateProjectDto): Promise<ProjectDto> {
-    return this.service.create(dto);
+  create(@Auth() caller: Principal, @Body() dto: CreateProjectDto): Promise<ProjectDto> {
+    return this.service.create(caller, dto);
   }
 
   @Get()

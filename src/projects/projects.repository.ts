@@ -4,11 +4,9 @@ import { DatabaseService } from '../database/database.service.js';
 import type { Prisma, Project } from '../generated/prisma/client.js';
 import { keysetAfter, type KeysetPosition } from '../common/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
+import { canonicalProjectId, inScope, type Scope } from '../access/scope.js';
 
 export type ProjectRow = Project;
-
-/** Project ids a caller is confined to; null = every project. */
-export type ProjectScope = string[] | null;
 
 /** All Prisma access for projects. Reads take the caller's scope, so "not yours" is "not found". */
 @Injectable()
@@ -19,15 +17,15 @@ export class ProjectsRepository {
     return this.db.prisma.project.create({ data: { id: randomUUID(), name } });
   }
 
-  findById(scope: ProjectScope, id: string): Promise<ProjectRow | null> {
-    if (!isUuid(id) || (scope !== null && !scope.includes(id))) return Promise.resolve(null);
-    return this.db.prisma.project.findUnique({ where: { id } });
+  findById(scope: Scope, id: string): Promise<ProjectRow | null> {
+    if (!isUuid(id) || !inScope(scope, id)) return Promise.resolve(null);
+    return this.db.prisma.project.findUnique({ where: { id: canonicalProjectId(id) } });
   }
 
   /** Keyset pagination over (created_at, id), newest first. */
-  page(scope: ProjectScope, limit: number, after?: KeysetPosition): Promise<ProjectRow[]> {
+  page(scope: Scope, limit: number, after?: KeysetPosition): Promise<ProjectRow[]> {
     const where: Prisma.ProjectWhereInput[] = [];
-    if (scope !== null) where.push({ id: { in: scope.filter((s) => isUuid(s)) } });
+    if (scope !== null) where.push({ id: { in: [...scope] } });
     if (after) where.push(keysetAfter(after, 'desc'));
     return this.db.prisma.project.findMany({
       where: { AND: where },

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { enforce, mayCreateProject } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
@@ -20,7 +21,9 @@ export class ProjectsService {
     private readonly cache: TokenCache,
   ) {}
 
-  async create(dto: CreateProjectDto): Promise<ProjectDto> {
+  /** Projects are created only by callers confined to no project (policy rule 6). */
+  async create(caller: Principal, dto: CreateProjectDto): Promise<ProjectDto> {
+    enforce(mayCreateProject(caller));
     try {
       const row = await this.repo.create(dto.name);
       // Tokens-file credentials scoped by project name learn the new project's id on their next use.

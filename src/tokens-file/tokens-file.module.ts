@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
 import { TokensFileService } from './tokens-file.service.js';
 
-/** Operator-managed tokens files (seeds 000, 003, 004), loaded at start and on SIGHUP. */
+/** Operator-managed tokens files, loaded at start and on SIGHUP. */
 @Module({
+  imports: [AuthModule],
   providers: [TokensFileService],
   exports: [TokensFileService],
 })

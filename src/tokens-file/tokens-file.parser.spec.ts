@@ -15,8 +15,8 @@ const problem = (doc: unknown) => {
 };
 const noFlags = { allow_overwrite: false, allow_delete: false, existing_projects_only: false };
 
-describe('seed 000: {"tokens": {name: {...}}}', () => {
-  it('reads the seed example as-is, with defaults for omitted fields', () => {
+describe('named tokens: {"tokens": {name: {...}}}', () => {
+  it('reads the documented example as-is, with defaults for omitted fields', () => {
     const entries = parse({
       tokens: {
         admin: { token: 'your-secret-token', allow_overwrite: true, allow_delete: true },
@@ -56,7 +56,7 @@ describe('seed 000: {"tokens": {name: {...}}}', () => {
   });
 });
 
-describe('seed 004: api_keys', () => {
+describe('API keys: api_keys', () => {
   const keys = [
     { key: 'hcpms_live_a4b9...', name: 'Production', enabled: true },
     { key: 'hcpms_live_e7c1...', name: 'Staging', enabled: true },
@@ -80,7 +80,7 @@ describe('seed 004: api_keys', () => {
   });
 });
 
-describe('seed 003: authorization', () => {
+describe('master token: authorization', () => {
   it('reads the master token', () => {
     const [e] = parse({
       authorization: { enabled: true, token: 'lightd_ad2f7fc49ed640429c450e14ed07c8d5' },

@@ -6,9 +6,9 @@ import { PasswordHasher } from '../tokens/password-hasher.js';
 
 /**
  * Operator-managed tokens files. Three layouts are read as-is, and may be combined in one file:
- *  - seed 000: `{"tokens": {name: {token, projects?, allow_overwrite?, allow_delete?, existing_projects_only?}}}`
- *  - seed 004: `{"api_keys": [{key, name, enabled}]}`, also nested as `{"headless_cpms": {"api_keys": [...]}}`
- *  - seed 003: `{"authorization": {"enabled", "token"}}` (the master token, named `master`)
+ *  - named tokens: `{"tokens": {name: {token, projects?, allow_overwrite?, allow_delete?, existing_projects_only?}}}`
+ *  - API keys: `{"api_keys": [{key, name, enabled}]}`, also nested as `{"headless_cpms": {"api_keys": [...]}}`
+ *  - master token: `{"authorization": {"enabled", "token"}}` (the master token, named `master`)
  * Instead of the secret an entry may carry its argon2 hash (`token_hash` / `key_hash`, or a `token` /
  * `key` whose value is itself `$argon2id$...`). Unknown keys are ignored outside the entries (these
  * files are often a larger config.json) and rejected inside them (a typo'd flag must not pass silently).
@@ -37,7 +37,7 @@ export class TokensFileError extends Error {
   }
 }
 
-/** The name given to seed 003's `authorization.token`. */
+/** The name given to a master-token file's `authorization.token`. */
 export const MASTER_TOKEN_NAME = 'master';
 
 const secretText = z

@@ -9,6 +9,7 @@ import {
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { permissionsForAccess } from '../access/permissions.js';
+import { principal } from '../access/principal.js';
 import { type StaticEntry, StaticCredentials } from '../auth/static-credentials.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -129,17 +130,20 @@ export class TokensFileService implements OnModuleInit, OnApplicationBootstrap, 
       ...(e.secret !== undefined
         ? { mac: this.statics.mac(e.secret) }
         : { argon2Hash: e.hash, ...(e.stub !== undefined ? { stubPrefix: e.stub } : {}) }),
-      principal: {
+      projectRefs: e.projects,
+      principal: principal({
         source: 'file',
         id: `file:${e.name}`,
         name: e.name,
         kind: 'global',
-        access: e.access,
         permissions: permissionsForAccess(e.access),
-        projects: e.projects,
+        // Confined entries see nothing until the verifier has resolved their projects to ids.
+        projects: e.projects === null ? null : [],
         expiresAt: null,
+        singleUse: false,
+        parentId: null,
         flags: e.flags,
-      },
+      }),
     };
   }
 

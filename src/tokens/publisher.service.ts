@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { assertCanGrant } from '../access/policy.js';
-import { permissionsForAccess } from '../access/permissions.js';
+import { enforce, grantWithin, mayRevoke } from '../access/policy.js';
+import { normalizePermissions, permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { parseDateTime } from '../common/dates.js';
@@ -8,16 +8,17 @@ import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/keyse
 import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import type { Prisma } from '../generated/prisma/client.js';
 import type {
   ApiTokenCreatedDto,
   ApiTokenDto,
   ApiTokenListDto,
   CreateApiTokenDto,
   ListApiTokensDto,
+  RevokedApiTokenDto,
 } from './dto/publisher.dto.js';
 import { TokenIssuer } from './token-issuer.js';
-import { type TokenRow, TokensRepository } from './tokens.repository.js';
+import { rightsOf } from './token-rights.js';
+import { type GlobalTokenFilter, type TokenRow, TokensRepository } from './tokens.repository.js';
 
 export const iso = (d: Date | null) =>
   d ? d.toISOString().replace(/\.\d{3}Z$/, (m) => (m === '.000Z' ? 'Z' : m)) : null;
@@ -30,9 +31,11 @@ export function tokenStatus(row: TokenRow, now = new Date()): 'active' | 'expire
 }
 
 export function toApiTokenDto(row: TokenRow): ApiTokenDto {
+  const permissions = normalizePermissions(row.permissions);
   return {
     id: row.id,
     access: row.access,
+    permissions,
     description: row.description,
     token_stub: row.stub,
     status: tokenStatus(row),
@@ -43,7 +46,7 @@ export function toApiTokenDto(row: TokenRow): ApiTokenDto {
   };
 }
 
-/** The Publisher-style RPC API: create, list, revoke global tokens. */
+/** The Publisher-style RPC API: create, list and revoke global tokens. */
 @Injectable()
 export class PublisherService {
   constructor(
@@ -64,20 +67,16 @@ export class PublisherService {
         throw validationFailed({ expires_at: ['expires_at is further away than KEYWARD_MAX_TOKEN_TTL allows'] });
       }
     }
-    const expiresAt = assertCanGrant(caller, {
-      access: dto.access,
+    const { decision, rights } = grantWithin(caller, {
       permissions: permissionsForAccess(dto.access),
       projects: caller.projects,
       expiresAt: requested,
+      singleUse: false,
     });
-    const { row, token } = await this.issuer.issue({
+    enforce(decision);
+    const { row, token } = await this.issuer.issue(caller, rights, {
       kind: 'global',
-      access: dto.access,
-      permissions: permissionsForAccess(dto.access),
-      scopeProjects: caller.projects ?? [],
       description: dto.description ?? null,
-      createdById: caller.id,
-      expiresAt,
     });
     return {
       id: row.id,
@@ -89,6 +88,7 @@ export class PublisherService {
     };
   }
 
+  /** Global tokens whose scope lies inside the caller's, newest first by default. */
   async list(caller: Principal, dto: ListApiTokensDto): Promise<ApiTokenListDto> {
     const limit = dto.pagination?.limit ?? this.config.KEYWARD_DEFAULT_PAGE_SIZE;
     let direction = dto.sorts?.[0]?.direction ?? 'desc';
@@ -100,22 +100,19 @@ export class PublisherService {
         withDirection: true,
       }));
     }
-    const now = new Date();
-    const where: Prisma.ApiTokenWhereInput[] = [];
-    if (caller.projects !== null) where.push({ scopeProjects: { hasEvery: caller.projects } });
+    const filter: GlobalTokenFilter = { within: caller.projects, now: new Date() };
     for (const f of dto.filters ?? []) {
       if (f.key === 'access') {
         if (f.value !== 'read' && f.value !== 'write') throw validationFailed({ filters: ['access is read or write'] });
-        where.push({ access: f.value });
+        filter.access = f.value;
       } else {
-        if (f.value === 'active')
-          where.push({ revokedAt: null, usedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] });
-        else if (f.value === 'revoked') where.push({ revokedAt: { not: null } });
-        else if (f.value === 'expired') where.push({ revokedAt: null, expiresAt: { lte: now } });
-        else throw validationFailed({ filters: ['status is active, expired or revoked'] });
+        if (f.value !== 'active' && f.value !== 'revoked' && f.value !== 'expired') {
+          throw validationFailed({ filters: ['status is active, expired or revoked'] });
+        }
+        filter.status = f.value;
       }
     }
-    const rows = await this.repo.pageGlobal({ AND: where }, { limit: limit + 1, after, direction });
+    const rows = await this.repo.pageGlobal(filter, { limit: limit + 1, after, direction });
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     return {
@@ -124,11 +121,16 @@ export class PublisherService {
     };
   }
 
-  async revoke(caller: Principal, id: string): Promise<ApiTokenDto> {
-    const scope: Prisma.ApiTokenWhereInput =
-      caller.projects === null ? { kind: 'global' } : { kind: 'global', scopeProjects: { hasEvery: caller.projects } };
-    const row = await this.repo.revoke(id, scope);
+  /**
+   * Revokes a global token the caller may revoke, and every token created through it. Revoking a
+   * revoked token answers it again (revoking any descendants still live).
+   */
+  async revoke(caller: Principal, id: string): Promise<RevokedApiTokenDto> {
+    const row = await this.repo.findGlobalById(id);
     if (!row) throw ApiError.notFound('Token not found');
-    return toApiTokenDto(row);
+    enforce(mayRevoke(caller, rightsOf(row)));
+    const revoked = await this.repo.revokeTree(row.id);
+    const after = (await this.repo.findById(row.id)) ?? row;
+    return { ...toApiTokenDto(after), revoked_descendants: revoked.filter((r) => r !== row.id).length };
   }
 }

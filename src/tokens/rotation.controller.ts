@@ -48,7 +48,7 @@ export class RotationController {
 
   @Post(['publisher.v1/api-token/rotate', 'api-token/rotate'])
   @HttpCode(200)
-  @Authenticated({ access: 'write', globalOnly: true })
+  @Authenticated({ permission: Permission.UpdateToken })
   @ApiOperation({ operationId: 'apiTokenRotate', summary: 'Rotate a Publisher-style token (new secret, same id)' })
   @ApiOkResponse({ type: RotatedTokenResponseDto })
   rotatePublisher(@Auth() caller: Principal, @Body() dto: RotateApiTokenDto): Promise<RotatedTokenResponseDto> {

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { assertCanGrant } from '../access/policy.js';
-import { permissionsForAccess } from '../access/permissions.js';
+import { enforce, mayChange } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
 import { ApiError } from '../common/api-error.js';
 import type { ApiTokenCreatedDto } from './dto/publisher.dto.js';
 import { iso, tokenStatus } from './publisher.service.js';
 import { TokenIssuer } from './token-issuer.js';
+import { rightsOf } from './token-rights.js';
 import { TokensRepository } from './tokens.repository.js';
 
 export interface RotatedTokenDto extends ApiTokenCreatedDto {
@@ -13,7 +13,11 @@ export interface RotatedTokenDto extends ApiTokenCreatedDto {
   previous_expires_at: string | null;
 }
 
-/** Rotation: a new secret for the same token identity (id, lookup id, stub, rights, expiry). */
+/**
+ * Rotation: a new secret for the same token identity (id, lookup id, stub, rights, expiry, place in
+ * the token tree). The caller must be allowed to change the token (policy rule 4): it sees it, holds
+ * every permission it has, and does not expire before it.
+ */
 @Injectable()
 export class RotationService {
   constructor(
@@ -21,11 +25,7 @@ export class RotationService {
     private readonly issuer: TokenIssuer,
   ) {}
 
-  /**
-   * Issues a new secret for a global token in the caller's scope (seed 004-style rotation, also used by
-   * the CLI). Revoked, used and expired tokens cannot be rotated. A caller cannot rotate a token that
-   * would give it more than it holds (access, permissions, projects, or an expiry past its own).
-   */
+  /** `anyKind`: global and project tokens (the REST route); otherwise global tokens only (Publisher-style). */
   async rotate(
     caller: Principal,
     id: string,
@@ -33,31 +33,11 @@ export class RotationService {
     { anyKind = false }: { anyKind?: boolean } = {},
   ): Promise<RotatedTokenDto> {
     const row = anyKind ? await this.repo.findById(id) : await this.repo.findGlobalById(id);
-    const isProject = row?.kind === 'project';
-    const tokenProjects = row
-      ? isProject
-        ? [row.projectId!]
-        : row.scopeProjects.length
-          ? row.scopeProjects
-          : null
-      : null;
-    const inScope =
-      row &&
-      (caller.projects === null ||
-        (tokenProjects !== null && tokenProjects.every((p) => caller.projects!.includes(p))));
-    if (!row || !inScope) throw ApiError.notFound('Token not found');
+    if (!row) throw ApiError.notFound('Token not found');
+    enforce(mayChange(caller, rightsOf(row)));
     const status = tokenStatus(row);
     if (status !== 'active') throw ApiError.conflict(`Token is ${status}: it cannot be rotated`, { status });
     if (row.removeOnUse) throw ApiError.conflict('Single-use tokens cannot be rotated');
-    const expiresAt = assertCanGrant(caller, {
-      access: row.access,
-      permissions: row.permissions.length ? row.permissions : permissionsForAccess(row.access),
-      projects: tokenProjects,
-      expiresAt: row.expiresAt,
-    });
-    if (expiresAt?.getTime() !== row.expiresAt?.getTime()) {
-      throw ApiError.forbidden('Cannot rotate a token that outlives your own');
-    }
     const rotated = await this.issuer.rotate(row, graceMs);
     if (!rotated) throw ApiError.conflict('Token was rotated or revoked meanwhile: try again');
     return {

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import type { Rights } from '../access/policy.js';
+import { accessOf, normalizePermissions } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { PasswordHasher } from './password-hasher.js';
 import { TokenCodec } from './token-codec.js';
@@ -14,9 +17,34 @@ export class TokenIssuer {
     private readonly repo: TokensRepository,
   ) {}
 
+  /**
+   * A new token with exactly `rights` (already checked against the creator by the policy), created
+   * through `creator` (its parent in the token tree). A project token's scope is its one project.
+   */
   async issue(
-    data: Omit<Prisma.ApiTokenUncheckedCreateInput, 'id' | 'lookupId' | 'secretHash' | 'stub'>,
+    creator: Pick<Principal, 'id'>,
+    rights: Rights,
+    fields: { kind: 'global' | 'project'; name?: string | null; description?: string | null },
   ): Promise<{ row: TokenRow; token: string }> {
+    const permissions = normalizePermissions(rights.permissions);
+    if (!permissions.length) throw new Error('refusing to store a token without permissions');
+    const scope = rights.projects;
+    if (fields.kind === 'project' && scope?.length !== 1) throw new Error('a project token needs exactly one project');
+    if (fields.kind === 'global' && scope !== null && scope.length === 0) {
+      throw new Error('refusing to store an empty project scope (it would read as every project)');
+    }
+    const data: Omit<Prisma.ApiTokenUncheckedCreateInput, 'id' | 'lookupId' | 'secretHash' | 'stub'> = {
+      kind: fields.kind,
+      access: accessOf(permissions),
+      permissions,
+      projectId: fields.kind === 'project' ? scope![0] : null,
+      scopeProjects: fields.kind === 'global' && scope !== null ? [...scope] : [],
+      name: fields.name ?? null,
+      description: fields.description ?? null,
+      createdById: creator.id,
+      expiresAt: rights.expiresAt,
+      removeOnUse: rights.singleUse,
+    };
     const generated = this.codec.generate();
     const secretHash = await this.hasher.hash(generated.token);
     const row = await this.repo.create({

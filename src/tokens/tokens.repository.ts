@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service.js';
-import type { ApiToken, Prisma } from '../generated/prisma/client.js';
+import { Prisma, type ApiToken } from '../generated/prisma/client.js';
+import type { Scope } from '../access/scope.js';
+import { canonicalProjectId } from '../access/scope.js';
 import { TokenCache } from './token-cache.service.js';
-import { type Direction, keysetAfter, type KeysetPosition } from '../common/keyset-cursor.js';
+import type { Direction, KeysetPosition } from '../common/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
 
 export type TokenRow = ApiToken;
@@ -12,6 +14,22 @@ export interface PageQuery {
   after?: KeysetPosition;
   direction: Direction;
 }
+
+/** Filters of the Publisher-style list. */
+export interface GlobalTokenFilter {
+  /** Only tokens whose scope lies inside this one (null: every token). */
+  within: Scope;
+  access?: 'read' | 'write';
+  status?: 'active' | 'expired' | 'revoked';
+  now: Date;
+}
+
+/** Every column of api_tokens under its TokenRow name, for raw statements. */
+const TOKEN_COLUMNS = Prisma.sql`id::text AS "id", lookup_id AS "lookupId", secret_hash AS "secretHash", stub, kind::text AS "kind",
+  access::text AS "access", permissions, project_id::text AS "projectId", scope_projects AS "scopeProjects", name, description,
+  created_by_id AS "createdById", created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt",
+  remove_on_use AS "removeOnUse", used_at AS "usedAt", last_used_at AS "lastUsedAt",
+  previous_secret_hash AS "previousSecretHash", previous_expires_at AS "previousExpiresAt"`;
 
 /** All Prisma access for tokens. Scoped reads take the owner with the id, so "not yours" is "not found". */
 @Injectable()
@@ -41,24 +59,56 @@ export class TokensRepository {
     return this.prisma.apiToken.findUnique({ where: { id } });
   }
 
-  /** Keyset pagination over (created_at, id). */
-  async pageGlobal(where: Prisma.ApiTokenWhereInput, page: PageQuery): Promise<TokenRow[]> {
-    const after = page.after && keysetAfter(page.after, page.direction);
-    return this.prisma.apiToken.findMany({
-      where: { AND: [{ kind: 'global' }, where, ...(after ? [after] : [])] },
-      orderBy: [{ createdAt: page.direction }, { id: page.direction }],
-      take: page.limit,
-    });
+  /**
+   * Global tokens, keyset-paginated over (created_at, id), in one statement. Scope containment
+   * (`scope_projects <@ within`) has no Prisma filter, hence SQL.
+   */
+  async pageGlobal(filter: GlobalTokenFilter, page: PageQuery): Promise<TokenRow[]> {
+    const where: Prisma.Sql[] = [Prisma.sql`kind = 'global'`];
+    if (filter.within !== null) {
+      const ids = [...filter.within];
+      where.push(Prisma.sql`cardinality(scope_projects) > 0 AND scope_projects <@ ${ids}::text[]`);
+    }
+    if (filter.access) where.push(Prisma.sql`access = ${filter.access}::"TokenAccess"`);
+    if (filter.status === 'active') {
+      where.push(
+        Prisma.sql`revoked_at IS NULL AND used_at IS NULL AND (expires_at IS NULL OR expires_at > ${filter.now})`,
+      );
+    } else if (filter.status === 'revoked') where.push(Prisma.sql`revoked_at IS NOT NULL`);
+    else if (filter.status === 'expired') where.push(Prisma.sql`revoked_at IS NULL AND expires_at <= ${filter.now}`);
+    const desc = page.direction === 'desc';
+    if (page.after) {
+      const { createdAt, id } = page.after;
+      where.push(
+        desc
+          ? Prisma.sql`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`
+          : Prisma.sql`(created_at, id) > (${createdAt}::timestamptz, ${id}::uuid)`,
+      );
+    }
+    const order = desc ? Prisma.sql`created_at DESC, id DESC` : Prisma.sql`created_at ASC, id ASC`;
+    return this.prisma.$queryRaw<TokenRow[]>`SELECT ${TOKEN_COLUMNS} FROM api_tokens
+      WHERE ${Prisma.join(where, ' AND ')} ORDER BY ${order} LIMIT ${page.limit}`;
   }
 
-  /** Revokes a token if it is not revoked yet; returns the row either way (null if unknown). */
-  async revoke(id: string, where: Prisma.ApiTokenWhereInput = {}): Promise<TokenRow | null> {
-    const { count } = await this.prisma.apiToken.updateMany({
-      where: { ...where, id, revokedAt: null },
-      data: { revokedAt: new Date() },
-    });
-    if (count) this.cache.invalidate(id);
-    return this.prisma.apiToken.findFirst({ where: { ...where, id } });
+  /**
+   * Revokes a token and every token created through it, recursively (the token tree), in one
+   * statement; project tokens give their name back. Already revoked tokens stay as they are (their
+   * descendants are still revoked). Returns the ids revoked now.
+   */
+  async revokeTree(id: string): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      WITH RECURSIVE tree(id) AS (
+        SELECT id FROM api_tokens WHERE id = ${id}::uuid
+        UNION
+        SELECT t.id FROM api_tokens t JOIN tree ON t.created_by_id = tree.id::text
+      )
+      UPDATE api_tokens a SET revoked_at = now(),
+        name = CASE WHEN a.kind = 'project' THEN NULL ELSE a.name END,
+        description = CASE WHEN a.kind = 'project' THEN COALESCE(a.description, a.name) ELSE a.description END
+      FROM tree WHERE a.id = tree.id AND a.revoked_at IS NULL
+      RETURNING a.id::text AS id`;
+    for (const r of rows) this.cache.invalidate(r.id);
+    return rows.map((r) => r.id);
   }
 
   /**
@@ -95,12 +145,15 @@ export class TokensRepository {
    * A live (unrevoked) project token, only if it belongs to one of `projects` (null = any project)
    * and, when given, to `projectId`: anything else is null, i.e. "not found".
    */
-  findProjectToken(projects: string[] | null, id: string, projectId?: string): Promise<TokenRow | null> {
-    const where: Prisma.ApiTokenWhereInput[] = [{ id, kind: 'project', revokedAt: null }];
-    // Tokens files may scope by project name: only ids can match a project_id (a uuid column).
-    if (projects !== null) where.push({ projectId: { in: projects.filter((p) => isUuid(p)) } });
-    if (projectId) where.push({ projectId });
-    return this.prisma.apiToken.findFirst({ where: { AND: where } });
+  findProjectToken(id: string, projectId?: string): Promise<TokenRow | null> {
+    return this.prisma.apiToken.findFirst({
+      where: {
+        id,
+        kind: 'project',
+        revokedAt: null,
+        ...(projectId ? { projectId: canonicalProjectId(projectId) } : {}),
+      },
+    });
   }
 
   /** A project's live tokens, newest first; `last` keeps the newest N, `name` matches exactly. */
@@ -122,31 +175,26 @@ export class TokensRepository {
     return count === 1;
   }
 
-  /**
-   * Revokes a live project token. Its name moves to `description` so the (project, name) pair is free
-   * again, as it would be after a deletion. False if it was already revoked.
-   */
-  async revokeProjectToken(row: TokenRow): Promise<boolean> {
-    const { count } = await this.prisma.apiToken.updateMany({
-      where: { id: row.id, kind: 'project', revokedAt: null },
-      data: { revokedAt: new Date(), name: null, description: row.description ?? row.name },
-    });
-    if (count) this.cache.invalidate(row.id);
-    return count === 1;
-  }
-
   countActive(): Promise<number> {
     return this.prisma.apiToken.count({ where: { revokedAt: null } });
   }
 
-  /** Project ids for ids or names (null where unknown), in the order given. */
-  async resolveProjectIds(refs: string[]): Promise<Array<string | null>> {
-    const uuids = refs.filter((r) => isUuid(r));
+  /**
+   * Canonical ids of the projects named by id or name (null where none exists), in the order given:
+   * the one resolution used for tokens-file confinement, verify's `project` and TTL-token scopes.
+   */
+  async resolveProjectIds(refs: readonly string[]): Promise<Array<string | null>> {
+    if (!refs.length) return [];
+    const uuids = refs.filter((r) => isUuid(r.trim())).map(canonicalProjectId);
     const rows = await this.prisma.project.findMany({
-      where: { OR: [{ name: { in: refs } }, ...(uuids.length ? [{ id: { in: uuids } }] : [])] },
+      where: { OR: [{ name: { in: [...refs] } }, ...(uuids.length ? [{ id: { in: uuids } }] : [])] },
       select: { id: true, name: true },
     });
-    return refs.map((r) => rows.find((p) => p.id === r || p.name === r)?.id ?? null);
+    return refs.map((r) => {
+      const id = isUuid(r.trim()) ? canonicalProjectId(r) : null;
+      const hit = rows.find((p) => (id !== null && canonicalProjectId(p.id) === id) || p.name === r);
+      return hit ? canonicalProjectId(hit.id) : null;
+    });
   }
 
   /** One statement for a batch of uses (last_used_at only moves forward). */
@@ -156,10 +204,5 @@ export class TokensRepository {
       data: { lastUsedAt: at },
     });
     return count;
-  }
-
-  async projectNames(ids: string[]): Promise<string[]> {
-    const rows = await this.prisma.project.findMany({ where: { id: { in: ids } }, select: { name: true } });
-    return rows.map((r) => r.name);
   }
 }

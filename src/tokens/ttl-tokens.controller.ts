@@ -1,12 +1,13 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Auth, Authenticated } from '../access/access.decorators.js';
+import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
 import { TtlTokensService } from './ttl-tokens.service.js';
 
-/** Seed 003: programmatic short-lived and single-use tokens. */
+/** TTL tokens: programmatic short-lived and single-use tokens. */
 @ApiTags('auth tokens (TTL, single-use)')
 @Controller('auth/tokens')
 export class TtlTokensController {
@@ -14,7 +15,7 @@ export class TtlTokensController {
 
   @Post()
   @HttpCode(201)
-  @Authenticated({ access: 'write' })
+  @Authenticated({ permission: Permission.CreateToken })
   @ApiOperation({ operationId: 'authTokenCreate', summary: 'Create a token with a TTL, optionally single-use' })
   @ApiCreatedResponse({ type: TtlTokenCreatedDto })
   @ApiBadRequestResponse({ description: 'Bad ttl, permissions or projects', type: ErrorEnvelopeDto })

@@ -1,18 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import ms from 'ms';
-import { assertCanGrant } from '../access/policy.js';
-import { type Access, accessOf, permissionsForAccess } from '../access/permissions.js';
+import { enforce, grantWithin } from '../access/policy.js';
+import { accessOf, normalizePermissions, type Permission, permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import type { Scope } from '../access/scope.js';
 import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
-import { TokensRepository } from './tokens.repository.js';
 import { TokenIssuer } from './token-issuer.js';
+import { TokensRepository } from './tokens.repository.js';
 
 const MIN_TTL_MS = 1000;
 
-/** Parses a seed 003 `ttl` with `ms`, bounded: at least 1 s, at most KEYWARD_MAX_TOKEN_TTL. */
+/** Parses a `ttl` with `ms`, bounded: at least 1 s, at most KEYWARD_MAX_TOKEN_TTL. */
 export function parseTtl(ttl: string, maxMs: number): number {
   const value = ms(ttl.trim() as ms.StringValue);
   if (typeof value !== 'number' || !Number.isFinite(value)) {
@@ -21,6 +22,21 @@ export function parseTtl(ttl: string, maxMs: number): number {
   if (value < MIN_TTL_MS) throw validationFailed({ ttl: ['ttl must be at least 1s'] });
   if (value > maxMs) throw validationFailed({ ttl: [`ttl must be at most ${ms(maxMs, { long: true })}`] });
   return value;
+}
+
+/**
+ * The permissions a TTL token asks for: `permissions` as given, else what `access` stands for, else
+ * the caller's own. Always explicit; the policy then refuses anything the caller does not hold.
+ */
+export function requestedPermissions(caller: Principal, dto: Pick<CreateTtlTokenDto, 'access' | 'permissions'>) {
+  let permissions: Permission[];
+  if (dto.permissions) permissions = normalizePermissions(dto.permissions);
+  else if (dto.access) permissions = permissionsForAccess(dto.access);
+  else permissions = [...caller.permissions];
+  if (dto.permissions && dto.access === 'read' && accessOf(permissions) === 'write') {
+    throw validationFailed({ permissions: ['a read token cannot hold create, update or delete permissions'] });
+  }
+  return permissions;
 }
 
 /** `POST /auth/tokens`: short-lived tokens, optionally single-use, never with more than the caller holds. */
@@ -34,40 +50,25 @@ export class TtlTokensService {
 
   async create(caller: Principal, dto: CreateTtlTokenDto): Promise<TtlTokenCreatedDto> {
     const ttlMs = parseTtl(dto.ttl, this.config.KEYWARD_MAX_TOKEN_TTL);
-    const access: Access = dto.access ?? caller.access;
-    const permissions = dto.permissions
-      ? [...new Set(dto.permissions)]
-      : access === caller.access
-        ? caller.permissions
-        : permissionsForAccess(access).filter((p) => caller.permissions.includes(p));
-    if (dto.permissions && dto.access && accessOf(permissions) === 'write' && dto.access === 'read') {
-      throw validationFailed({ permissions: ['a read token cannot hold create, update or delete permissions'] });
-    }
-    let projects: string[] | null = caller.projects;
+    const permissions = requestedPermissions(caller, dto);
+    let projects: Scope = caller.projects;
     if (dto.projects) {
       const resolved = await this.repo.resolveProjectIds(dto.projects);
       const unknown = dto.projects.filter((_, i) => resolved[i] === null);
       if (unknown.length) throw validationFailed({ projects: unknown.map((p) => `unknown project: ${p}`) });
       projects = [...new Set(resolved as string[])];
     }
-    const expiresAt = assertCanGrant(caller, {
-      access,
+    const { decision, rights } = grantWithin(caller, {
       permissions,
       projects,
       expiresAt: new Date(Date.now() + ttlMs),
-    })!;
-    const isProjectCaller = caller.kind === 'project';
-    const { row, token } = await this.issuer.issue({
-      kind: isProjectCaller ? 'project' : 'global',
-      access: isProjectCaller ? accessOf(permissions) : access,
-      permissions,
-      projectId: isProjectCaller ? caller.projects![0] : null,
-      scopeProjects: isProjectCaller ? [] : (projects ?? []),
-      name: null,
+      singleUse: dto.remove_on_use ?? false,
+    });
+    enforce(decision);
+    // A project token's children are project tokens of the same project (its scope is that project).
+    const { row, token } = await this.issuer.issue(caller, rights, {
+      kind: caller.kind === 'project' ? 'project' : 'global',
       description: dto.description ?? null,
-      createdById: caller.id,
-      expiresAt,
-      removeOnUse: dto.remove_on_use ?? false,
     });
     return {
       id: row.id,

@@ -96,7 +96,7 @@ export function client(base: string) {
 
 export type Client = ReturnType<typeof client>;
 
-/** Asserts the seed 001 envelope and returns the error object. */
+/** Asserts the Publisher-style envelope and returns the error object. */
 export function envelopeOf(res: Res): {
   code: string;
   message: string;

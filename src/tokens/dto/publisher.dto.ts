@@ -14,6 +14,7 @@ import {
   ArrayMaxSize,
 } from 'class-validator';
 import { IsDateTime } from '../../common/dates.js';
+import { Permission } from '../../access/permissions.js';
 
 export const ACCESS_LEVELS = ['read', 'write'] as const;
 export type AccessLevel = (typeof ACCESS_LEVELS)[number];
@@ -117,7 +118,9 @@ export class RevokeApiTokenDto {
 
 export class ApiTokenDto {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty({ enum: ACCESS_LEVELS }) access: AccessLevel;
+  @ApiProperty({ enum: ACCESS_LEVELS, description: 'Derived from `permissions`' }) access: AccessLevel;
+  @ApiProperty({ enum: Permission, isArray: true, description: 'The explicit permissions the token holds' })
+  permissions: Permission[];
   @ApiProperty({ nullable: true, type: String }) description: string | null;
   @ApiProperty({ description: 'Non-secret display stub of the token', example: 'kw_a1B2c3…' })
   token_stub: string;
@@ -126,6 +129,14 @@ export class ApiTokenDto {
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) expires_at: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) revoked_at: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) last_used_at: string | null;
+}
+
+export class RevokedApiTokenDto extends ApiTokenDto {
+  @ApiProperty({
+    description: 'How many tokens created through this one (recursively) were revoked with it',
+    example: 0,
+  })
+  revoked_descendants: number;
 }
 
 export class ApiTokenCreatedDto {

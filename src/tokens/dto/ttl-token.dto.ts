@@ -14,7 +14,7 @@ import {
 import { Permission } from '../../access/permissions.js';
 import { ACCESS_LEVELS, type AccessLevel } from './publisher.dto.js';
 
-/** Seed 003 (`POST /auth/tokens`): short-lived and single-use tokens. */
+/** TTL tokens (`POST /auth/tokens`): short-lived and single-use tokens. */
 export class CreateTtlTokenDto {
   @ApiProperty({
     example: '1h',
