@@ -37,7 +37,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A fresh app (fresh buckets) on the file's database; the previous one is closed first (PGlite allows one). */
 async function app(env: Record<string, string>) {
+  while (apps.length) await apps.pop()!.close();
   const t = await startApp({ ...THROTTLE, ...env }, db);
   apps.push(t);
   return {
