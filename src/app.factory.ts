@@ -3,13 +3,21 @@ import { ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import helmet from '@fastify/helmet';
 import { Logger } from 'nestjs-pino';
+import type { Logger as Pino } from 'pino';
 import { AppModule } from './app.module.js';
+import { presentedToken } from './auth/credentials.js';
+import { installAccessLog } from './common/access-log.js';
+import { createLogger } from './common/logging.js';
+import type { DatabaseService } from './database/database.service.js';
+import { MetricsService } from './metrics/metrics.service.js';
+import { TokenCodec } from './tokens/token-codec.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { buildOpenApiDocument } from './common/openapi.js';
 import { jsonBodyProblem } from './common/json-body.js';
-import { traceIdFor } from './common/trace-id.js';
+import { TRACE_HEADER, traceIdFor } from './common/trace-id.js';
 import { KeywardFastifyAdapter } from './common/http-adapter.js';
 import { createValidationPipe, RequireObjectBodyPipe, StorableTextPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.schema.js';
@@ -19,8 +27,36 @@ class BadJsonError extends Error {
   readonly code = 'FST_ERR_CTP_INVALID_JSON_BODY';
 }
 
+export interface CreateAppOptions {
+  /** The process's pino logger (main.ts creates it first); a new one from LOG_LEVEL otherwise. */
+  logger?: Pino;
+  /** An already opened database (main.ts opens it before Nest); opened by the app otherwise. */
+  database?: DatabaseService;
+}
+
+/**
+ * Content Security Policy for every response. Swagger UI at /docs loads only same-origin scripts
+ * (swagger-ui-bundle.js, swagger-ui-init.js) and needs inline styles and data: images; nothing else is
+ * allowed. No `upgrade-insecure-requests`: it would break /docs served over plain HTTP on a LAN.
+ */
+export const CSP_DIRECTIVES = {
+  defaultSrc: ["'self'"],
+  baseUri: ["'self'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  upgradeInsecureRequests: null,
+};
+
 /** Creates the Nest app on Fastify with everything main.ts, the tests and the OpenAPI script share. */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const logger = options.logger ?? createLogger(config);
   const adapter = new KeywardFastifyAdapter({
     bodyLimit: config.KEYWARD_BODY_LIMIT,
     trustProxy: config.KEYWARD_TRUST_PROXY,
@@ -33,15 +69,51 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       return id;
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    bufferLogs: true,
-    abortOnError: false,
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, logger, options.database),
+    adapter,
+    {
+      bufferLogs: true,
+      abortOnError: false,
+      bodyParser: false,
+    },
+  );
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
 
   // Every response carries the trace id (KeywardFastifyAdapter's onRequest hook, also 503 while closing).
+
+  // Secrets are never cached: every response says `no-store`, except those that set their own caching
+  // (only Swagger UI's static files do). That covers each API style's create and rotate answers.
+  fastify.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  // Security headers (helmet) with a CSP Swagger UI works under; CORS only for configured origins.
+  await app.register(helmet, { contentSecurityPolicy: { directives: CSP_DIRECTIVES } });
+  if (config.KEYWARD_CORS_ORIGINS?.length) {
+    const origins = config.KEYWARD_CORS_ORIGINS;
+    app.enableCors({
+      origin: origins.includes('*') ? '*' : origins,
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      exposedHeaders: [TRACE_HEADER, 'x-next-cursor'],
+      maxAge: 600,
+    });
+  }
+
+  // One access-log line and one metrics observation per request (Fastify's onResponse).
+  const codec = app.get(TokenCodec);
+  const metrics = app.get(MetricsService);
+  installAccessLog(fastify, logger, {
+    credentialOf: (request) => {
+      const presented = presentedToken(request);
+      if (!presented) return { credential: 'none' };
+      const lookupId = codec.parse(presented)?.lookupId;
+      return lookupId ? { lookup_id: lookupId } : { credential: 'other' };
+    },
+    observers: [(summary) => metrics.observeRequest(summary)],
+  });
 
   // JSON bodies: empty means "no body" (curl -X POST without -d), malformed is a 400 in the envelope,
   // `__proto__`/`constructor` keys are refused (fastify's secure parser). Also for `+json` media types.
@@ -76,7 +148,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       jsonDocumentUrl: 'openapi.json',
       yamlDocumentUrl: 'openapi.yaml',
       customSiteTitle: 'Keyward API',
-      swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
+      // The token typed into "Authorize" is forgotten on reload unless KEYWARD_DOCS_PERSIST_AUTH.
+      swaggerOptions: { persistAuthorization: config.KEYWARD_DOCS_PERSIST_AUTH, displayRequestDuration: true },
     });
   }
   return app;

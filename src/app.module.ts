@@ -7,6 +7,9 @@ import { loggerParams } from './common/logging.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.schema.js';
 import { DatabaseModule } from './database/database.module.js';
+import type { DatabaseService } from './database/database.service.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import type { Logger } from 'pino';
 import { HealthModule } from './health/health.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { TokensFileModule } from './tokens-file/tokens-file.module.js';
@@ -15,13 +18,13 @@ import { VerificationModule } from './verification/verification.module.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, logger: Logger, database?: DatabaseService): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config)),
-        DatabaseModule.forRoot(),
+        LoggerModule.forRoot(loggerParams(logger)),
+        DatabaseModule.forRoot(database),
         AuthModule,
         TokensFileModule,
         TokensModule,
@@ -30,6 +33,7 @@ export class AppModule {
         HealthModule,
         ScheduleModule.forRoot(),
         CleanupModule,
+        MetricsModule,
       ],
     };
   }

@@ -1,15 +1,13 @@
-import { Logger } from '@nestjs/common';
 import { Command } from 'commander';
-import { createApp } from './app.factory.js';
-import { ConfigError, loadConfig } from './config/config.schema.js';
-import { DataDirLockedError } from './database/connect.js';
-import { TokensFileError } from './tokens-file/tokens-file.parser.js';
-import { readTokensFile } from './tokens-file/tokens-file.service.js';
+import { assertPortFree, portError, startupLine } from './common/startup.js';
+import { VERSION } from './common/version.js';
+import { loadConfig } from './config/config.schema.js';
 
-/** `node dist/main.js [--tokens FILE]` (`npm start -- --tokens FILE`): flags override the environment. */
+/** `node dist/main.js [--tokens FILE] [--version]` (`npm start -- --tokens FILE`): flags override the environment. */
 function parseArgs(argv: string[]): Record<string, string | undefined> {
   const program = new Command('keyward-server')
     .description('Start the Keyward token service (configuration comes from the environment; see README)')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .option('--tokens <file>', 'operator-managed tokens file (same as KEYWARD_TOKENS_FILE); SIGHUP reloads it')
     .allowExcessArguments(false)
     .parse(argv);
@@ -17,21 +15,44 @@ function parseArgs(argv: string[]): Record<string, string | undefined> {
   return { ...process.env, ...(opts.tokens !== undefined ? { KEYWARD_TOKENS_FILE: opts.tokens } : {}) };
 }
 
+/**
+ * Start-up, cheapest checks first, so that a failure touches nothing: configuration, tokens file, the
+ * port, then the database (opened and migrated before Nest starts, so its failures are one line too).
+ */
 async function main(): Promise<void> {
   const config = loadConfig(parseArgs(process.argv));
-  // Checked before the database is opened, so a bad tokens file fails fast and touches nothing.
+  // The application (Nest, Prisma, drivers) loads only once the arguments and configuration are good.
+  const [{ readTokensFile }, { createLogger }, { openDatabase }, { createApp }] = await Promise.all([
+    import('./tokens-file/tokens-file.service.js'),
+    import('./common/logging.js'),
+    import('./database/database.module.js'),
+    import('./app.factory.js'),
+  ]);
   if (config.KEYWARD_TOKENS_FILE) await readTokensFile(config.KEYWARD_TOKENS_FILE);
-  const app = await createApp(config);
-  await app.listen({ port: config.PORT, host: config.HOST });
-  new Logger('Keyward').log(`Keyward listening on http://${config.HOST}:${config.PORT} (docs at /docs)`);
+  await assertPortFree(config.PORT, config.HOST);
+  const logger = createLogger(config);
+  const dbLog = logger.child({ context: 'Database' });
+  const database = await openDatabase(config, {
+    log: (message: string) => dbLog.info(message),
+    warn: (message: string) => dbLog.warn(message),
+  });
+  const app = await createApp(config, { logger, database });
+  try {
+    await app.listen({ port: config.PORT, host: config.HOST });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw portError(err as NodeJS.ErrnoException, config.PORT, config.HOST);
+  }
+  logger.info(
+    { context: 'Keyward', version: VERSION },
+    `Keyward ${VERSION} listening on http://${config.HOST}:${config.PORT} (docs at /docs)`,
+  );
 }
 
 main().catch((err: unknown) => {
-  // Start-up failures are explained in one line; anything unexpected keeps its stack.
-  if (err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof TokensFileError) {
-    console.error(`keyward: ${err.message}`);
-  } else {
-    console.error('keyward: failed to start:', err);
-  }
+  // Every start-up failure is one line on stderr naming the variable or resource; the stack only when
+  // LOG_LEVEL asks for detail.
+  console.error(`keyward: ${startupLine(err)}`);
+  if (['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '') && err instanceof Error) console.error(err.stack);
   process.exit(1);
 });

@@ -9,12 +9,19 @@ import { TokenVerifier } from './token-verifier.js';
 import { permissionsForAccess } from '../access/permissions.js';
 import { principal } from '../access/principal.js';
 import { StaticCredentials } from './static-credentials.js';
+import { VerificationOutcomes } from './verification-outcomes.js';
 import { AuthThrottle } from './auth-throttle.js';
 
 @Module({
   imports: [TokensModule],
-  providers: [AuthThrottle, StaticCredentials, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [AuthThrottle, StaticCredentials, TokenVerifier],
+  providers: [
+    AuthThrottle,
+    StaticCredentials,
+    TokenVerifier,
+    VerificationOutcomes,
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
+  exports: [AuthThrottle, StaticCredentials, TokenVerifier, VerificationOutcomes],
 })
 export class AuthModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');

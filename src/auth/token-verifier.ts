@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { maySee } from '../access/policy.js';
 import { grants, type Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
@@ -8,9 +8,10 @@ import { PasswordHasher } from '../tokens/password-hasher.js';
 import { TokenCache } from '../tokens/token-cache.service.js';
 import { TokenCodec } from '../tokens/token-codec.js';
 import { principalOf } from '../tokens/token-rights.js';
-import { TokensRepository } from '../tokens/tokens.repository.js';
+import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
 import { UsageTracker } from '../tokens/usage-tracker.service.js';
 import { StaticCredentials } from './static-credentials.js';
+import { VerificationOutcomes } from './verification-outcomes.js';
 import { type Admission, AuthThrottle } from './auth-throttle.js';
 
 export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED' | 'FORBIDDEN';
@@ -58,6 +59,8 @@ export class TokenVerifier {
     private readonly cache: TokenCache,
     private readonly usage: UsageTracker,
     private readonly throttle: AuthThrottle,
+    /** Verdict counts for the metrics; absent where nobody reads them (the CLI). */
+    @Optional() private readonly outcomes?: VerificationOutcomes,
   ) {}
 
   async verify(presented: string, ask: Ask = {}): Promise<Verdict> {
@@ -84,8 +87,12 @@ export class TokenVerifier {
    * tokens are 401; a valid token without the route's permission is 403.
    */
   async authenticate(presented: string | null, permission?: Permission): Promise<Principal> {
-    if (!presented) throw ApiError.unauthenticated();
+    if (!presented) {
+      this.outcomes?.record('auth', 'MISSING');
+      throw ApiError.unauthenticated();
+    }
     const verdict = await this.verify(presented, { permission, consume: true });
+    this.outcomes?.record('auth', verdict.code);
     if (verdict.code === 'VALID') return verdict.principal!;
     if (verdict.code === 'FORBIDDEN') throw ApiError.forbidden(MESSAGES.forbidden, { required: permission });
     if (verdict.code === 'EXPIRED') throw ApiError.unauthenticated(MESSAGES.expired);
@@ -120,7 +127,16 @@ export class TokenVerifier {
         this.cache.set(key, found.principal!, null, found.principal!.expiresAt, snapshot);
       return found;
     }
-    const row = await this.tokens.findByLookupId(parsed.lookupId);
+    let row: TokenRow | null;
+    try {
+      row = await this.tokens.findByLookupId(parsed.lookupId);
+    } catch (err) {
+      // Database unreachable: a token confirmed within KEYWARD_AUTH_OUTAGE_GRACE keeps working.
+      const stale = key ? this.cache.getDuringOutage(key, err) : undefined;
+      if (stale) return { code: 'VALID', principal: stale };
+      throw err;
+    }
+    if (key) this.cache.delete(key); // the database answered: from here only its verdict counts
     if (!row) return { code: 'NOT_FOUND' };
     let validUntil = row.expiresAt;
     await admission.beforeArgon2(parsed.lookupId);

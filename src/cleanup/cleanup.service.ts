@@ -43,6 +43,8 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
   readonly history: CleanupPass[] = [];
   /** Passes this instance started, and those it skipped because another instance held the lock. */
   readonly stats = { attempted: 0, ran: 0, skippedLocked: 0, skippedRunning: 0, failed: 0 };
+  /** Rows removed and time spent by every pass since start (read by the metrics). */
+  readonly totals = { expired: 0, used: 0, revoked: 0, graceCleared: 0, seconds: 0 };
   /**
    * Test seam: awaited while the lock is held, before the first batch (lets a test make a pass last).
    * Not used by the service itself.
@@ -149,6 +151,11 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const r = outcome.result;
     this.stats.ran++;
+    this.totals.expired += r.expired;
+    this.totals.used += r.used;
+    this.totals.revoked += r.revoked;
+    this.totals.graceCleared += r.graceCleared;
+    this.totals.seconds += (r.finishedAt.getTime() - r.startedAt.getTime()) / 1000;
     this.history.push(r);
     if (this.history.length > HISTORY_SIZE) this.history.shift();
     const ms = r.finishedAt.getTime() - r.startedAt.getTime();

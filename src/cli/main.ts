@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
+import { VERSION } from '../common/version.js';
 import { ConfigError, loadConfig, type AppConfig } from '../config/config.schema.js';
 import * as master from './master-token.js';
 import { CliError, consoleOutput } from './output.js';
@@ -19,6 +20,7 @@ function program(): Command {
   const out = consoleOutput;
   const root = new Command('keyward')
     .description('Keyward operator CLI (configuration comes from the same environment variables as the service)')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride();
 

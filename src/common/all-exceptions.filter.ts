@@ -1,8 +1,8 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from './api-error.js';
 import { envelope, loggableError, toEnvelope } from './error-envelope.js';
 import { TRACE_HEADER, traceIdFor } from './trace-id.js';
-import { ApiError } from './api-error.js';
 
 /** The one place that writes error responses: every error, everywhere, in the Publisher-style envelope. */
 @Catch()
@@ -20,13 +20,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
 export function sendError(reply: FastifyReply, request: FastifyRequest, exception: unknown, logger: Logger): void {
   const mapped = toEnvelope(exception);
   const traceId = (request.id as string | undefined) ?? traceIdFor(request.headers);
-  if (mapped.status >= 500 && !(exception instanceof ApiError)) {
+  // Unexpected errors are logged with their stack. A deliberate ApiError (a 503 "not ready") is not, nor is
+  // an unreachable database (503): its owner logs that once, not per request.
+  if (mapped.status >= 500 && mapped.status !== 503 && !(exception instanceof ApiError)) {
     // The error's class, code and stack frames only: never its message, the request body or headers
     // (Prisma and PostgreSQL messages quote payloads, hashes and lookup ids).
     const { summary, frames } = loggableError(exception);
     logger.error(`trace_id=${traceId} ${summary}`, frames);
   }
   if (reply.sent) return;
-  if (mapped.headers) void reply.headers(mapped.headers);
+  if (mapped.retryAfter !== undefined) void reply.header('retry-after', String(mapped.retryAfter));
   void reply.header(TRACE_HEADER, traceId).status(mapped.status).send(envelope(mapped, traceId));
 }

@@ -27,8 +27,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly data: Record<string, unknown> = {},
-    /** Extra response headers, e.g. `Retry-After`. */
-    readonly headers: Record<string, string> = {},
+    /** Seconds for a `Retry-After` header (429, 503). */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -48,28 +48,12 @@ export class ApiError extends Error {
   /** 429: try again in `retryAfterMs` (sent as `Retry-After`, whole seconds, at least 1). */
   static rateLimited(message: string, retryAfterMs: number) {
     const seconds = retryAfterSeconds(retryAfterMs);
-    return new ApiError(
-      HttpStatus.TOO_MANY_REQUESTS,
-      'rate_limited',
-      message,
-      { retry_after: seconds },
-      {
-        'retry-after': String(seconds),
-      },
-    );
+    return new ApiError(HttpStatus.TOO_MANY_REQUESTS, 'rate_limited', message, { retry_after: seconds }, seconds);
   }
   /** 503: the service cannot answer now; `Retry-After` says when to try again. */
   static unavailable(message: string, retryAfterMs: number) {
     const seconds = retryAfterSeconds(retryAfterMs);
-    return new ApiError(
-      HttpStatus.SERVICE_UNAVAILABLE,
-      'service_unavailable',
-      message,
-      { retry_after: seconds },
-      {
-        'retry-after': String(seconds),
-      },
-    );
+    return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', message, { retry_after: seconds }, seconds);
   }
   static conflict(message: string, data: Record<string, unknown> = {}) {
     return new ApiError(HttpStatus.CONFLICT, 'conflict', message, data);

@@ -1,5 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { ApiError, type ErrorCode, MESSAGES } from './api-error.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './database-errors.js';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; data: Record<string, unknown>; trace_id: string };
@@ -10,8 +11,11 @@ interface Mapped {
   code: ErrorCode;
   message: string;
   data: Record<string, unknown>;
-  headers?: Record<string, string>;
+  /** Seconds for a `Retry-After` header. */
+  retryAfter?: number;
 }
+
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is temporarily unavailable; retry later';
 
 const STATUS_CODES: Record<number, ErrorCode> = {
   400: 'bad_request',
@@ -90,7 +94,7 @@ export function toEnvelope(exception: unknown): Mapped {
       code: exception.code,
       message: exception.message,
       data: exception.data,
-      headers: exception.headers,
+      retryAfter: exception.retryAfter,
     };
   }
   if (exception instanceof HttpException) {
@@ -105,6 +109,16 @@ export function toEnvelope(exception: unknown): Mapped {
       if (typeof m === 'string') message = m;
     }
     return { status, code: codeForStatus(status), message, data: {} };
+  }
+  // Refused, dropped or timed-out database connections, whichever layer (pg, the adapter, Prisma) wraps them.
+  if (isDatabaseUnavailable(exception)) {
+    return {
+      status: 503,
+      code: 'service_unavailable',
+      message: DATABASE_UNAVAILABLE_MESSAGE,
+      data: {},
+      retryAfter: DATABASE_RETRY_AFTER_SECONDS,
+    };
   }
   return (
     fastifyError(exception) ??

@@ -1,4 +1,5 @@
 import type { Params } from 'nestjs-pino';
+import { pino, type Logger } from 'pino';
 import type { AppConfig } from '../config/config.schema.js';
 
 /** Headers that carry credentials: never written to a log, whatever the level. */
@@ -11,22 +12,27 @@ export const SECRET_HEADERS = [
   'proxy-authorization',
 ];
 
-export function loggerParams(config: AppConfig): Params {
+/**
+ * The process's one pino logger (JSON lines on stdout). Nest's own messages go through it via
+ * nestjs-pino, and the access log (src/common/access-log.ts) writes one line per request with it.
+ * Request bodies and credential headers are never logged.
+ */
+export function createLogger(config: Pick<AppConfig, 'LOG_LEVEL'>): Logger {
+  return pino({
+    level: config.LOG_LEVEL,
+    base: { service: 'keyward' },
+    redact: { paths: SECRET_HEADERS.map((h) => `req.headers["${h}"]`), censor: '[redacted]' },
+  });
+}
+
+export function loggerParams(logger: Logger): Params {
   return {
     pinoHttp: {
-      level: config.LOG_LEVEL,
-      // Request bodies are never logged (they carry secrets in create responses and verify calls).
-      redact: { paths: SECRET_HEADERS.map((h) => `req.headers["${h}"]`), censor: '[redacted]' },
-      serializers: {
-        req: (req: { id: string; method: string; url: string; headers: Record<string, unknown> }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.url,
-          headers: req.headers,
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customProps: () => ({ service: 'keyward' }),
+      logger,
+      // pino-http's own request lines are off: in this Nest + Fastify setup its middleware sees almost no
+      // requests, and it knows neither the route pattern nor the caller. The access log is written from
+      // Fastify's onResponse hook instead.
+      autoLogging: false,
       quietReqLogger: true,
     },
   };

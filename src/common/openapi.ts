@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { VERSION } from './version.js';
 
 /** OpenAPI extension carrying the one permission an operation requires (also spelled out in its description). */
 export const PERMISSION_EXTENSION = 'x-keyward-permission';
@@ -11,7 +12,7 @@ or \`X-Project-Token: <token>\`. Every error has the envelope
 \`{"error":{"code","message","data","trace_id"}}\`; the trace id is also the \`X-Trace-Id\` header.`;
 
 /** The OpenAPI document, built from the code. Operation ids are stable (the alias paths get a suffix). */
-export function buildOpenApiDocument(app: INestApplication, version = '0.1.0'): OpenAPIObject {
+export function buildOpenApiDocument(app: INestApplication, version = VERSION): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Keyward')
     .setDescription(DESCRIPTION)

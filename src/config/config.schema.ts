@@ -47,6 +47,12 @@ export const configSchema = z.object({
       .optional(),
   ),
   DATABASE_POOL_SIZE: int(10, 1, 200),
+  /** Longest wait for a new PostgreSQL connection (TCP + startup). */
+  DATABASE_CONNECT_TIMEOUT: duration('2s').refine((v) => v >= 100, 'must be at least 100ms'),
+  /** Longest wait for a pooled connection (a free one or a new one) before the request gets 503. */
+  DATABASE_POOL_TIMEOUT: duration('3s').refine((v) => v >= 100, 'must be at least 100ms'),
+  /** Longest a single statement may take (client-side read timeout and server-side statement_timeout). */
+  DATABASE_QUERY_TIMEOUT: duration('5s').refine((v) => v >= 100, 'must be at least 100ms'),
   KEYWARD_DATA_DIR: z.string().min(1).default('./data'),
   KEYWARD_ADMIN_TOKEN: z.preprocess(
     (v) => (v === '' ? undefined : v),
@@ -75,6 +81,45 @@ export const configSchema = z.object({
   KEYWARD_NEGATIVE_CACHE_TTL: duration('1m'),
   KEYWARD_BODY_LIMIT: int(64 * 1024, 1024, 10 * 1024 * 1024),
   KEYWARD_DOCS_ENABLED: bool(true),
+  /** Swagger UI keeps the token typed into "Authorize" across page reloads (in the browser's storage). */
+  KEYWARD_DOCS_PERSIST_AUTH: bool(false),
+  /** When set, `/metrics` needs `Authorization: Bearer <this value>`; unset, it is open. */
+  KEYWARD_METRICS_TOKEN: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+  ),
+  /**
+   * Origins allowed to call the API from a browser (comma-separated, e.g.
+   * `https://admin.example.com,https://ops.example.com`, or `*`); unset, CORS stays off.
+   */
+  KEYWARD_CORS_ORIGINS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        if (value === undefined) return undefined;
+        const origins = value
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean);
+        for (const origin of origins) {
+          if (origin === '*') continue;
+          let ok = false;
+          try {
+            const u = new URL(origin);
+            ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === origin;
+          } catch {
+            /* not a URL */
+          }
+          if (!ok) {
+            ctx.addIssue({ code: 'custom', message: `not an origin: "${origin}" (use e.g. https://app.example.com)` });
+            return z.NEVER;
+          }
+        }
+        return origins;
+      }),
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEYWARD_TRUST_PROXY: bool(false),
   KEYWARD_MIGRATE_ON_START: bool(true),
@@ -83,6 +128,16 @@ export const configSchema = z.object({
   /** How long a positive verification result may be served from memory (0 disables the cache). */
   KEYWARD_AUTH_CACHE_TTL: duration('30s'),
   KEYWARD_AUTH_CACHE_MAX: int(100_000, 1, 10_000_000),
+  /**
+   * While the database is unreachable, a token confirmed valid within this time keeps working from the
+   * cache (0: outages answer 503 for every database token).
+   */
+  KEYWARD_AUTH_OUTAGE_GRACE: duration('5m'),
+  /**
+   * The invalidation listener sends itself a notification this often; the cache is trusted only while
+   * one sent less than twice this long ago has come back (the staleness bound of invalidation).
+   */
+  KEYWARD_LISTENER_HEARTBEAT: duration('1s').refine((v) => v >= 50, 'must be at least 50ms'),
   /** How often coalesced last_used_at updates are written. */
   KEYWARD_LAST_USED_FLUSH: duration('10s'),
   /** How often the cleanup job runs; `0`/`off` switches the scheduled job off (runOnce still works). */
@@ -104,8 +159,9 @@ export class ConfigError extends Error {}
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const result = configSchema.safeParse(env);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
-    throw new ConfigError(`Invalid configuration:\n${problems}`);
+    // One line, every bad variable named: `invalid configuration: PORT: …; KEYWARD_ADMIN_TOKEN: …`.
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
   }
   return result.data;
 }

@@ -6,6 +6,8 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import lockfile from 'proper-lockfile';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { DatabaseDownError } from '../common/database-errors.js';
+import { DatabaseAvailability, type AvailabilityLogger } from './database-availability.js';
 import type { SqlRunner } from './sql-runner.js';
 
 export type DatabaseKind = 'postgres' | 'pglite';
@@ -19,7 +21,93 @@ export interface DatabaseHandle {
   /** PostgreSQL only: a dedicated client for LISTEN (null on PGlite, which is one process). */
   pool: pg.Pool | null;
   pglite: PGlite | null;
+  /** PostgreSQL only: the URL and timeouts, for dedicated connections (the token change listener). */
+  config: { url: string; timeouts: PgTimeouts } | null;
+  /** PostgreSQL only: whether the database answers (a circuit breaker in front of the pool). */
+  availability: DatabaseAvailability | null;
+  /** A runner without statement timeouts, for migrations (closed when `fn` ends). */
+  withUntimedSql<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** Connect, pool-acquire and query timeouts (ms) for PostgreSQL. */
+export interface PgTimeouts {
+  connect: number;
+  pool: number;
+  query: number;
+}
+
+export const DEFAULT_PG_TIMEOUTS: PgTimeouts = { connect: 2000, pool: 3000, query: 5000 };
+
+/**
+ * pg options for one connection: bounded connect, statement_timeout on the server, and the same
+ * bound on the client for a server that does not answer at all (frozen, half-open connection).
+ * TCP keepalive detects dead peers on idle connections.
+ */
+export function pgClientOptions(url: string, t: PgTimeouts, applicationName: string): pg.ClientConfig {
+  return {
+    connectionString: url,
+    connectionTimeoutMillis: t.connect,
+    statement_timeout: t.query,
+    query_timeout: t.query,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 5000,
+    application_name: applicationName,
+  };
+}
+
+/** Drops a pg client's socket at once (`end()` waits for a server that may never answer). */
+export function destroyClient(client: pg.Client): void {
+  const stream = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+  client.removeAllListeners('end');
+  client.on('error', () => undefined);
+  stream?.destroy();
+}
+
+/** Connects, runs `SELECT 1` and disconnects, within the connect and query timeouts. */
+async function probe(url: string, t: PgTimeouts): Promise<void> {
+  const client = new pg.Client(pgClientOptions(url, t, 'keyward-probe'));
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    destroyClient(client);
+  }
+}
+
+type Callback = (err: Error | undefined, ...rest: unknown[]) => void;
+
+/**
+ * Puts `availability` in front of a pool: while the database is known down, `connect` (which
+ * `pool.query` and the Prisma adapter go through) fails at once; every connect or query error is
+ * reported to it.
+ */
+function guard(pool: pg.Pool, availability: DatabaseAvailability): void {
+  const connect = pool.connect.bind(pool) as (cb?: Callback) => Promise<pg.PoolClient> | undefined;
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const report = (err: unknown) => availability.report(err);
+  (pool as unknown as { connect: unknown }).connect = (cb?: Callback) => {
+    if (!availability.available) {
+      const err = new DatabaseDownError();
+      if (cb) return void process.nextTick(() => cb(err));
+      return Promise.reject(err);
+    }
+    if (cb) {
+      return connect((err, ...rest) => {
+        if (err) report(err);
+        cb(err, ...rest);
+      });
+    }
+    const pending = connect()!;
+    pending.catch(report);
+    return pending;
+  };
+  (pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    if (result instanceof Promise) result.catch(report);
+    return result;
+  };
 }
 
 export class DataDirLockedError extends Error {}
@@ -81,11 +169,83 @@ function pgliteRunner(db: PGlite): SqlRunner {
   };
 }
 
-export async function connectPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+/** A database that cannot be opened at start; the message is one line naming the variable. */
+export class DatabaseUnavailableError extends Error {}
+
+/**
+ * `DATABASE_URL: connection refused at 127.0.0.1:5432`, `DATABASE_URL: database "x" does not exist`,
+ * `DATABASE_URL: role "y" does not exist`…: what went wrong, in one line, never with the password.
+ */
+export function describeConnectError(err: unknown, url: string): DatabaseUnavailableError {
+  const e = err as NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] };
+  let where = '(unparseable URL)';
+  try {
+    const u = new URL(url);
+    where = `${u.hostname || 'localhost'}:${u.port || '5432'}`;
+  } catch {
+    /* keep the placeholder */
+  }
+  const code = e?.code ?? e?.errors?.[0]?.code;
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: `connection refused at ${where}`,
+    ENOTFOUND: `host not found (${where})`,
+    EAI_AGAIN: `host not found (${where})`,
+    ETIMEDOUT: `connection timed out at ${where}`,
+    EHOSTUNREACH: `host unreachable (${where})`,
+    ECONNRESET: `connection reset by ${where}`,
+  };
+  let reason = code ? reasons[code] : undefined;
+  // PostgreSQL's own messages (3D000 unknown database, 28000 unknown role, 28P01 bad password) already
+  // name the database or role; they never carry the password.
+  reason ??= (e?.message || String(err)).split('\n')[0].replace(url, redactUrl(url));
+  if (/timeout/i.test(reason) && !code) reason = `connection timed out at ${where}`;
+  return new DatabaseUnavailableError(`DATABASE_URL: ${reason}`);
+}
+
+/** How long the start waits for PostgreSQL to answer before giving up with a one-line error. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+const quietLogger: AvailabilityLogger = { warn: () => undefined, log: () => undefined };
+
+/**
+ * A pg pool whose connection attempts, pool waits and statements are all bounded (`timeouts`), behind
+ * a circuit breaker that turns a database outage into an immediate DatabaseDownError (503).
+ */
+export async function connectPostgres(
+  url: string,
+  poolSize: number,
+  timeouts: PgTimeouts = DEFAULT_PG_TIMEOUTS,
+  logger: AvailabilityLogger = quietLogger,
+): Promise<DatabaseHandle> {
+  // One plain connection first: a wrong URL fails fast and clearly, before any pool or client exists.
+  const first = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  first.on('error', () => undefined);
+  try {
+    await first.connect();
+    await first.query('SELECT 1');
+  } catch (err) {
+    throw describeConnectError(err, url);
+  } finally {
+    await first.end().catch(() => undefined);
+  }
+  // pg-pool uses connectionTimeoutMillis both for a new connection and for waiting for a free one: the
+  // pool's is the acquire bound; each client's own (pgClientOptions) bounds the connection attempt.
+  const clientOptions = pgClientOptions(url, timeouts, 'keyward');
+  class TimedClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, ...clientOptions });
+    }
+  }
+  const pool = new pg.Pool({
+    ...clientOptions,
+    max: poolSize,
+    connectionTimeoutMillis: timeouts.pool,
+    Client: TimedClient,
+  });
   // An idle client's network error must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
-  await pool.query('SELECT 1');
+  const availability = new DatabaseAvailability(() => probe(url, timeouts), logger);
+  guard(pool, availability);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: 'postgres',
@@ -94,7 +254,24 @@ export async function connectPostgres(url: string, poolSize: number): Promise<Da
     sql: poolRunner(pool),
     pool,
     pglite: null,
+    config: { url, timeouts },
+    availability,
+    async withUntimedSql(fn) {
+      const untimed = new pg.Pool({
+        connectionString: url,
+        max: 1,
+        connectionTimeoutMillis: timeouts.connect,
+        application_name: 'keyward-migrate',
+      });
+      untimed.on('error', () => undefined);
+      try {
+        return await fn(poolRunner(untimed));
+      } finally {
+        await untimed.end().catch(() => undefined);
+      }
+    },
     async close() {
+      availability.close();
       await prisma.$disconnect();
       await pool.end();
     },
@@ -134,6 +311,11 @@ export async function connectPglite(dir: string): Promise<DatabaseHandle> {
     sql: pgliteRunner(db),
     pool: null,
     pglite: db,
+    config: null,
+    availability: null,
+    withUntimedSql(fn) {
+      return fn(pgliteRunner(db));
+    },
     async close() {
       await prisma.$disconnect();
       await db.close();

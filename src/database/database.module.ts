@@ -1,25 +1,52 @@
-import { Global, Logger, Module, type DynamicModule } from '@nestjs/common';
+import { Global, Logger, type LoggerService, Module, type DynamicModule } from '@nestjs/common';
 import { fileURLToPath } from 'node:url';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { connectPglite, connectPostgres } from './connect.js';
+import { connectPglite, connectPostgres, DataDirLockedError, DatabaseUnavailableError } from './connect.js';
 import { DatabaseService } from './database.service.js';
-import { migrate } from './migrator.js';
+import { migrate, MigrationError } from './migrator.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 
-export async function openDatabase(config: AppConfig, logger = new Logger('Database')): Promise<DatabaseService> {
-  const handle = config.DATABASE_URL
-    ? await connectPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE)
-    : await connectPglite(config.KEYWARD_DATA_DIR);
+/**
+ * Opens the configured database and applies pending migrations. Failures are one-line errors naming
+ * the variable (`DATABASE_URL: …`, `KEYWARD_DATA_DIR: …`) or the migration. `logger.warn`, when given,
+ * also reports the database going away and coming back while the service runs (else `log` does).
+ */
+export async function openDatabase(
+  config: AppConfig,
+  logger: Pick<LoggerService, 'log'> & Partial<Pick<LoggerService, 'warn'>> = new Logger('Database'),
+): Promise<DatabaseService> {
+  let handle;
+  if (config.DATABASE_URL) {
+    handle = await connectPostgres(
+      config.DATABASE_URL,
+      config.DATABASE_POOL_SIZE,
+      {
+        connect: config.DATABASE_CONNECT_TIMEOUT,
+        pool: config.DATABASE_POOL_TIMEOUT,
+        query: config.DATABASE_QUERY_TIMEOUT,
+      },
+      { log: (m) => logger.log(m), warn: (m) => (logger.warn ? logger.warn(m) : logger.log(m)) },
+    );
+  } else {
+    try {
+      handle = await connectPglite(config.KEYWARD_DATA_DIR);
+    } catch (err) {
+      if (err instanceof DataDirLockedError) throw err;
+      throw new DatabaseUnavailableError(`KEYWARD_DATA_DIR: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+    }
+  }
   try {
     if (config.KEYWARD_MIGRATE_ON_START) {
-      const applied = await migrate(handle.sql, MIGRATIONS_DIR);
+      // Migrations may run longer than DATABASE_QUERY_TIMEOUT allows a request's statement.
+      const applied = await handle.withUntimedSql((sql) => migrate(sql, MIGRATIONS_DIR));
       if (applied.length) logger.log(`applied migrations: ${applied.join(', ')}`);
     }
   } catch (err) {
     await handle.close();
-    throw err;
+    if (err instanceof MigrationError) throw err;
+    throw new MigrationError(`migrations: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
   }
   logger.log(`using ${handle.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'} at ${handle.location}`);
   return new DatabaseService(handle);
@@ -28,10 +55,15 @@ export async function openDatabase(config: AppConfig, logger = new Logger('Datab
 @Global()
 @Module({})
 export class DatabaseModule {
-  static forRoot(): DynamicModule {
+  /** `database`: already opened by the caller (main.ts opens it before Nest, to report failures in one line). */
+  static forRoot(database?: DatabaseService): DynamicModule {
     return {
       module: DatabaseModule,
-      providers: [{ provide: DatabaseService, inject: [APP_CONFIG], useFactory: (c: AppConfig) => openDatabase(c) }],
+      providers: [
+        database
+          ? { provide: DatabaseService, useValue: database }
+          : { provide: DatabaseService, inject: [APP_CONFIG], useFactory: (c: AppConfig) => openDatabase(c) },
+      ],
       exports: [DatabaseService],
     };
   }

@@ -1,9 +1,12 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { Authenticated, Public } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
+import { ApiError } from '../common/api-error.js';
+import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { DatabaseHealthIndicator } from './database.health.js';
+import { ListenerHealthIndicator } from './listener.health.js';
 
 class PingDto {
   @ApiProperty({ example: 'ok' }) status: string;
@@ -15,6 +18,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: DatabaseHealthIndicator,
+    private readonly listener: ListenerHealthIndicator,
   ) {}
 
   /** Liveness (the public ping route): no database round trip, no authentication. */
@@ -26,12 +30,57 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness with the database checked, for a token that may read tokens. */
+  /** Liveness probe: the process is up and its event loop answers. Never touches the database. */
+  @Get('health/live')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'healthLive', summary: 'Liveness probe (public): the process answers' })
+  @ApiOkResponse({ description: '`{"status":"ok","info":{},"error":{},"details":{}}`' })
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
+  }
+
+  /**
+   * Readiness probe: the database answers, every migration is applied, and the token-change listener
+   * is connected. 503 (in the error envelope, the failed checks in `data`) otherwise.
+   */
+  @Get('health/ready')
+  @Public()
+  @ApiOperation({
+    operationId: 'healthReady',
+    summary: 'Readiness probe (public): database reachable, migrations applied, change listener connected',
+  })
+  @ApiOkResponse({ description: 'Ready: `{"status":"ok","details":{"database","migrations","listener"}}`' })
+  @ApiServiceUnavailableResponse({
+    description: 'Not ready; `error.data` holds the checks',
+    type: ErrorEnvelopeDto,
+  })
+  ready(): Promise<HealthCheckResult> {
+    return this.readiness();
+  }
+
+  /** Readiness with the database checked, for a token that may read tokens (kept for existing callers). */
   @Get('v1/health')
   @Authenticated({ permission: Permission.ReadToken })
   @HealthCheck()
   @ApiOperation({ operationId: 'health', summary: 'Readiness: the database answers' })
   check(): Promise<HealthCheckResult> {
     return this.health.check([() => this.database.check('database')]);
+  }
+
+  private async readiness(): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([
+        () => this.database.check('database'),
+        () => this.database.checkMigrations('migrations'),
+        () => this.listener.check('listener'),
+      ]);
+    } catch (err) {
+      if (err instanceof ServiceUnavailableException) {
+        const result = err.getResponse() as HealthCheckResult;
+        throw new ApiError(503, 'service_unavailable', 'Not ready', { ...result });
+      }
+      throw err;
+    }
   }
 }

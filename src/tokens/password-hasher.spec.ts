@@ -18,7 +18,7 @@ describe('PasswordHasher', () => {
       expect(err).toBeInstanceOf(ApiError);
       expect(err.status).toBe(503);
       expect(err.code).toBe('service_unavailable');
-      expect(Number(err.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(err.retryAfter).toBeGreaterThanOrEqual(1);
     }
     const after = hasher.stats;
     expect(after.verifies - before.verifies).toBe(3);

@@ -29,7 +29,10 @@ export class PasswordHasher {
   private readonly options: argon2.Options & { raw?: false };
   private readonly limit: LimitFunction;
   private readonly maxQueued: number;
+  private running = 0;
   private readonly counters = { verifies: 0, hashes: 0, rejected: 0 };
+  /** Told the duration of every argon2 call, in seconds (the metrics module listens). */
+  readonly timings = new Set<(op: 'hash' | 'verify', seconds: number) => void>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.options = {
@@ -43,22 +46,22 @@ export class PasswordHasher {
   }
 
   hash(secret: string): Promise<string> {
-    return this.run(() => {
-      this.counters.hashes++;
-      return argon2.hash(secret, this.options);
-    });
+    return this.run('hash', () => argon2.hash(secret, this.options));
   }
 
-  /** False (never throws) for a malformed hash or a mismatch; 503 ApiError when the queue is full. */
+  /** False (never throws) for a malformed hash or a mismatch; a 503 ApiError when the queue is full. */
   verify(hash: string, secret: string): Promise<boolean> {
-    return this.run(async () => {
-      this.counters.verifies++;
-      try {
-        return await argon2.verify(hash, secret);
-      } catch {
-        return false;
-      }
-    });
+    return this.run('verify', () => argon2.verify(hash, secret).catch(() => false));
+  }
+
+  /** argon2 computations running now. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** argon2 computations waiting for a slot (at most KEYWARD_ARGON2_QUEUE). */
+  get queueDepth(): number {
+    return this.limit.pendingCount;
   }
 
   get stats(): HasherStats {
@@ -66,18 +69,30 @@ export class PasswordHasher {
       calls: this.counters.verifies + this.counters.hashes,
       verifies: this.counters.verifies,
       hashes: this.counters.hashes,
-      active: this.limit.activeCount,
+      active: this.running,
       queued: this.limit.pendingCount,
       rejected: this.counters.rejected,
     };
   }
 
-  private run<T>(work: () => Promise<T>): Promise<T> {
+  private run<T>(op: 'hash' | 'verify', work: () => Promise<T>): Promise<T> {
     if (this.limit.activeCount + this.limit.pendingCount >= this.limit.concurrency + this.maxQueued) {
       this.counters.rejected++;
       return Promise.reject(ApiError.unavailable('Too many token checks in progress: try again shortly', 1000));
     }
-    return this.limit(work);
+    return this.limit(async () => {
+      if (op === 'hash') this.counters.hashes++;
+      else this.counters.verifies++;
+      const started = process.hrtime.bigint();
+      this.running++;
+      try {
+        return await work();
+      } finally {
+        this.running--;
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        for (const listener of this.timings) listener(op, seconds);
+      }
+    });
   }
 
   static isArgon2Hash(value: string): boolean {

@@ -29,6 +29,6 @@ import { TokenIssuer } from './token-issuer.js';
     RotationService,
     TtlTokensService,
   ],
-  exports: [TokenCodec, PasswordHasher, TokensRepository, TokenIssuer, TokenCache, UsageTracker],
+  exports: [TokenCodec, PasswordHasher, TokensRepository, TokenIssuer, TokenCache, TokenEventsService, UsageTracker],
 })
 export class TokensModule {}

@@ -5,11 +5,15 @@ import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
 import { VerificationService } from './verification.service.js';
+import { VerificationOutcomes } from '../auth/verification-outcomes.js';
 
 @ApiTags('verification')
 @Controller('v1/tokens')
 export class VerificationController {
-  constructor(private readonly service: VerificationService) {}
+  constructor(
+    private readonly service: VerificationService,
+    private readonly outcomes: VerificationOutcomes,
+  ) {}
 
   @Post('verify')
   @HttpCode(200)
@@ -19,7 +23,9 @@ export class VerificationController {
     summary: 'Is this token valid (for this project and permission)? Always 200 with a verdict code',
   })
   @ApiOkResponse({ type: VerifyResultDto })
-  verify(@Auth() caller: Principal, @Body() dto: VerifyTokenDto): Promise<VerifyResultDto> {
-    return this.service.verify(caller, dto);
+  async verify(@Auth() caller: Principal, @Body() dto: VerifyTokenDto): Promise<VerifyResultDto> {
+    const result = await this.service.verify(caller, dto);
+    this.outcomes.record('verify_api', result.code);
+    return result;
   }
 }

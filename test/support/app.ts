@@ -41,6 +41,14 @@ export async function startApp(env: Record<string, string> = {}, db?: TestDataba
   };
 }
 
+/**
+ * A second app with other settings next to `t`: on the same PostgreSQL database, or, on PGlite (one
+ * process per directory), on a database of its own.
+ */
+export function startSibling(t: TestApp, env: Record<string, string>): Promise<TestApp> {
+  return t.db.mode === 'postgres' ? startApp(env, t.db) : startApp(env);
+}
+
 export interface Res<T = any> {
   status: number;
   body: T;

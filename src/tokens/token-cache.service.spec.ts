@@ -1,0 +1,84 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Principal } from '../access/principal.js';
+import { DatabaseDownError } from '../common/database-errors.js';
+import { loadConfig } from '../config/config.schema.js';
+import { TokenCache } from './token-cache.service.js';
+
+const principal = { id: 't1', source: 'database', expiresAt: null } as unknown as Principal;
+const cacheWith = (env: Record<string, string> = {}) =>
+  new TokenCache(loadConfig({ KEYWARD_AUTH_CACHE_TTL: '30s', KEYWARD_AUTH_OUTAGE_GRACE: '5m', ...env }));
+
+describe('TokenCache: trust in the invalidation listener', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('serves database entries only while a heartbeat confirmed the listener within the bound', () => {
+    const cache = cacheWith();
+    cache.newSession();
+    const key = cache.keyOf('kw_x');
+    cache.set(key, principal, 't1', null, cache.snapshot());
+    expect(cache.get(key)).toBeUndefined(); // no heartbeat yet
+    cache.confirm(Date.now(), 2000);
+    expect(cache.get(key)).toBe(principal);
+    vi.advanceTimersByTime(2001);
+    expect(cache.get(key)).toBeUndefined(); // heartbeats stopped coming back: not trusted
+    cache.confirm(Date.now(), 2000);
+    expect(cache.get(key)).toBe(principal); // same session, caught up again
+  });
+
+  it('a new listener session trusts nothing cached before it, but keeps it for outages', () => {
+    const cache = cacheWith();
+    cache.newSession();
+    cache.confirm(Date.now(), 2000);
+    const key = cache.keyOf('kw_x');
+    cache.set(key, principal, 't1', null, cache.snapshot());
+    cache.newSession();
+    cache.confirm(Date.now(), 2000);
+    expect(cache.get(key)).toBeUndefined();
+    expect(cache.getDuringOutage(key, new DatabaseDownError())).toBe(principal);
+  });
+
+  it('a lookup started before a new session is not cached', () => {
+    const cache = cacheWith();
+    const snapshot = cache.snapshot();
+    cache.newSession();
+    cache.set(cache.keyOf('kw_x'), principal, 't1', null, snapshot);
+    expect(cache.size).toBe(0);
+  });
+
+  it('outage fallback: only for "unreachable" errors, only within the grace, never past expiry', () => {
+    const cache = cacheWith({ KEYWARD_AUTH_OUTAGE_GRACE: '1m' });
+    const key = cache.keyOf('kw_x');
+    cache.set(key, principal, 't1', new Date(Date.now() + 90_000), cache.snapshot());
+    expect(cache.getDuringOutage(key, new Error('syntax error'))).toBeUndefined();
+    expect(cache.getDuringOutage(key, new DatabaseDownError())).toBe(principal);
+    vi.advanceTimersByTime(60_001);
+    expect(cache.getDuringOutage(key, new DatabaseDownError())).toBeUndefined();
+  });
+
+  it('a trusted hit counts as a confirmation for the outage grace', () => {
+    const cache = cacheWith({ KEYWARD_AUTH_OUTAGE_GRACE: '1m', KEYWARD_AUTH_CACHE_TTL: '1h' });
+    cache.newSession();
+    const key = cache.keyOf('kw_x');
+    cache.set(key, principal, 't1', null, cache.snapshot());
+    vi.advanceTimersByTime(50_000);
+    cache.confirm(Date.now(), 2000);
+    expect(cache.get(key)).toBe(principal);
+    vi.advanceTimersByTime(50_000); // 100 s after the read, 50 s after the last trusted hit
+    expect(cache.getDuringOutage(key, new DatabaseDownError())).toBe(principal);
+  });
+
+  it('grace 0: no outage fallback; invalidation removes entries of every session', () => {
+    const off = cacheWith({ KEYWARD_AUTH_OUTAGE_GRACE: '0' });
+    const k = off.keyOf('kw_x');
+    off.set(k, principal, 't1', null, off.snapshot());
+    expect(off.getDuringOutage(k, new DatabaseDownError())).toBeUndefined();
+
+    const cache = cacheWith();
+    const key = cache.keyOf('kw_x');
+    cache.set(key, principal, 't1', null, cache.snapshot());
+    cache.newSession();
+    cache.invalidate('t1');
+    expect(cache.getDuringOutage(key, new DatabaseDownError())).toBeUndefined();
+  });
+});
