@@ -58,6 +58,16 @@ describe('one instance', () => {
     await until(async () => (await apiA.post('/api-token/list', {}, { token: made.token })).status === 401, 1000);
   });
 
+  it('a token disabled by plain SQL (another process) is dropped too, and enabled again it works', async () => {
+    const made = (await apiA.post('/api-token/create', { access: 'read' })).body;
+    expect((await apiA.post('/api-token/list', {}, { token: made.token })).status).toBe(200);
+    const sql = a.app.get(DatabaseService).sql;
+    await sql.query('UPDATE api_tokens SET enabled = false WHERE id = $1', [made.id]);
+    await until(async () => (await apiA.post('/api-token/list', {}, { token: made.token })).status === 401, 1000);
+    await sql.query('UPDATE api_tokens SET enabled = true WHERE id = $1', [made.id]);
+    expect((await apiA.post('/api-token/list', {}, { token: made.token })).status).toBe(200);
+  });
+
   it('single-use tokens are never cached', async () => {
     const once = (await apiA.post('/auth/tokens', { ttl: '1h', remove_on_use: true })).body.token as string;
     expect((await apiA.post('/api-token/list', {}, { token: once })).status).toBe(200);

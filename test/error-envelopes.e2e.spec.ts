@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Logger } from '@nestjs/common';
 import type { KeywardFastifyAdapter } from '../src/common/http-adapter.js';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, type Res, startApp, type TestApp } from './support/app.js';
+import { ADMIN_TOKEN, client, type Client, errorOf, type Res, startApp, type TestApp } from './support/app.js';
 
 let t: TestApp;
 let api: Client;
@@ -22,7 +22,7 @@ const SOME_ID = '123e4567-e89b-12d3-a456-426614174000';
 
 function expect400(res: Res, field?: string) {
   expect(res.status, res.text).toBe(400);
-  const e = envelopeOf(res);
+  const e = errorOf(res);
   expect(e.code).toBe('bad_request');
   if (field) expect(Object.keys((e.data.fields as object) ?? {})).toContain(field);
 }
@@ -108,13 +108,13 @@ describe("Fastify's own answers are envelopes with a trace id", () => {
   it('a path parameter over the router limit is a 414 envelope', async () => {
     const res = await api.get(`/v1/projects/${'a'.repeat(300)}`);
     expect(res.status).toBe(414);
-    expect(envelopeOf(res).code).toBe('bad_request');
+    expect(errorOf(res).code).toBe('bad_request');
   });
 
   it('malformed percent-encoding in the path is a 400 envelope', async () => {
     const res = await api.get('/v1/projects/%E0%A4%A');
     expect(res.status).toBe(400);
-    expect(envelopeOf(res).code).toBe('bad_request');
+    expect(errorOf(res).code).toBe('bad_request');
   });
 
   it('an unparseable HTTP request gets an envelope with X-Trace-Id', async () => {
@@ -174,7 +174,7 @@ describe('shutdown', () => {
         await ownApi.post('/api-token/list', {}, { token: ADMIN_TOKEN }),
       ]) {
         expect(res.status).toBe(503);
-        expect(envelopeOf(res).code).toBe('service_unavailable');
+        expect(errorOf(res).code).toBe('service_unavailable');
         expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       }
     } finally {

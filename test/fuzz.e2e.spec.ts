@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenCodec } from '../src/tokens/token-codec.js';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, type Res, startApp, type TestApp } from './support/app.js';
+import { ADMIN_TOKEN, client, type Client, errorOf, type Res, startApp, type TestApp } from './support/app.js';
 import { ROOT } from './support/build.js';
 
 /**
@@ -215,7 +215,7 @@ function knownIdFor(param: string, path: string): string {
 function checkResponse(res: Res, what: string) {
   expect(res.status, `${what} → ${res.status} ${res.text.slice(0, 300)}`).toBeLessThan(500);
   expect(res.headers.get('x-trace-id'), what).toBeTruthy();
-  if (res.status >= 400) envelopeOf(res);
+  if (res.status >= 400) errorOf(res);
 }
 
 describe('fuzzing every operation in openapi/openapi.json: no 5xx, every error an envelope', () => {

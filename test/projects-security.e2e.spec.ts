@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PERMISSIONS, Permission } from '../src/access/permissions.js';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, type TestApp } from './support/app.js';
+import { ADMIN_TOKEN, client, type Client, calyptiaErrorOf, startApp, type TestApp } from './support/app.js';
 import { createGlobalToken, createProject, createProjectToken, type ProjectBody, unique } from './support/projects.js';
 
 let t: TestApp;
@@ -88,6 +88,16 @@ const ROUTES: Route[] = [
     ok: 200,
     otherProject: 404,
     check: (body) => expect(body).toEqual(P),
+  },
+  {
+    name: 'PATCH /v1/projects/{projectID}',
+    method: 'patch',
+    permission: Permission.UpdateProject,
+    path: () => `/v1/projects/${P.id}`,
+    // Calyptia's null: nothing changes, so P stays as the other rows expect it.
+    body: () => ({ name: null }),
+    ok: 204,
+    otherProject: 404,
   },
   {
     name: 'POST /v1/projects/{projectID}/tokens',
@@ -215,7 +225,7 @@ describe.each(ROUTES)('$name', (route) => {
     });
     expect(res.status, res.text).toBe(want);
     if (want >= 400) {
-      expect(envelopeOf(res).code).toBe(CODES[want]);
+      expect(calyptiaErrorOf(res).code).toBe(CODES[want]);
     } else {
       route.check?.(res.body, caller);
     }
@@ -235,6 +245,6 @@ describe('malformed ids are 400 for every caller allowed past the guard', () => 
     const path = route.path(MALFORMED).replace(P.id, MALFORMED);
     const res = await api.call(route.method.toUpperCase(), path, route.body ? { body: route.body() } : {});
     expect(res.status).toBe(400);
-    expect(envelopeOf(res).code).toBe('bad_request');
+    expect(calyptiaErrorOf(res).code).toBe('bad_request');
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, type Client, envelopeOf, startApp, type TestApp } from './support/app.js';
+import { client, type Client, calyptiaErrorOf, startApp, type TestApp } from './support/app.js';
 import { createGlobalToken, createProject, createProjectToken, unique } from './support/projects.js';
 
 let t: TestApp;
@@ -33,7 +33,10 @@ describe('POST /v1/projects', () => {
     const { name } = await createProject(api);
     const res = await api.post('/v1/projects', { name });
     expect(res.status).toBe(409);
-    expect(envelopeOf(res)).toMatchObject({ code: 'conflict', message: 'A project with this name already exists' });
+    expect(calyptiaErrorOf(res)).toMatchObject({
+      code: 'conflict',
+      message: 'A project with this name already exists',
+    });
   });
 
   it('stores names with quotes, SQL and unicode literally', async () => {
@@ -58,11 +61,11 @@ describe('POST /v1/projects', () => {
     ]) {
       const res = await api.post('/v1/projects', body);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(envelopeOf(res).code).toBe('bad_request');
+      expect(calyptiaErrorOf(res).code).toBe('bad_request');
     }
     const arr = await api.post('/v1/projects', [{ name: 'x' }]);
     expect(arr.status).toBe(400);
-    expect(envelopeOf(arr).code).toBe('bad_request');
+    expect(calyptiaErrorOf(arr).code).toBe('bad_request');
   });
 
   it('needs create:project from a caller confined to no project', async () => {
@@ -74,16 +77,19 @@ describe('POST /v1/projects', () => {
     expect((await api.post('/v1/projects', { name: unique() }, { token: write })).status).toBe(201);
     const missing = await api.post('/v1/projects', { name: unique() }, { token: read });
     expect(missing.status).toBe(403);
-    expect(envelopeOf(missing)).toMatchObject({ code: 'authorization_error', message: 'Insufficient permissions' });
+    expect(calyptiaErrorOf(missing)).toMatchObject({
+      code: 'authorization_error',
+      message: 'Insufficient permissions',
+    });
     const confined = await api.post('/v1/projects', { name: unique() }, { token: projectToken.token });
     expect(confined.status).toBe(403);
-    expect(envelopeOf(confined)).toMatchObject({
+    expect(calyptiaErrorOf(confined)).toMatchObject({
       code: 'authorization_error',
       message: 'Only a token that is not confined to projects may create projects',
     });
     const none = await api.post('/v1/projects', { name: unique() }, { token: null });
     expect(none.status).toBe(401);
-    expect(envelopeOf(none).code).toBe('authentication_error');
+    expect(calyptiaErrorOf(none).code).toBe('authentication_error');
   });
 });
 
@@ -122,7 +128,7 @@ describe('GET /v1/projects', () => {
     for (const q of ['limit=0', 'limit=1001', 'limit=abc', 'limit=1.5', 'cursor=forged', 'page=2']) {
       const res = await api.get(`/v1/projects?${q}`);
       expect(res.status, q).toBe(400);
-      expect(envelopeOf(res).code).toBe('bad_request');
+      expect(calyptiaErrorOf(res).code).toBe('bad_request');
     }
   });
 
@@ -147,11 +153,11 @@ describe('GET /v1/projects/{projectID}', () => {
   it('is 404 for an unknown project and 400 for a malformed id', async () => {
     const unknown = await api.get(`/v1/projects/${MISSING}`);
     expect(unknown.status).toBe(404);
-    expect(envelopeOf(unknown)).toMatchObject({ code: 'not_found', message: 'Project not found' });
+    expect(calyptiaErrorOf(unknown)).toMatchObject({ code: 'not_found', message: 'Project not found' });
     for (const bad of ['not-a-uuid', '123', `${MISSING}x`, "1' OR '1'='1"]) {
       const res = await api.get(`/v1/projects/${encodeURIComponent(bad)}`);
       expect(res.status, bad).toBe(400);
-      expect(envelopeOf(res)).toMatchObject({
+      expect(calyptiaErrorOf(res)).toMatchObject({
         code: 'bad_request',
         data: { fields: { projectID: ['projectID must be a UUID'] } },
       });
@@ -175,7 +181,7 @@ describe('GET /v1/projects/{projectID}', () => {
     const b = await api.get(`/v1/projects/${MISSING}`, { token: pt.token, header: 'x-project-token' });
     for (const res of [a, b]) {
       expect(res.status).toBe(404);
-      expect(envelopeOf(res)).toMatchObject({ code: 'not_found', message: 'Project not found', data: {} });
+      expect(calyptiaErrorOf(res)).toMatchObject({ code: 'not_found', message: 'Project not found', data: {} });
     }
     expect(a.text).not.toContain(other.name);
   });

@@ -150,6 +150,7 @@ export class TokenVerifier {
     if (row.revokedAt) return { code: 'REVOKED', principal: subject };
     if (row.usedAt) return { code: 'USED', principal: subject };
     if (row.expiresAt && row.expiresAt <= now) return { code: 'EXPIRED', principal: subject };
+    if (!row.enabled) return { code: 'DISABLED', principal: subject };
     // Single-use tokens are never cached: each use must reach the atomic consumption.
     if (key && !row.removeOnUse) this.cache.set(key, subject, row.id, validUntil, snapshot);
     return { code: 'VALID', principal: subject };

@@ -1,10 +1,14 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error.js';
+import { dialectOf, toCalyptia } from './error-dialect.js';
 import { envelope, loggableError, toEnvelope } from './error-envelope.js';
 import { TRACE_HEADER, traceIdFor } from './trace-id.js';
 
-/** The one place that writes error responses: every error, everywhere, in the Publisher-style envelope. */
+/**
+ * The one place that writes error responses: in the Publisher envelope, or in the Calyptia shape on
+ * routes that declare `@ErrorDialect('calyptia')`.
+ */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
@@ -30,5 +34,9 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, exceptio
   }
   if (reply.sent) return;
   if (mapped.retryAfter !== undefined) void reply.header('retry-after', String(mapped.retryAfter));
-  void reply.header(TRACE_HEADER, traceId).status(mapped.status).send(envelope(mapped, traceId));
+  const body = envelope(mapped, traceId);
+  void reply
+    .header(TRACE_HEADER, traceId)
+    .status(mapped.status)
+    .send(dialectOf(request) === 'calyptia' ? toCalyptia(body) : body);
 }

@@ -8,8 +8,10 @@ export const PERMISSION_EXTENSION = 'x-keyward-permission';
 const DESCRIPTION = `Keyward issues, scopes, verifies, expires and revokes API tokens.
 
 Authenticate with any one of: \`Authorization: Bearer <token>\`, \`X-Token: <token>\`, \`X-API-Key: <token>\`
-or \`X-Project-Token: <token>\`. Every error has the envelope
-\`{"error":{"code","message","data","trace_id"}}\`; the trace id is also the \`X-Trace-Id\` header.`;
+or \`X-Project-Token: <token>\`. Errors have the envelope
+\`{"error":{"code","message","data","trace_id"}}\`, except on the Calyptia-style routes (\`/v1/projects…\`,
+\`/v1/project_tokens…\`), which answer \`{"error":"<message>","detail":"<optional>","code","data","trace_id"}\`
+as Calyptia's clients expect; the trace id is also the \`X-Trace-Id\` header.`;
 
 /** The OpenAPI document, built from the code. Operation ids are stable (the alias paths get a suffix). */
 export function buildOpenApiDocument(app: INestApplication, version = VERSION): OpenAPIObject {

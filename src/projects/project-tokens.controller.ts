@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,11 +9,13 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorDialect } from '../common/error-dialect.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { NEXT_PAGE_HEADERS, setNextPage } from '../common/link-header.js';
 import { UuidParam } from '../common/uuid-param.js';
 import {
   CreateProjectTokenDto,
@@ -40,8 +42,10 @@ const NAME_TAKEN = { description: 'A token with this name already exists in the 
 
 /**
  * Calyptia-style project tokens. The single-token routes live at `/v1/project_tokens/{tokenID}` and,
- * confined to one project, at `/v1/projects/{projectID}/tokens/{tokenID}`.
+ * confined to one project, at `/v1/projects/{projectID}/tokens/{tokenID}`. Errors are in Calyptia's
+ * shape (`{"error":"<message>","detail":…}`), as Calyptia's clients decode them.
  */
+@ErrorDialect('calyptia')
 @ApiTags('project tokens')
 @ApiBadRequestResponse({
   description: 'Malformed JSON, unknown or invalid fields, malformed UUID',
@@ -71,14 +75,24 @@ export class ProjectTokensController {
 
   @Get('projects/:projectID/tokens')
   @Authenticated({ permission: Permission.ReadToken, projectParam: 'projectID' })
-  @ApiOperation({ operationId: 'tokens', summary: 'List the live tokens of a project, newest first (never secrets)' })
-  @ApiOkResponse({ type: [ProjectTokenDto] })
-  list(
+  @ApiOperation({
+    operationId: 'tokens',
+    summary: 'List the live tokens of a project, newest first (never secrets)',
+    description:
+      'Page with `last` (page size) and `before`: while more remain, `Link: <…?before=…>; rel="next"` names ' +
+      'the next page (`X-Next-Cursor` holds the same cursor). Without `last`, every token is listed.',
+  })
+  @ApiOkResponse({ type: [ProjectTokenDto], headers: NEXT_PAGE_HEADERS })
+  async list(
     @Auth() caller: Principal,
     @UuidParam('projectID') projectId: string,
     @Query() query: ListProjectTokensQueryDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ProjectTokenDto[]> {
-    return this.service.list(caller, projectId, query);
+    const { items, next } = await this.service.list(caller, projectId, query);
+    setNextPage(request, reply, next);
+    return items;
   }
 
   @Get('project_tokens/:tokenID')
@@ -93,7 +107,10 @@ export class ProjectTokensController {
   @Patch('project_tokens/:tokenID')
   @HttpCode(204)
   @Authenticated({ permission: Permission.UpdateToken })
-  @ApiOperation({ operationId: 'updateToken', summary: 'Rename a project token or replace its permissions' })
+  @ApiOperation({
+    operationId: 'updateToken',
+    summary: 'Rename, re-permission, disable or enable a project token (null fields: unchanged)',
+  })
   @ApiNoContentResponse({ description: 'Updated' })
   @ApiNotFoundResponse(NO_TOKEN)
   @ApiConflictResponse(NAME_TAKEN)
@@ -137,7 +154,7 @@ export class ProjectTokensController {
   @Authenticated({ permission: Permission.UpdateToken, projectParam: 'projectID' })
   @ApiOperation({
     operationId: 'updateProjectToken',
-    summary: 'Rename a token of this project or replace its permissions',
+    summary: 'Rename, re-permission, disable or enable a token of this project (null fields: unchanged)',
   })
   @ApiNoContentResponse({ description: 'Updated' })
   @ApiNotFoundResponse(NO_TOKEN)

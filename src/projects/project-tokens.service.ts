@@ -1,10 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { enforce, grantWithin, mayChange, mayRevoke, maySee } from '../access/policy.js';
-import { accessOf, normalizePermissions, type Permission } from '../access/permissions.js';
+import { accessOf, normalizePermissions, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { canonicalProjectId } from '../access/scope.js';
 import { ApiError } from '../common/api-error.js';
+import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
+import { validationFailed } from '../common/validation.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
 import { rightsOf } from '../tokens/token-rights.js';
 import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
@@ -17,6 +21,14 @@ import type {
 } from './dto/project-tokens.dto.js';
 import { ProjectsService } from './projects.service.js';
 
+/**
+ * Permissions as given by a Calyptia client: an empty list means all permissions, so it becomes the
+ * four wildcards, explicitly (nothing empty is ever stored, and the caller must hold what it grants).
+ */
+export function requestedPermissions(list: readonly string[]): Permission[] {
+  return list.length ? normalizePermissions(list) : [...WRITE_PERMISSIONS];
+}
+
 export function toProjectTokenDto(row: TokenRow): ProjectTokenDto {
   return {
     id: row.id,
@@ -24,6 +36,9 @@ export function toProjectTokenDto(row: TokenRow): ProjectTokenDto {
     name: row.name ?? '',
     permissions: normalizePermissions(row.permissions),
     createdAt: row.createdAt.toISOString(),
+    projectID: row.projectId!,
+    enabled: row.enabled,
+    expiresAt: row.expiresAt ? row.expiresAt.toISOString() : null,
   };
 }
 
@@ -33,6 +48,7 @@ const nameTaken = (name: string) => ApiError.conflict('A token with this name al
 @Injectable()
 export class ProjectTokensService {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly projects: ProjectsService,
     private readonly repo: TokensRepository,
     private readonly issuer: TokenIssuer,
@@ -41,9 +57,9 @@ export class ProjectTokensService {
   async create(caller: Principal, projectId: string, dto: CreateProjectTokenDto): Promise<ProjectTokenCreatedDto> {
     const project = await this.projects.require(caller, projectId);
     const { decision, rights } = grantWithin(caller, {
-      permissions: normalizePermissions(dto.permissions),
+      permissions: requestedPermissions(dto.permissions),
       projects: [canonicalProjectId(project.id)],
-      expiresAt: null,
+      expiresAt: this.requestedExpiry(dto.expiresAt),
       singleUse: false,
     });
     enforce(decision);
@@ -56,29 +72,52 @@ export class ProjectTokensService {
     }
   }
 
-  async list(caller: Principal, projectId: string, query: ListProjectTokensQueryDto): Promise<ProjectTokenDto[]> {
+  /**
+   * Newest first. `last` is the page size (all tokens without it); `before` continues after the cursor
+   * of a previous page. `next` is the cursor of the following page, null at the end.
+   */
+  async list(
+    caller: Principal,
+    projectId: string,
+    query: ListProjectTokensQueryDto,
+  ): Promise<{ items: ProjectTokenDto[]; next: string | null }> {
     const project = await this.projects.require(caller, projectId);
-    const rows = await this.repo.listProjectTokens(project.id, { last: query.last, name: query.name });
-    return rows.map(toProjectTokenDto);
+    const before = query.before
+      ? decodeCursor(query.before, {
+          field: 'before',
+          message: 'before is not a cursor returned in the Link or X-Next-Cursor header',
+        })
+      : undefined;
+    const take = query.last === undefined ? undefined : query.last + 1;
+    const rows =
+      query.last === 0 ? [] : await this.repo.listProjectTokens(project.id, { take, name: query.name, before });
+    const page = query.last === undefined ? rows : rows.slice(0, query.last);
+    const more = query.last !== undefined && rows.length > query.last;
+    return { items: page.map(toProjectTokenDto), next: more ? encodeCursor(page[page.length - 1]) : null };
   }
 
   async get(caller: Principal, tokenId: string, projectId?: string): Promise<ProjectTokenDto> {
     return toProjectTokenDto(await this.require(caller, tokenId, projectId));
   }
 
-  /** Rename or replace the permissions: only on a token the caller may change, into rights inside its own. */
+  /**
+   * Calyptia's UpdateToken: a null (or absent) field is left unchanged. Rename, replace the
+   * permissions, disable or enable: only on a token the caller may change, into rights inside its own.
+   */
   async update(caller: Principal, tokenId: string, dto: UpdateProjectTokenDto, projectId?: string): Promise<void> {
     const row = await this.require(caller, tokenId, projectId);
     const current = rightsOf(row);
-    const data: { name?: string; permissions?: Permission[]; access?: 'read' | 'write' } = {};
+    const data: { name?: string; permissions?: Permission[]; access?: 'read' | 'write'; enabled?: boolean } = {};
     const next = { ...current };
-    if (dto.permissions !== undefined) next.permissions = normalizePermissions(dto.permissions);
+    if (dto.permissions !== undefined && dto.permissions !== null)
+      next.permissions = requestedPermissions(dto.permissions);
     enforce(mayChange(caller, current, next));
-    if (dto.permissions !== undefined) {
+    if (dto.permissions !== undefined && dto.permissions !== null) {
       data.permissions = [...next.permissions] as Permission[];
       data.access = accessOf(next.permissions);
     }
-    if (dto.name !== undefined) data.name = dto.name;
+    if (dto.enabled !== undefined && dto.enabled !== null && dto.enabled !== row.enabled) data.enabled = dto.enabled;
+    if (dto.name !== undefined && dto.name !== null) data.name = dto.name;
     if (!Object.keys(data).length) return;
     try {
       if (!(await this.repo.updateProjectToken(row.id, data))) throw ApiError.notFound('Token not found');
@@ -103,5 +142,15 @@ export class ProjectTokensService {
     if (!row) throw ApiError.notFound('Token not found');
     enforce(maySee(caller, rightsOf(row)));
     return row;
+  }
+
+  private requestedExpiry(value: string | null | undefined): Date | null {
+    if (value === undefined || value === null) return null;
+    const at = new Date(value);
+    if (at.getTime() <= Date.now()) throw validationFailed({ expiresAt: ['expiresAt must be in the future'] });
+    if (at.getTime() > Date.now() + this.config.KEYWARD_MAX_TOKEN_TTL) {
+      throw validationFailed({ expiresAt: ['expiresAt is further away than KEYWARD_MAX_TOKEN_TTL allows'] });
+    }
+    return at;
   }
 }

@@ -1,21 +1,32 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import { ErrorDialect } from '../common/error-dialect.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { NEXT_PAGE_HEADERS, setNextPage } from '../common/link-header.js';
 import { UuidParam } from '../common/uuid-param.js';
-import { CreateProjectDto, ListProjectsQueryDto, ProjectDto } from './dto/projects.dto.js';
+import {
+  CreateProjectDto,
+  DeletedDto,
+  ListProjectsQueryDto,
+  ProjectDto,
+  UpdateProjectDto,
+} from './dto/projects.dto.js';
 import { ProjectsService } from './projects.service.js';
 
+/** Calyptia-style projects: errors in Calyptia's shape, `last` + `before` paging with a `Link` header. */
+@ErrorDialect('calyptia')
 @ApiTags('projects')
 @ApiBadRequestResponse({
   description: 'Malformed JSON, unknown or invalid fields, malformed UUID',
@@ -45,22 +56,19 @@ export class ProjectsController {
     operationId: 'projects',
     summary: 'List the projects the token may see, newest first',
     description:
-      'Global tokens see every project (or their scope); a project token sees its own project. ' +
-      'When more remain, the `X-Next-Cursor` response header holds the `cursor` of the next page.',
+      'Global tokens see every project (or their scope); a project token sees its own project. Page with ' +
+      '`last` (page size) and `before`: while more remain, `Link: <…?before=…>; rel="next"` names the next ' +
+      'page (and `X-Next-Cursor` holds the same cursor, which `cursor` also accepts).',
   })
-  @ApiOkResponse({
-    type: [ProjectDto],
-    headers: {
-      'X-Next-Cursor': { description: 'Cursor of the next page; absent on the last page', schema: { type: 'string' } },
-    },
-  })
+  @ApiOkResponse({ type: [ProjectDto], headers: NEXT_PAGE_HEADERS })
   async list(
     @Auth() caller: Principal,
     @Query() query: ListProjectsQueryDto,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ProjectDto[]> {
     const { items, next } = await this.service.list(caller, query);
-    if (next) reply.header('X-Next-Cursor', next);
+    setNextPage(request, reply, next);
     return items;
   }
 
@@ -70,5 +78,34 @@ export class ProjectsController {
   @ApiOkResponse({ type: ProjectDto })
   get(@Auth() caller: Principal, @UuidParam('projectID') projectId: string): Promise<ProjectDto> {
     return this.service.get(caller, projectId);
+  }
+
+  @Patch(':projectID')
+  @HttpCode(204)
+  @Authenticated({ permission: Permission.UpdateProject, projectParam: 'projectID' })
+  @ApiOperation({ operationId: 'updateProject', summary: 'Rename a project (null or absent name: unchanged)' })
+  @ApiNoContentResponse({ description: 'Updated' })
+  @ApiConflictResponse({ description: 'A project with this name already exists', type: ErrorEnvelopeDto })
+  update(
+    @Auth() caller: Principal,
+    @UuidParam('projectID') projectId: string,
+    @Body() dto: UpdateProjectDto,
+  ): Promise<void> {
+    return this.service.update(caller, projectId, dto);
+  }
+
+  @Delete(':projectID')
+  @HttpCode(200)
+  @Authenticated({ permission: Permission.DeleteProject, projectParam: 'projectID' })
+  @ApiOperation({
+    operationId: 'deleteProject',
+    summary: 'Delete a project; its tokens are revoked at once',
+    description:
+      'Revokes every token of the project (and global tokens narrowed to it alone), then deletes it. The ' +
+      "project's name is free again.",
+  })
+  @ApiOkResponse({ type: DeletedDto })
+  remove(@Auth() caller: Principal, @UuidParam('projectID') projectId: string): Promise<DeletedDto> {
+    return this.service.remove(caller, projectId);
   }
 }

@@ -23,8 +23,9 @@ export class ProjectsRepository {
   }
 
   /** Keyset pagination over (created_at, id), newest first. */
-  page(scope: Scope, limit: number, after?: KeysetPosition): Promise<ProjectRow[]> {
+  page(scope: Scope, limit: number, after?: KeysetPosition, name?: string): Promise<ProjectRow[]> {
     const where: Prisma.ProjectWhereInput[] = [];
+    if (name !== undefined) where.push({ name });
     if (scope !== null) where.push({ id: { in: [...scope] } });
     if (after) where.push(keysetAfter(after, 'desc'));
     return this.db.prisma.project.findMany({
@@ -32,5 +33,30 @@ export class ProjectsRepository {
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit,
     });
+  }
+
+  /** Renames a project; false if it no longer exists. */
+  async rename(id: string, name: string): Promise<boolean> {
+    const { count } = await this.db.prisma.project.updateMany({ where: { id }, data: { name } });
+    return count === 1;
+  }
+
+  /**
+   * Deletes a project in one transaction: first revokes every live token confined to it (its project
+   * tokens, and global tokens narrowed to this project alone), so that every instance's cache learns
+   * of it through the change notification, then deletes the project (its token rows go with it).
+   * Returns the deletion time, or null if the project was already gone.
+   */
+  async deleteWithTokens(id: string): Promise<Date | null> {
+    const now = new Date();
+    const [, , deleted] = await this.db.prisma.$transaction([
+      this.db.prisma.apiToken.updateMany({ where: { projectId: id, revokedAt: null }, data: { revokedAt: now } }),
+      this.db.prisma.apiToken.updateMany({
+        where: { kind: 'global', scopeProjects: { equals: [id] }, revokedAt: null },
+        data: { revokedAt: now },
+      }),
+      this.db.prisma.project.deleteMany({ where: { id } }),
+    ]);
+    return deleted.count === 1 ? now : null;
   }
 }

@@ -5,7 +5,14 @@ import { ApiError } from '../common/api-error.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
 import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
 import { TokenCache } from '../tokens/token-cache.service.js';
-import type { CreateProjectDto, ListProjectsQueryDto, ProjectDto } from './dto/projects.dto.js';
+import { validationFailed } from '../common/validation.js';
+import type {
+  CreateProjectDto,
+  DeletedDto,
+  ListProjectsQueryDto,
+  ProjectDto,
+  UpdateProjectDto,
+} from './dto/projects.dto.js';
 import { type ProjectRow, ProjectsRepository } from './projects.repository.js';
 
 export const DEFAULT_PROJECT_PAGE_SIZE = 100;
@@ -35,15 +42,53 @@ export class ProjectsService {
     }
   }
 
-  /** One page of the projects the caller may see, and the cursor of the next page (null at the end). */
+  /**
+   * One page of the projects the caller may see, and the cursor of the next page (null at the end).
+   * Calyptia's `last` + `before` and Keyward's `limit` + `cursor` are the same paging.
+   */
   async list(caller: Principal, query: ListProjectsQueryDto): Promise<{ items: ProjectDto[]; next: string | null }> {
-    const limit = query.limit ?? DEFAULT_PROJECT_PAGE_SIZE;
-    const after = query.cursor
-      ? decodeCursor(query.cursor, { field: 'cursor', message: 'cursor is not a value returned in X-Next-Cursor' })
+    if (query.before !== undefined && query.cursor !== undefined) {
+      throw validationFailed({ before: ['give either before or cursor, not both'] });
+    }
+    if (query.last !== undefined && query.limit !== undefined) {
+      throw validationFailed({ last: ['give either last or limit, not both'] });
+    }
+    const limit = query.last ?? query.limit ?? DEFAULT_PROJECT_PAGE_SIZE;
+    const cursor = query.before ?? query.cursor;
+    const field = query.before !== undefined ? 'before' : 'cursor';
+    const after = cursor
+      ? decodeCursor(cursor, {
+          field,
+          message: `${field} is not a cursor returned in the Link or X-Next-Cursor header`,
+        })
       : undefined;
-    const rows = await this.repo.page(caller.projects, limit + 1, after);
+    if (limit === 0) return { items: [], next: null };
+    const rows = await this.repo.page(caller.projects, limit + 1, after, query.name);
     const page = rows.slice(0, limit);
     return { items: page.map(toProjectDto), next: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };
+  }
+
+  /** Renames a project (null or absent name: nothing changes). */
+  async update(caller: Principal, id: string, dto: UpdateProjectDto): Promise<void> {
+    const row = await this.require(caller, id);
+    if (dto.name === undefined || dto.name === null || dto.name === row.name) return;
+    try {
+      if (!(await this.repo.rename(row.id, dto.name))) throw ApiError.notFound('Project not found');
+    } catch (e) {
+      if (isUniqueViolation(e)) throw ApiError.conflict('A project with this name already exists', { name: dto.name });
+      throw e;
+    }
+    // Tokens files scope by project name: which projects their tokens reach may have changed.
+    this.cache.clear();
+  }
+
+  /** Deletes a project and revokes its tokens. */
+  async remove(caller: Principal, id: string): Promise<DeletedDto> {
+    const row = await this.require(caller, id);
+    const deletedAt = await this.repo.deleteWithTokens(row.id);
+    if (!deletedAt) throw ApiError.notFound('Project not found');
+    this.cache.clear();
+    return { deleted: true, deletedAt: deletedAt.toISOString() };
   }
 
   async get(caller: Principal, id: string): Promise<ProjectDto> {

@@ -43,6 +43,7 @@ export function toApiTokenDto(row: TokenRow): ApiTokenDto {
     expires_at: iso(row.expiresAt),
     revoked_at: iso(row.revokedAt),
     last_used_at: iso(row.lastUsedAt),
+    enabled: row.enabled,
   };
 }
 

@@ -14,9 +14,11 @@ import { TokensRepository } from './tokens.repository.js';
 import { PublisherService } from './publisher.service.js';
 import { RotationService } from './rotation.service.js';
 import { TokenIssuer } from './token-issuer.js';
+import { TokenSwitchController } from './token-switch.controller.js';
+import { TokenSwitchService } from './token-switch.service.js';
 
 @Module({
-  controllers: [PublisherController, TtlTokensController, RotationController],
+  controllers: [PublisherController, TtlTokensController, RotationController, TokenSwitchController],
   providers: [
     { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },
     PasswordHasher,
@@ -28,6 +30,7 @@ import { TokenIssuer } from './token-issuer.js';
     PublisherService,
     RotationService,
     TtlTokensService,
+    TokenSwitchService,
   ],
   exports: [TokenCodec, PasswordHasher, TokensRepository, TokenIssuer, TokenCache, TokenEventsService, UsageTracker],
 })

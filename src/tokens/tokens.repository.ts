@@ -4,7 +4,7 @@ import { Prisma, type ApiToken } from '../generated/prisma/client.js';
 import type { Scope } from '../access/scope.js';
 import { canonicalProjectId } from '../access/scope.js';
 import { TokenCache } from './token-cache.service.js';
-import type { Direction, KeysetPosition } from '../common/keyset-cursor.js';
+import { type Direction, keysetAfter, type KeysetPosition } from '../common/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
 
 export type TokenRow = ApiToken;
@@ -29,7 +29,7 @@ const TOKEN_COLUMNS = Prisma.sql`id::text AS "id", lookup_id AS "lookupId", secr
   access::text AS "access", permissions, project_id::text AS "projectId", scope_projects AS "scopeProjects", name, description,
   created_by_id AS "createdById", created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt",
   remove_on_use AS "removeOnUse", used_at AS "usedAt", last_used_at AS "lastUsedAt",
-  previous_secret_hash AS "previousSecretHash", previous_expires_at AS "previousExpiresAt"`;
+  previous_secret_hash AS "previousSecretHash", previous_expires_at AS "previousExpiresAt", enabled`;
 
 /** All Prisma access for tokens. Scoped reads take the owner with the id, so "not yours" is "not found". */
 @Injectable()
@@ -156,23 +156,45 @@ export class TokensRepository {
     });
   }
 
-  /** A project's live tokens, newest first; `last` keeps the newest N, `name` matches exactly. */
-  listProjectTokens(projectId: string, opts: { last?: number; name?: string } = {}): Promise<TokenRow[]> {
+  /** A project's live tokens, newest first, after `before` when given; `take` keeps N, `name` matches exactly. */
+  listProjectTokens(
+    projectId: string,
+    opts: { take?: number; name?: string; before?: KeysetPosition } = {},
+  ): Promise<TokenRow[]> {
     return this.prisma.apiToken.findMany({
-      where: { kind: 'project', projectId, revokedAt: null, ...(opts.name !== undefined ? { name: opts.name } : {}) },
+      where: {
+        kind: 'project',
+        projectId,
+        revokedAt: null,
+        ...(opts.name !== undefined ? { name: opts.name } : {}),
+        ...(opts.before ? keysetAfter(opts.before, 'desc') : {}),
+      },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      ...(opts.last !== undefined ? { take: opts.last } : {}),
+      ...(opts.take !== undefined ? { take: opts.take } : {}),
     });
   }
 
   /** Updates a live project token; false if it was revoked (or deleted) meanwhile. */
   async updateProjectToken(
     id: string,
-    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access'>,
+    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access' | 'enabled'>,
   ): Promise<boolean> {
     const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind: 'project', revokedAt: null }, data });
     if (count) this.cache.invalidate(id);
     return count === 1;
+  }
+
+  /**
+   * Switches a live token on or off (`where` narrows it to the caller's reach); the row after the change,
+   * or null if there is no such live token.
+   */
+  async setEnabled(id: string, enabled: boolean, where: Prisma.ApiTokenWhereInput = {}): Promise<TokenRow | null> {
+    const { count } = await this.prisma.apiToken.updateMany({
+      where: { ...where, id, revokedAt: null },
+      data: { enabled },
+    });
+    if (count) this.cache.invalidate(id);
+    return count ? this.prisma.apiToken.findFirst({ where: { ...where, id } }) : null;
   }
 
   countActive(): Promise<number> {

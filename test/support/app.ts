@@ -124,3 +124,42 @@ export function envelopeOf(res: Res): {
   if (res.headers.get('x-trace-id') !== e.trace_id) throw new Error('X-Trace-Id header differs from trace_id');
   return e;
 }
+
+/**
+ * Asserts Calyptia's error shape (`{"error": "<message>", "detail"?: "<string>"}`, plus Keyward's `code`,
+ * `data` and `trace_id` beside them) and returns it with `message` for `error`, like envelopeOf.
+ */
+export function calyptiaErrorOf(res: Res): {
+  code: string;
+  message: string;
+  detail?: string;
+  data: Record<string, unknown>;
+  trace_id: string;
+} {
+  const b = res.body as Record<string, unknown> | undefined;
+  if (
+    !b ||
+    typeof b.error !== 'string' ||
+    (b.detail !== undefined && typeof b.detail !== 'string') ||
+    typeof b.code !== 'string' ||
+    typeof b.trace_id !== 'string' ||
+    typeof b.data !== 'object'
+  ) {
+    throw new Error(`not a Calyptia-style error (HTTP ${res.status}): ${res.text.slice(0, 300)}`);
+  }
+  if (res.headers.get('x-trace-id') !== b.trace_id) throw new Error('X-Trace-Id header differs from trace_id');
+  return {
+    code: b.code,
+    message: b.error,
+    data: b.data as Record<string, unknown>,
+    trace_id: b.trace_id,
+    ...(b.detail !== undefined ? { detail: b.detail as string } : {}),
+  };
+}
+
+/** Either error shape (for loops over routes of both API styles), as envelopeOf returns it. */
+export function errorOf(res: Res) {
+  return typeof (res.body as { error?: unknown } | undefined)?.error === 'string'
+    ? calyptiaErrorOf(res)
+    : envelopeOf(res);
+}

@@ -2,17 +2,17 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
-  ArrayNotEmpty,
   IsArray,
+  IsBoolean,
   IsEnum,
   IsInt,
   IsNotEmpty,
   IsOptional,
+  IsRFC3339,
   IsString,
   Max,
   MaxLength,
   Min,
-  ValidateIf,
 } from 'class-validator';
 import { ALL_PERMISSIONS, Permission } from '../../access/permissions.js';
 
@@ -35,41 +35,89 @@ export class CreateProjectTokenDto {
 
   @ApiProperty({
     ...PERMISSIONS_DOC,
-    minItems: 1,
-    description: 'Non-empty; duplicates are ignored. `<action>:*` covers every resource of that action.',
+    description:
+      'Duplicates are ignored. `<action>:*` covers every resource of that action. An empty list means all ' +
+      'permissions (as in Calyptia Cloud): it is stored as the four wildcards, which the caller must hold.',
   })
   @IsArray()
-  @ArrayNotEmpty()
   @ArrayMaxSize(100)
   @IsEnum(Permission, { each: true, message: PERMISSION_MESSAGE })
   permissions: Permission[];
+
+  @ApiPropertyOptional({
+    example: '2030-12-31T23:59:59Z',
+    format: 'date-time',
+    nullable: true,
+    description:
+      "RFC 3339 time in the future. Omitted or null: the token never expires (or expires with the caller's own token).",
+  })
+  @IsOptional()
+  @IsRFC3339({ message: 'expiresAt must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z' })
+  expiresAt?: string | null;
 }
 
+/** Calyptia's UpdateToken: every field is nullable, and null (like absence) means "leave unchanged". */
 export class UpdateProjectTokenDto {
-  @ApiPropertyOptional({ example: 'renamed-token', minLength: 1, maxLength: 200 })
-  @ValidateIf((_, v) => v !== undefined)
+  @ApiPropertyOptional({
+    example: 'renamed-token',
+    minLength: 1,
+    maxLength: 200,
+    nullable: true,
+    description: 'New name; null or absent: unchanged',
+  })
+  @IsOptional()
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
-  name?: string;
+  name?: string | null;
 
-  @ApiPropertyOptional({ ...PERMISSIONS_DOC, minItems: 1, description: 'Replaces the list; must not be empty' })
-  @ValidateIf((_, v) => v !== undefined)
+  @ApiPropertyOptional({
+    ...PERMISSIONS_DOC,
+    nullable: true,
+    description:
+      'Replaces the list; null or absent: unchanged. An empty list means all permissions: it is stored as ' +
+      'the four wildcards, which the caller must hold.',
+  })
+  @IsOptional()
   @IsArray()
-  @ArrayNotEmpty()
   @ArrayMaxSize(100)
   @IsEnum(Permission, { each: true, message: PERMISSION_MESSAGE })
-  permissions?: Permission[];
+  permissions?: Permission[] | null;
+
+  @ApiPropertyOptional({
+    example: false,
+    nullable: true,
+    description:
+      'Keyward extension. false: the token is refused (401) until enabled again, without being revoked. ' +
+      "true: enabled again (the caller must hold the token's permissions). null or absent: unchanged.",
+  })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean | null;
 }
 
 export class ListProjectTokensQueryDto {
-  @ApiPropertyOptional({ minimum: 0, description: 'Only the last (newest) N tokens' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 2_147_483_647,
+    description:
+      'Only the last (newest) N tokens: the page size. While more remain, a `Link` header names the next page.',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(2_147_483_647)
   last?: number;
+
+  @ApiPropertyOptional({
+    description: 'Only tokens older than this cursor: the `before` of the previous answer\'s `Link: <…>; rel="next"`',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  before?: string;
 
   @ApiPropertyOptional({ description: 'Only the token with exactly this name' })
   @IsOptional()
@@ -86,8 +134,25 @@ export class ProjectTokenDto {
   })
   token: string;
   @ApiProperty({ example: 'my-token' }) name: string;
-  @ApiProperty({ ...PERMISSIONS_DOC }) permissions: Permission[];
+  @ApiProperty({
+    ...PERMISSIONS_DOC,
+    description:
+      'Calyptia names the four wildcards; the finer `<action>:token` and `<action>:project` values are a Keyward extension',
+  })
+  permissions: Permission[];
   @ApiProperty({ format: 'date-time', example: '2024-10-16T08:53:31.967Z' }) createdAt: string;
+  @ApiProperty({ format: 'uuid', example: '123e4567-e89b-12d3-a456-426614174001', description: 'The project' })
+  projectID: string;
+  @ApiProperty({ example: true, description: 'Keyward extension: false while the token is disabled' })
+  enabled: boolean;
+  @ApiProperty({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    example: null,
+    description: 'Keyward extension: when the token expires; null: never',
+  })
+  expiresAt: string | null;
 }
 
 export class ProjectTokenCreatedDto extends ProjectTokenDto {

@@ -10,8 +10,51 @@ export class CreateProjectDto {
   name: string;
 }
 
+/** Calyptia's UpdateProject: null (like absence) means "leave unchanged". */
+export class UpdateProjectDto {
+  @ApiPropertyOptional({
+    example: 'renamed-project',
+    minLength: 1,
+    maxLength: 200,
+    nullable: true,
+    description: 'New name (unique); null or absent: unchanged',
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name?: string | null;
+}
+
 export class ListProjectsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100, description: 'Page size' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 1000,
+    description: 'Calyptia style: the last (newest) N projects, i.e. the page size (default 100)',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  last?: number;
+
+  @ApiPropertyOptional({
+    description: 'Calyptia style: only projects older than this cursor (the `before` of the `Link` header)',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  before?: string;
+
+  @ApiPropertyOptional({ description: 'Only the project with exactly this name' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Page size' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -19,7 +62,7 @@ export class ListProjectsQueryDto {
   @Max(1000)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The `X-Next-Cursor` header of the previous page' })
+  @ApiPropertyOptional({ description: 'The `X-Next-Cursor` header of the previous page (same as `before`)' })
   @IsOptional()
   @IsString()
   @MaxLength(200)
@@ -30,4 +73,11 @@ export class ProjectDto {
   @ApiProperty({ format: 'uuid', example: '123e4567-e89b-12d3-a456-426614174000' }) id: string;
   @ApiProperty({ example: 'my-project' }) name: string;
   @ApiProperty({ format: 'date-time', example: '2024-10-16T08:53:31.967Z' }) createdAt: string;
+}
+
+/** Calyptia's `Deleted` answer. */
+export class DeletedDto {
+  @ApiProperty({ example: true }) deleted: boolean;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: '2024-10-16T08:53:31.967Z' })
+  deletedAt: string | null;
 }

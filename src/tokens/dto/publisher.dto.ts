@@ -129,6 +129,8 @@ export class ApiTokenDto {
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) expires_at: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) revoked_at: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) last_used_at: string | null;
+  @ApiProperty({ example: true, description: 'false while the token is disabled (refused, but not revoked)' })
+  enabled: boolean;
 }
 
 export class RevokedApiTokenDto extends ApiTokenDto {

@@ -1,0 +1,3 @@
+module keyward.test/calyptiago
+
+go 1.19
