@@ -53,7 +53,13 @@ export class ApiError extends Error {
   /** 503: the service cannot answer now; `Retry-After` says when to try again. */
   static unavailable(message: string, retryAfterMs: number) {
     const seconds = retryAfterSeconds(retryAfterMs);
-    return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', message, { retry_after: seconds }, seconds);
+    return new ApiError(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      'service_unavailable',
+      message,
+      { retry_after: seconds },
+      seconds,
+    );
   }
   static conflict(message: string, data: Record<string, unknown> = {}) {
     return new ApiError(HttpStatus.CONFLICT, 'conflict', message, data);
