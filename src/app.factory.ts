@@ -17,6 +17,7 @@ import { TokenCodec } from './tokens/token-codec.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { buildOpenApiDocument } from './common/openapi.js';
 import { jsonBodyProblem } from './common/json-body.js';
+import { registerRequestContext } from './common/request-context.js';
 import { TRACE_HEADER, traceIdFor } from './common/trace-id.js';
 import { KeywardFastifyAdapter } from './common/http-adapter.js';
 import { createValidationPipe, RequireObjectBodyPipe, StorableTextPipe } from './common/validation.js';
@@ -80,6 +81,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   );
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
+  // Client address, user agent and trace id of the current request, for the audit trail.
+  await registerRequestContext(fastify);
 
   // Every response carries the trace id (KeywardFastifyAdapter's onRequest hook, also 503 while closing).
 

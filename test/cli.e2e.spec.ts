@@ -86,7 +86,7 @@ describe('token create|list|revoke|rotate against the configured database', () =
     expect(listed.map((r: { id: string }) => r.id).sort()).toEqual([writeId, reader.id].sort());
     expect(JSON.stringify(listed)).not.toContain(writeToken);
     const table = ok(await keyward(['token', 'list'], db.env)).stdout;
-    expect(table).toMatch(/^ID +ACCESS +STATUS +STUB/);
+    expect(table).toMatch(/^ID +ACCESS +STATUS +STUB +CREATED +EXPIRES +LAST USED +DESCRIPTION\n/);
     expect(table).toContain(writeId);
     expect(table).not.toContain(writeToken);
 
@@ -183,6 +183,135 @@ describe('token create|list|revoke|rotate against the configured database', () =
     const r = await keyward(['token', 'list'], { DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^keyward: cannot open the database: /);
+  });
+});
+
+describe('projects, project tokens and the audit trail', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db?.drop());
+
+  it(
+    'creates and lists projects and project tokens (with LAST USED), revokes them, and audits it all as cli',
+    { timeout: 300_000 },
+    async () => {
+      const project = json(await keyward(['project', 'create', 'cli-project', '--json'], db.env));
+      expect(project).toMatchObject({ name: 'cli-project' });
+      expect(json(await keyward(['project', 'list', '--json'], db.env))).toEqual([project]);
+      expect(ok(await keyward(['project', 'list'], db.env)).stdout).toMatch(/^ID +NAME +CREATED\n.*cli-project/);
+
+      // By name or by id; permissions repeatable or space-separated.
+      const made = json(
+        await keyward(
+          [
+            'project',
+            'token',
+            'create',
+            'cli-project',
+            '--name',
+            'ci',
+            '--permission',
+            'read:*',
+            'create:token',
+            '--json',
+          ],
+          db.env,
+        ),
+      );
+      expect(made).toMatchObject({ name: 'ci', permissions: ['read:*', 'create:token'] });
+      expect(made.token).toMatch(/^kw_[0-9A-Za-z]{65}$/);
+      const human = ok(
+        await keyward(
+          ['project', 'token', 'create', project.id, '--name', 'deploy', '--permission', 'read:token'],
+          db.env,
+        ),
+      ).stdout;
+      expect(human).toMatch(/✓ Project token created/);
+      const deployId = /ID: +([0-9a-f-]{36})/.exec(human)![1];
+
+      // Use one token through the service: its LAST USED appears (written at the latest at shutdown).
+      const t = await startApp({ KEYWARD_ADMIN_TOKEN: '' }, db);
+      try {
+        const res = await client(t.url).get(`/v1/projects/${project.id}/tokens`, { token: made.token });
+        expect(res.status).toBe(200);
+      } finally {
+        await t.close();
+      }
+      const listed = json(await keyward(['project', 'token', 'list', 'cli-project', '--json'], db.env));
+      expect(listed.map((r: { name: string }) => r.name).sort()).toEqual(['ci', 'deploy']);
+      expect(JSON.stringify(listed)).not.toContain(made.token);
+      const ci = listed.find((r: { name: string }) => r.name === 'ci');
+      expect(Date.parse(ci.last_used_at)).toBeGreaterThan(Date.now() - 120_000);
+      expect(listed.find((r: { name: string }) => r.name === 'deploy').last_used_at).toBeNull();
+      const table = ok(await keyward(['project', 'token', 'list', 'cli-project'], db.env)).stdout;
+      expect(table).toMatch(/^ID +NAME +PERMISSIONS +STUB +STATUS +CREATED +LAST USED\n/);
+      expect(table).toMatch(/deploy .* never\n/);
+      expect(ok(await keyward(['token', 'list'], db.env)).stdout).toMatch(/No tokens\./);
+
+      expect(ok(await keyward(['project', 'token', 'revoke', deployId], db.env)).stdout).toMatch(/revoked/);
+      expect(
+        json(await keyward(['project', 'token', 'list', 'cli-project', '--json'], db.env)).map(
+          (r: { id: string }) => r.id,
+        ),
+      ).toEqual([made.id]);
+
+      // Every one of those actions is in the audit trail, by `cli`.
+      const events = json(await keyward(['audit', '--json'], db.env));
+      const summary = events.map((e: { action: string; actor: string; targetId: string }) => [
+        e.action,
+        e.actor,
+        e.targetId,
+      ]);
+      expect(summary).toEqual([
+        ['token.delete', 'cli', deployId],
+        ['token.create', 'cli', deployId],
+        ['token.create', 'cli', made.id],
+        ['project.create', 'cli', project.id],
+      ]);
+      expect(events[0].userAgent).toMatch(/^keyward-cli \(.+@.+\)$/);
+      expect(
+        json(await keyward(['audit', '--action', 'token.create', '--token-id', made.id, '--json'], db.env)),
+      ).toHaveLength(1);
+      expect(json(await keyward(['audit', '--since', '1h', '--limit', '2', '--json'], db.env))).toHaveLength(2);
+      expect(json(await keyward(['audit', '--since', '2999-01-01T00:00:00Z', '--json'], db.env))).toEqual([]);
+      const auditTable = ok(await keyward(['audit'], db.env)).stdout;
+      expect(auditTable).toMatch(/^TIME +ACTION +ACTOR +TARGET +OUTCOME +COUNT +FROM +TRACE\n/);
+      expect(auditTable).toContain(`project.create  cli    project:${project.id}`);
+
+      expect(ok(await keyward(['project', 'delete', 'cli-project'], db.env)).stdout).toMatch(
+        /✓ Project cli-project deleted/,
+      );
+      expect(json(await keyward(['project', 'list', '--json'], db.env))).toEqual([]);
+      const deletion = json(await keyward(['audit', '--action', 'project.delete', '--json'], db.env));
+      expect(deletion).toMatchObject([{ actor: 'cli', targetId: project.id }]);
+    },
+  );
+
+  it('explains bad input and exits 1', { timeout: 300_000 }, async () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ['project', 'token', 'create', 'nope', '--name', 'x', '--permission', 'read:*'],
+        /keyward: no such project: "nope"/,
+      ],
+      [
+        ['project', 'token', 'create', 'cli-project', '--name', 'x', '--permission', 'admin'],
+        /argument 'admin' is invalid/,
+      ],
+      [['project', 'token', 'create', 'cli-project', '--permission', 'read:*'], /required option '--name <name>'/],
+      [['project', 'token', 'list', 'nope'], /keyward: no such project: "nope"/],
+      [['project', 'token', 'revoke', 'abc'], /keyward: not a token id: "abc"/],
+      [['project', 'delete', 'nope'], /keyward: no such project: "nope"/],
+      [['audit', '--since', 'yesterday'], /keyward: --since: "yesterday" is neither/],
+      [['audit', '--action', 'token.explode'], /Allowed choices are token.create/],
+      [['audit', '--limit', '0'], /keyward: --limit must be a whole number/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await keyward(args, db.env);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
   });
 });
 
@@ -295,6 +424,60 @@ describe('master-token commands token what|reset|set on a tokens file', () => {
       expect(r.stderr.trim()).toBe(message);
     }
     expect(JSON.parse(readFileSync(file, 'utf8')).authorization.token).toBe(custom);
+  });
+
+  it('what, reset and set answer JSON with --json (prompt on stderr)', { timeout: 180_000 }, async () => {
+    const file = join(dir, 'json.json');
+    const custom = 'lightd_json_custom_token_0123456789';
+    const set = ok(await keyward(['token', 'set', '--file', file, '--json'], masterTokenEnv, `${custom}\n`));
+    expect(JSON.parse(set.stdout)).toEqual({ file, token: custom, hash_only: false });
+    expect(set.stderr).toContain('Enter new token');
+    expect(json(await keyward(['token', 'what', '--file', file, '--json'], masterTokenEnv))).toEqual({
+      file,
+      token: custom,
+      token_stub: null,
+      hashed: false,
+      enabled: true,
+    });
+    const reset = json(await keyward(['token', 'reset', '--file', file, '--hash-only', '--json'], masterTokenEnv));
+    expect(reset.token).toMatch(/^lightd_[0-9a-f]{64}$/);
+    expect(json(await keyward(['token', 'what', '--file', file, '--json'], masterTokenEnv))).toMatchObject({
+      token: null,
+      token_stub: `${reset.token.slice(0, 13)}…`,
+      hashed: true,
+    });
+  });
+
+  it('set does not echo the token typed on a terminal', { timeout: 300_000 }, async () => {
+    // `script` (util-linux) gives the CLI a pseudo-terminal, as an operator's shell would.
+    const file = join(dir, 'typed.json');
+    const secret = 'lightd_typed_on_a_terminal_0123456789';
+    const cmd = [process.execPath, DIST_CLI, 'token', 'set', '--file', file].map((a) => `'${a}'`).join(' ');
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
+        cwd: ROOT,
+        env: { ...process.env, LOG_LEVEL: 'silent', KEYWARD_TOKENS_FILE: '', ...masterTokenEnv },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let typed = false;
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        // Type only once the prompt shows, as a person would.
+        if (!typed && out.includes('> ')) {
+          typed = true;
+          child.stdin.write(`${secret}\r`);
+        }
+      });
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`))));
+    });
+    const afterPrompt = output.slice(output.indexOf('> ') + 2);
+    expect(afterPrompt.split('\n')[0].trim()).toBe(''); // nothing echoed on the prompt's line
+    expect(output.split(secret)).toHaveLength(2); // only in the confirmation line
+    expect(output).toContain(`New Token: ${secret}`);
+    expect(JSON.parse(readFileSync(file, 'utf8')).authorization.token).toBe(secret);
   });
 
   it('explains a missing or broken file', async () => {

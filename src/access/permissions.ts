@@ -15,6 +15,8 @@ export enum Permission {
   ReadProject = 'read:project',
   UpdateProject = 'update:project',
   DeleteProject = 'delete:project',
+  /** The audit trail (`GET /v1/audit`); `read:*` covers it. */
+  ReadAudit = 'read:audit',
 }
 
 export const ALL_PERMISSIONS = Object.values(Permission);

@@ -2,6 +2,7 @@ import { Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/com
 import { APP_GUARD } from '@nestjs/core';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
+import { AuditModule } from '../audit/audit.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import { AuthGuard } from './auth.guard.js';
@@ -13,7 +14,7 @@ import { VerificationOutcomes } from './verification-outcomes.js';
 import { AuthThrottle } from './auth-throttle.js';
 
 @Module({
-  imports: [TokensModule],
+  imports: [AuditModule, TokensModule],
   providers: [
     AuthThrottle,
     StaticCredentials,
@@ -62,7 +63,7 @@ export class AuthModule implements OnApplicationBootstrap {
         'No tokens exist and no admin token is configured: every protected route answers 401. ' +
           'To create the first token, start Keyward with KEYWARD_ADMIN_TOKEN set to a secret of at least ' +
           '20 characters (e.g. `KEYWARD_ADMIN_TOKEN=$(openssl rand -hex 32) npm start`) and call ' +
-          'POST /api-token/create with it, or run `npx keyward token create --access write` while the service is stopped.',
+          'POST /api-token/create with it, or run `node dist/cli/main.js token create --access write` while the service is stopped.',
       );
     }
   }

@@ -1,4 +1,5 @@
 import { Injectable, Optional } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
 import { maySee } from '../access/policy.js';
 import { grants, type Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
@@ -58,6 +59,7 @@ export class TokenVerifier {
     private readonly statics: StaticCredentials,
     private readonly cache: TokenCache,
     private readonly usage: UsageTracker,
+    private readonly audit: AuditService,
     private readonly throttle: AuthThrottle,
     /** Verdict counts for the metrics; absent where nobody reads them (the CLI). */
     @Optional() private readonly outcomes?: VerificationOutcomes,
@@ -95,6 +97,7 @@ export class TokenVerifier {
     this.outcomes?.record('auth', verdict.code);
     if (verdict.code === 'VALID') return verdict.principal!;
     if (verdict.code === 'FORBIDDEN') throw ApiError.forbidden(MESSAGES.forbidden, { required: permission });
+    this.auditFailure(presented, verdict);
     if (verdict.code === 'EXPIRED') throw ApiError.unauthenticated(MESSAGES.expired);
     throw ApiError.unauthenticated();
   }
@@ -173,6 +176,17 @@ export class TokenVerifier {
     if (refs === null) return subject;
     const ids = (await this.tokens.resolveProjectIds(refs)).filter((id): id is string => id !== null);
     return { ...subject, projects: canonicalScope(ids) };
+  }
+
+  /** Counts a failed authentication for the audit trail: the credential's id or lookup id, never the token. */
+  private auditFailure(presented: string, verdict: Verdict): void {
+    const p = verdict.principal;
+    this.audit.failedAuthentication({
+      code: verdict.code,
+      credentialId: p?.id ?? null,
+      lookupId: p ? null : (this.codec.parse(presented)?.lookupId ?? null),
+      projectId: p?.projects?.length === 1 ? p.projects[0] : null,
+    });
   }
 
   /** Is the token allowed on this project (id or name, resolved like tokens-file confinement)? */

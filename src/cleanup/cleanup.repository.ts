@@ -51,6 +51,18 @@ WITH stale AS (
 )
 SELECT count(*)::int AS n FROM cleared`;
 
+/** Audit events past KEYWARD_AUDIT_RETENTION (an aggregate counts from its last attempt). */
+const DELETE_AUDIT_BATCH = `
+WITH doomed AS (
+  SELECT id FROM audit_events
+   WHERE COALESCE(last_seen_at, created_at) <= now() - ($2::bigint * interval '1 millisecond')
+   LIMIT $1
+   FOR UPDATE SKIP LOCKED
+), gone AS (
+  DELETE FROM audit_events a USING doomed d WHERE a.id = d.id RETURNING a.id
+)
+SELECT count(*)::int AS n FROM gone`;
+
 /** The statements of a pass, all on the one connection that holds the advisory lock. */
 export class CleanupSession {
   constructor(private readonly query: Query) {}
@@ -63,6 +75,11 @@ export class CleanupSession {
     const counts: RemovedCounts = { expired: 0, used: 0, revoked: 0 };
     for (const r of rows) counts[r.reason] = Number(r.n);
     return counts;
+  }
+
+  async deleteAuditBatch(batchSize: number, retentionMs: number): Promise<number> {
+    const [row] = await this.query<{ n: number }>(DELETE_AUDIT_BATCH, [batchSize, Math.floor(retentionMs)]);
+    return Number(row?.n ?? 0);
   }
 
   async clearExpiredGraceBatch(batchSize: number): Promise<number> {

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { CleanupRepository, type RemovedCounts } from './cleanup.repository.js';
+import { CleanupRepository, type CleanupSession, type RemovedCounts } from './cleanup.repository.js';
 
 export const CLEANUP_INTERVAL_NAME = 'keyward-cleanup';
 
@@ -14,6 +14,8 @@ export type CleanupResult =
       removed: number;
       /** Rotation grace leftovers cleared (previous secret past its grace period). */
       graceCleared: number;
+      /** Audit events past KEYWARD_AUDIT_RETENTION removed. */
+      auditRemoved: number;
       /** Delete statements run (each one short transaction of at most the batch size). */
       batches: number;
       startedAt: Date;
@@ -103,6 +105,19 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
     return this.current;
   }
 
+  /** Audit events older than KEYWARD_AUDIT_RETENTION (0: kept forever), in batches like the tokens. */
+  private async deleteOldAuditEvents(session: CleanupSession): Promise<number> {
+    const retention = this.config.KEYWARD_AUDIT_RETENTION;
+    if (!retention) return 0;
+    let total = 0;
+    for (;;) {
+      const n = await session.deleteAuditBatch(this.config.KEYWARD_CLEANUP_BATCH_SIZE, retention);
+      total += n;
+      if (n < this.config.KEYWARD_CLEANUP_BATCH_SIZE || this.stopped) return total;
+      if (this.config.KEYWARD_CLEANUP_BATCH_PAUSE > 0) await sleep(this.config.KEYWARD_CLEANUP_BATCH_PAUSE);
+    }
+  }
+
   private async pass(): Promise<CleanupResult> {
     const batchSize = this.config.KEYWARD_CLEANUP_BATCH_SIZE;
     const pause = this.config.KEYWARD_CLEANUP_BATCH_PAUSE;
@@ -129,12 +144,14 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
           graceCleared += n;
           if (n < batchSize || this.stopped) break;
         }
+        const auditRemoved = await this.deleteOldAuditEvents(session);
         const removed = counts.expired + counts.used + counts.revoked;
         return {
           ...counts,
           skipped: false as const,
           removed,
           graceCleared,
+          auditRemoved,
           batches,
           startedAt,
           finishedAt: new Date(),
@@ -162,6 +179,7 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
     const line = `cleanup removed ${r.removed} rows (expired ${r.expired}, used ${r.used}, revoked ${r.revoked}) in ${ms} ms`;
     if (r.removed > 0) this.logger.log(line);
     else this.logger.debug(line);
+    if (r.auditRemoved > 0) this.logger.log(`cleanup removed ${r.auditRemoved} audit events past their retention`);
     if (r.graceCleared > 0) this.logger.log(`cleanup cleared ${r.graceCleared} rotation grace entries past their end`);
     return r;
   }

@@ -3,7 +3,10 @@ import 'reflect-metadata';
 import { Command, Option } from 'commander';
 import { VERSION } from '../common/version.js';
 import { ConfigError, loadConfig, type AppConfig } from '../config/config.schema.js';
+import { AUDIT_ACTIONS } from '../audit/audit.actions.js';
+import * as auditCommands from './audit-commands.js';
 import * as master from './master-token.js';
+import * as projects from './project-commands.js';
 import { CliError, consoleOutput } from './output.js';
 import * as tokens from './token-commands.js';
 
@@ -84,9 +87,10 @@ function program(): Command {
     .command('what')
     .description("show the tokens file's master token (or its stub when only a hash is kept)")
     .addOption(fileOption())
-    .action((opts: { file?: string }) => {
+    .option('--json', 'print JSON')
+    .action((opts: { file?: string; json?: boolean }) => {
       const c = config();
-      master.what(master.tokensFilePath(opts.file, c), out);
+      master.what(master.tokensFilePath(opts.file, c), out, !!opts.json);
     });
 
   token
@@ -94,9 +98,10 @@ function program(): Command {
     .description('generate a new random master token, write it to the tokens file and print it once')
     .addOption(fileOption())
     .addOption(hashOnly())
-    .action((opts: { file?: string; hashOnly?: boolean }) => {
+    .option('--json', 'print JSON')
+    .action((opts: { file?: string; hashOnly?: boolean; json?: boolean }) => {
       const c = config();
-      return master.reset(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly);
+      return master.reset(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly, !!opts.json);
     });
 
   token
@@ -104,10 +109,72 @@ function program(): Command {
     .description('set the master token to one you type (or pipe) in')
     .addOption(fileOption())
     .addOption(hashOnly())
-    .action((opts: { file?: string; hashOnly?: boolean }) => {
+    .option('--json', 'print JSON')
+    .action((opts: { file?: string; hashOnly?: boolean; json?: boolean }) => {
       const c = config();
-      return master.set(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly);
+      return master.set(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly, !!opts.json);
     });
+
+  const project = root.command('project').description('manage projects and their (Calyptia-style) project tokens');
+
+  project
+    .command('create')
+    .description('create a project')
+    .argument('<name>', 'unique project name')
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { json?: boolean }) => projects.create(config(), name, opts, out));
+
+  project
+    .command('list')
+    .description('list the projects, newest first')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => projects.list(config(), opts, out));
+
+  project
+    .command('delete')
+    .description('delete a project and revoke its tokens')
+    .argument('<project>', 'project id or name')
+    .option('--json', 'print JSON')
+    .action((ref: string, opts: { json?: boolean }) => projects.remove(config(), ref, opts, out));
+
+  const projectToken = project.command('token').description("manage a project's tokens");
+
+  projectToken
+    .command('create')
+    .description('create a token in a project and print its secret (shown once)')
+    .argument('<project>', 'project id or name')
+    .requiredOption('--name <name>', 'token name, unique within the project')
+    .addOption(
+      new Option('--permission <permission...>', 'what the token may do (repeatable)')
+        .choices(projects.PROJECT_PERMISSIONS)
+        .makeOptionMandatory(),
+    )
+    .option('--json', 'print JSON')
+    .action((ref: string, opts: projects.CreateTokenOptions) => projects.createToken(config(), ref, opts, out));
+
+  projectToken
+    .command('list')
+    .description("list a project's live tokens (never their secrets), with when each was last used")
+    .argument('<project>', 'project id or name')
+    .option('--json', 'print JSON')
+    .action((ref: string, opts: { json?: boolean }) => projects.listTokens(config(), ref, opts, out));
+
+  projectToken
+    .command('revoke')
+    .description('revoke a project token, immediately and permanently')
+    .argument('<id>', 'token id (see `keyward project token list`)')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: { json?: boolean }) => projects.revokeToken(config(), id, opts, out));
+
+  root
+    .command('audit')
+    .description('show the audit trail, newest first: who did what to which token or project, when, from where')
+    .option('--token-id <id>', 'events by or about this token id (or admin, cli, file:<name>)')
+    .addOption(new Option('--action <action>', 'only this action').choices(AUDIT_ACTIONS))
+    .option('--since <time>', 'RFC 3339 time, or a duration back from now (1h, 7d)')
+    .option('--limit <n>', 'at most this many events (default 100)')
+    .option('--json', 'print JSON')
+    .action((opts: auditCommands.AuditOptions) => auditCommands.audit(config(), opts, out));
 
   return root;
 }

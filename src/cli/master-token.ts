@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
 import type { AppConfig } from '../config/config.schema.js';
 import { PasswordHasher } from '../tokens/password-hasher.js';
 import { MAX_PRESENTED_TOKEN_LENGTH, TokenCodec } from '../tokens/token-codec.js';
@@ -101,14 +102,26 @@ export function masterTokenProblem(token: string, prefix: string): string | null
   return null;
 }
 
-export function what(path: string, out: Output): void {
+export function what(path: string, out: Output, json = false): void {
   const a = authorizationOf(readDoc(path, { mayBeMissing: false }));
   if (!a || (a.token === undefined && a.token_hash === undefined)) {
     throw new CliError(
       `tokens file ${path} has no master token (authorization.token): create one with \`keyward token reset --file ${path}\``,
     );
   }
-  if (typeof a.token === 'string' && !PasswordHasher.isArgon2Hash(a.token)) {
+  const hashed = !(typeof a.token === 'string' && !PasswordHasher.isArgon2Hash(a.token));
+  if (json) {
+    const shown = hashed ? (typeof a.token_stub === 'string' ? a.token_stub : null) : a.token;
+    const doc = {
+      file: path,
+      token: hashed ? null : shown,
+      token_stub: hashed ? shown : null,
+      hashed,
+      enabled: a.enabled !== false,
+    };
+    return out.line(JSON.stringify(doc, null, 2));
+  }
+  if (!hashed) {
     out.line(`Current Token: ${a.token}`);
   } else {
     const stub = typeof a.token_stub === 'string' ? a.token_stub : '(no stub recorded)';
@@ -137,10 +150,17 @@ function reloadHint(path: string, out: Output, hashOnly: boolean): void {
   out.note(`Wrote ${path} (mode 0600). A running Keyward picks the new token up on SIGHUP: kill -HUP <keyward pid>`);
 }
 
-export async function reset(path: string, config: AppConfig, out: Output, hashOnly: boolean): Promise<void> {
+export async function reset(
+  path: string,
+  config: AppConfig,
+  out: Output,
+  hashOnly: boolean,
+  json = false,
+): Promise<void> {
   // Hex after the prefix, like `openssl rand -hex 32`; never the shape of a database token.
   const token = `${config.KEYWARD_TOKEN_PREFIX}${randomBytes(32).toString('hex')}`;
   await store(path, token, config, hashOnly);
+  if (json) return out.line(JSON.stringify({ file: path, token, hash_only: hashOnly }, null, 2));
   out.line('✓ Token reset successfully!');
   out.line(`New Token: ${token}`);
   out.line('');
@@ -149,10 +169,18 @@ export async function reset(path: string, config: AppConfig, out: Output, hashOn
   reloadHint(path, out, hashOnly);
 }
 
-/** The first line of stdin, after a prompt (interactive on a terminal, or piped). */
-async function promptLine(question: string, out: Output): Promise<string | null> {
+/**
+ * The first line of stdin, after a prompt. On a terminal the typed characters are not echoed (readline
+ * edits the line in raw mode and writes its echo to a muted stream); piped input is read as it is.
+ */
+export async function promptLine(
+  question: string,
+  out: Output,
+  input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+): Promise<string | null> {
+  if (input.isTTY) return readHidden(question, input, out);
   out.write(question);
-  const rl = createInterface({ input: process.stdin, terminal: false });
+  const rl = createInterface({ input, terminal: false });
   try {
     for await (const line of rl) return line.trim();
     return null;
@@ -161,17 +189,51 @@ async function promptLine(question: string, out: Output): Promise<string | null>
   }
 }
 
-export async function set(path: string, config: AppConfig, out: Output, hashOnly: boolean): Promise<void> {
+/** A line typed on a terminal, never echoed; Ctrl-C cancels. Echo is off before the prompt shows. */
+function readHidden(question: string, input: NodeJS.ReadableStream, out: Output): Promise<string | null> {
+  const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const rl = createInterface({ input, output: muted, terminal: true });
+  out.write(question);
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    rl.on('line', (line) => {
+      answered = true;
+      rl.close();
+      out.write('\n');
+      resolve(line.trim());
+    });
+    rl.on('SIGINT', () => {
+      answered = true;
+      rl.close();
+      out.write('\n');
+      reject(new CliError('cancelled'));
+    });
+    rl.on('close', () => {
+      if (!answered) resolve(null);
+    });
+  });
+}
+
+export async function set(
+  path: string,
+  config: AppConfig,
+  out: Output,
+  hashOnly: boolean,
+  json = false,
+): Promise<void> {
   const prefix = config.KEYWARD_TOKEN_PREFIX;
+  // With --json the prompt goes to stderr, so that stdout is only the JSON answer.
+  const prompt: Output = json ? { line: out.note, write: (t) => out.note(t.replace(/\n$/, '')), note: out.note } : out;
   const token = await promptLine(
     `Enter new token (must start with '${prefix}' and be at least ${MIN_MASTER_TOKEN_LENGTH} characters):\n> `,
-    out,
+    prompt,
   );
-  if (!process.stdin.isTTY) out.write('\n');
+  if (!process.stdin.isTTY && !json) out.write('\n');
   if (!token) throw new CliError('no token given');
   const problem = masterTokenProblem(token, prefix);
   if (problem) throw new CliError(problem);
   await store(path, token, config, hashOnly);
+  if (json) return out.line(JSON.stringify({ file: path, token, hash_only: hashOnly }, null, 2));
   out.line('');
   out.line('✓ Token set successfully!');
   out.line(`New Token: ${token}`);

@@ -22,6 +22,12 @@ import { TokenVerifier } from '../auth/token-verifier.js';
 import { isPermission, type Permission } from '../access/permissions.js';
 import { CliError, type Output } from './output.js';
 import { isUuid } from '../common/uuid.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import { AuditService } from '../audit/audit.service.js';
+import { ProjectsRepository } from '../projects/projects.repository.js';
+import { ProjectsService } from '../projects/projects.service.js';
+import { ProjectTokensService } from '../projects/project-tokens.service.js';
+import { hostname, userInfo } from 'node:os';
 
 /** The operator at the console: acts like the bootstrap admin token (write, every project, no expiry). */
 export const OPERATOR: Principal = principal({
@@ -47,8 +53,23 @@ class SilentLogger extends Logger {
 export interface TokenServices {
   publisher: PublisherService;
   rotation: RotationService;
+  projects: ProjectsService;
+  projectTokens: ProjectTokensService;
+  tokens: TokensRepository;
+  audit: AuditService;
   /** The same verifier the service's guard and verify API use (no tokens file, no cache). */
   verifier: TokenVerifier;
+}
+
+/** What the audit trail shows as the origin of CLI actions (their actor is `cli`). */
+export function cliOrigin() {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry */
+  }
+  return { clientAddress: null, userAgent: `keyward-cli (${user}@${hostname()})`, traceId: null };
 }
 
 export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenServices) => Promise<T>): Promise<T> {
@@ -68,14 +89,21 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
     const hasher = new PasswordHasher(config);
     const issuer = new TokenIssuer(codec, hasher, repo);
     const usage = new UsageTracker(config, repo);
+    const audit = new AuditService(new AuditRepository(db));
+    audit.setFallbackOrigin(cliOrigin());
     const throttle = new AuthThrottle(config);
     const statics = new StaticCredentials(hasher, cache, throttle);
-    const verifier = new TokenVerifier(codec, hasher, repo, statics, cache, usage, throttle);
+    const verifier = new TokenVerifier(codec, hasher, repo, statics, cache, usage, audit, throttle);
+    const projects = new ProjectsService(new ProjectsRepository(db), cache, audit);
     try {
       return await fn({
-        publisher: new PublisherService(config, repo, issuer),
-        rotation: new RotationService(repo, issuer),
+        publisher: new PublisherService(config, repo, issuer, audit),
+        rotation: new RotationService(repo, issuer, audit),
         verifier,
+        projects,
+        projectTokens: new ProjectTokensService(config, projects, repo, issuer, audit),
+        tokens: repo,
+        audit,
       });
     } finally {
       await usage.flush();
@@ -99,7 +127,7 @@ export function parseDuration(value: string, what: string): number {
   return parsed;
 }
 
-function checkId(id: string): string {
+export function checkId(id: string): string {
   if (!isUuid(id)) throw new CliError(`not a token id: "${id}" (ids are UUIDs, see \`keyward token list\`)`);
   return id;
 }
@@ -152,7 +180,7 @@ export async function list(config: AppConfig, opts: { json?: boolean }, out: Out
   if (opts.json) return out.line(JSON.stringify(rows, null, 2));
   if (!rows.length) return out.line('No tokens.');
   const table = [
-    ['ID', 'ACCESS', 'STATUS', 'STUB', 'CREATED', 'EXPIRES', 'DESCRIPTION'],
+    ['ID', 'ACCESS', 'STATUS', 'STUB', 'CREATED', 'EXPIRES', 'LAST USED', 'DESCRIPTION'],
     ...rows.map((r) => [
       r.id,
       r.access,
@@ -160,9 +188,15 @@ export async function list(config: AppConfig, opts: { json?: boolean }, out: Out
       r.token_stub,
       r.created_at,
       r.expires_at ?? 'never',
+      r.last_used_at ?? 'never',
       r.description ?? '',
     ]),
   ];
+  printTable(table, out);
+}
+
+/** Columns padded to their widest cell, two spaces apart. */
+export function printTable(table: string[][], out: Output): void {
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
   for (const row of table)
     out.line(

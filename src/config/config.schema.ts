@@ -148,6 +148,8 @@ export const configSchema = z.object({
   KEYWARD_CLEANUP_BATCH_PAUSE: duration('10ms'),
   /** How long revoked tokens are kept for audit before the cleanup job removes them (`0`: next pass). */
   KEYWARD_REVOKED_RETENTION: duration('30d'),
+  /** How long audit events are kept before the cleanup job removes them (`0`/`off`: kept forever). */
+  KEYWARD_AUDIT_RETENTION: optionalDuration('90d', 1000),
 });
 
 export type RawConfig = z.input<typeof configSchema>;

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { enforce, grantWithin, mayChange, mayRevoke, maySee } from '../access/policy.js';
 import { accessOf, normalizePermissions, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { canonicalProjectId } from '../access/scope.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
@@ -52,6 +53,7 @@ export class ProjectTokensService {
     private readonly projects: ProjectsService,
     private readonly repo: TokensRepository,
     private readonly issuer: TokenIssuer,
+    private readonly audit: AuditService,
   ) {}
 
   async create(caller: Principal, projectId: string, dto: CreateProjectTokenDto): Promise<ProjectTokenCreatedDto> {
@@ -65,6 +67,12 @@ export class ProjectTokensService {
     enforce(decision);
     try {
       const { row, token } = await this.issuer.issue(caller, rights, { kind: 'project', name: dto.name });
+      await this.audit.record({
+        action: 'token.create',
+        actor: caller,
+        target: tokenTarget(row),
+        details: { name: dto.name, permissions: row.permissions },
+      });
       return { ...toProjectTokenDto(row), token };
     } catch (e) {
       if (isUniqueViolation(e)) throw nameTaken(dto.name);
@@ -121,6 +129,17 @@ export class ProjectTokensService {
     if (!Object.keys(data).length) return;
     try {
       if (!(await this.repo.updateProjectToken(row.id, data))) throw ApiError.notFound('Token not found');
+      const { enabled, ...changed } = data;
+      if (Object.keys(changed).length) {
+        await this.audit.record({ action: 'token.update', actor: caller, target: tokenTarget(row), details: changed });
+      }
+      if (enabled !== undefined) {
+        await this.audit.record({
+          action: enabled ? 'token.enable' : 'token.disable',
+          actor: caller,
+          target: tokenTarget(row),
+        });
+      }
     } catch (e) {
       if (isUniqueViolation(e)) throw nameTaken(dto.name!);
       throw e;
@@ -133,6 +152,7 @@ export class ProjectTokensService {
     enforce(mayRevoke(caller, rightsOf(row)));
     const revoked = await this.repo.revokeTree(row.id);
     if (!revoked.includes(row.id)) throw ApiError.notFound('Token not found');
+    await this.audit.recordRevocation({ action: 'token.delete', actor: caller, target: tokenTarget(row) }, revoked);
     return revoked.length - 1;
   }
 

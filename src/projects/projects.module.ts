@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { ProjectTokensController } from './project-tokens.controller.js';
 import { ProjectTokensService } from './project-tokens.service.js';
@@ -8,7 +9,7 @@ import { ProjectsService } from './projects.service.js';
 
 /** Projects and their Calyptia-style tokens (`/v1/projects`, `/v1/project_tokens`). */
 @Module({
-  imports: [TokensModule],
+  imports: [AuditModule, TokensModule],
   controllers: [ProjectsController, ProjectTokensController],
   providers: [ProjectsRepository, ProjectsService, ProjectTokensService],
   exports: [ProjectsRepository, ProjectsService],

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { enforce, mayCreateProject } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
+import { AuditService, projectTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
 import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
@@ -26,6 +27,7 @@ export class ProjectsService {
   constructor(
     private readonly repo: ProjectsRepository,
     private readonly cache: TokenCache,
+    private readonly audit: AuditService,
   ) {}
 
   /** Projects are created only by callers confined to no project (policy rule 6). */
@@ -35,6 +37,12 @@ export class ProjectsService {
       const row = await this.repo.create(dto.name);
       // Tokens-file credentials scoped by project name learn the new project's id on their next use.
       this.cache.clear();
+      await this.audit.record({
+        action: 'project.create',
+        actor: caller,
+        target: projectTarget(row.id),
+        details: { name: row.name },
+      });
       return toProjectDto(row);
     } catch (e) {
       if (isUniqueViolation(e)) throw ApiError.conflict('A project with this name already exists', { name: dto.name });
@@ -80,6 +88,12 @@ export class ProjectsService {
     }
     // Tokens files scope by project name: which projects their tokens reach may have changed.
     this.cache.clear();
+    await this.audit.record({
+      action: 'project.rename',
+      actor: caller,
+      target: projectTarget(row.id),
+      details: { from: row.name, to: dto.name },
+    });
   }
 
   /** Deletes a project and revokes its tokens. */
@@ -88,6 +102,12 @@ export class ProjectsService {
     const deletedAt = await this.repo.deleteWithTokens(row.id);
     if (!deletedAt) throw ApiError.notFound('Project not found');
     this.cache.clear();
+    await this.audit.record({
+      action: 'project.delete',
+      actor: caller,
+      target: projectTarget(row.id),
+      details: { name: row.name },
+    });
     return { deleted: true, deletedAt: deletedAt.toISOString() };
   }
 

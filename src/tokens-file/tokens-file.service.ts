@@ -9,6 +9,7 @@ import {
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { permissionsForAccess } from '../access/permissions.js';
+import { AuditService } from '../audit/audit.service.js';
 import { principal } from '../access/principal.js';
 import { type StaticEntry, StaticCredentials } from '../auth/static-credentials.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -58,7 +59,7 @@ export class TokensFileService implements OnModuleInit, OnApplicationBootstrap, 
       this.logger.log('SIGHUP received: no tokens file is configured, nothing to reload');
       return;
     }
-    this.reload().catch((err: unknown) => {
+    this.reload('SIGHUP').catch((err: unknown) => {
       const message = err instanceof TokensFileError ? err.message : String(err);
       this.logger.error(`tokens file not reloaded, the previous tokens stay in force: ${message}`);
     });
@@ -67,6 +68,7 @@ export class TokensFileService implements OnModuleInit, OnApplicationBootstrap, 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly statics: StaticCredentials,
+    private readonly audit: AuditService,
   ) {
     this.file = config.KEYWARD_TOKENS_FILE ? resolve(config.KEYWARD_TOKENS_FILE) : null;
     this.adminToken = config.KEYWARD_ADMIN_TOKEN;
@@ -74,7 +76,7 @@ export class TokensFileService implements OnModuleInit, OnApplicationBootstrap, 
 
   /** A missing or invalid file at start throws TokensFileError, which stops the start. */
   async onModuleInit(): Promise<void> {
-    if (this.file) await this.reload();
+    if (this.file) await this.reload('start');
   }
 
   onApplicationBootstrap(): void {
@@ -89,10 +91,36 @@ export class TokensFileService implements OnModuleInit, OnApplicationBootstrap, 
    * Re-reads the file and swaps its entries in atomically. Throws TokensFileError (and changes nothing)
    * when the file is missing or invalid. Concurrent calls run one after the other.
    */
-  reload(): Promise<ReloadResult> {
-    const run = this.queue.then(() => this.load());
+  reload(trigger: 'start' | 'SIGHUP' | 'call' = 'call'): Promise<ReloadResult> {
+    const run = this.queue.then(() => this.audited(trigger));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Every reload, good or bad, is an audit event (actor `system`; the file's path is the target). */
+  private async audited(trigger: string): Promise<ReloadResult> {
+    const target = { type: 'tokens_file' as const, id: this.file };
+    try {
+      const result = await this.load();
+      await this.audit.record({
+        action: 'tokens_file.reload',
+        actor: 'system',
+        target,
+        details: { trigger, ...result },
+      });
+      return result;
+    } catch (err) {
+      // TokensFileError messages name the file and the problem, never a secret (they are logged too).
+      const error = err instanceof TokensFileError ? err.message : 'unexpected error';
+      await this.audit.record({
+        action: 'tokens_file.reload',
+        actor: 'system',
+        target,
+        outcome: 'failure',
+        details: { trigger, error },
+      });
+      throw err;
+    }
   }
 
   private async load(): Promise<ReloadResult> {

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { enforce, grantWithin, mayRevoke } from '../access/policy.js';
 import { normalizePermissions, permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { parseDateTime } from '../common/dates.js';
 import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/keyset-cursor.js';
@@ -54,6 +55,7 @@ export class PublisherService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repo: TokensRepository,
     private readonly issuer: TokenIssuer,
+    private readonly audit: AuditService,
   ) {}
 
   async create(caller: Principal, dto: CreateApiTokenDto): Promise<ApiTokenCreatedDto> {
@@ -78,6 +80,12 @@ export class PublisherService {
     const { row, token } = await this.issuer.issue(caller, rights, {
       kind: 'global',
       description: dto.description ?? null,
+    });
+    await this.audit.record({
+      action: 'token.create',
+      actor: caller,
+      target: tokenTarget(row),
+      details: { access: row.access },
     });
     return {
       id: row.id,
@@ -131,6 +139,7 @@ export class PublisherService {
     if (!row) throw ApiError.notFound('Token not found');
     enforce(mayRevoke(caller, rightsOf(row)));
     const revoked = await this.repo.revokeTree(row.id);
+    await this.audit.recordRevocation({ action: 'token.revoke', actor: caller, target: tokenTarget(row) }, revoked);
     const after = (await this.repo.findById(row.id)) ?? row;
     return { ...toApiTokenDto(after), revoked_descendants: revoked.filter((r) => r !== row.id).length };
   }

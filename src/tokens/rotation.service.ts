@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { enforce, mayChange } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
+import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import type { ApiTokenCreatedDto } from './dto/publisher.dto.js';
 import { iso, tokenStatus } from './publisher.service.js';
@@ -23,6 +24,7 @@ export class RotationService {
   constructor(
     private readonly repo: TokensRepository,
     private readonly issuer: TokenIssuer,
+    private readonly audit: AuditService,
   ) {}
 
   /** `anyKind`: global and project tokens (the REST route); otherwise global tokens only (Publisher-style). */
@@ -40,6 +42,12 @@ export class RotationService {
     if (row.removeOnUse) throw ApiError.conflict('Single-use tokens cannot be rotated');
     const rotated = await this.issuer.rotate(row, graceMs);
     if (!rotated) throw ApiError.conflict('Token was rotated or revoked meanwhile: try again');
+    await this.audit.record({
+      action: 'token.rotate',
+      actor: caller,
+      target: tokenTarget(row),
+      details: { grace_ms: graceMs },
+    });
     return {
       id: rotated.row.id,
       access: rotated.row.access,

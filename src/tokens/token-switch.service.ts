@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { enforce, mayChange, mayRevoke } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
+import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import type { ApiTokenDto } from './dto/publisher.dto.js';
 import { toApiTokenDto } from './publisher.service.js';
@@ -13,7 +14,10 @@ import { TokensRepository } from './tokens.repository.js';
  */
 @Injectable()
 export class TokenSwitchService {
-  constructor(private readonly repo: TokensRepository) {}
+  constructor(
+    private readonly repo: TokensRepository,
+    private readonly audit: AuditService,
+  ) {}
 
   async set(caller: Principal, id: string, enabled: boolean): Promise<ApiTokenDto> {
     const current = await this.repo.findGlobalById(id);
@@ -23,6 +27,11 @@ export class TokenSwitchService {
     if (current.revokedAt) throw ApiError.conflict('Token is revoked', { id });
     const row = await this.repo.setEnabled(id, enabled, { kind: 'global' });
     if (!row) throw ApiError.conflict('Token is revoked', { id });
+    await this.audit.record({
+      action: enabled ? 'token.enable' : 'token.disable',
+      actor: caller,
+      target: tokenTarget(row),
+    });
     return toApiTokenDto(row);
   }
 }

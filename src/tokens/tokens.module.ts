@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -18,6 +19,7 @@ import { TokenSwitchController } from './token-switch.controller.js';
 import { TokenSwitchService } from './token-switch.service.js';
 
 @Module({
+  imports: [AuditModule],
   controllers: [PublisherController, TtlTokensController, RotationController, TokenSwitchController],
   providers: [
     { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },

@@ -3,6 +3,7 @@ import ms from 'ms';
 import { enforce, grantWithin } from '../access/policy.js';
 import { accessOf, normalizePermissions, type Permission, permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import type { Scope } from '../access/scope.js';
 import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -46,6 +47,7 @@ export class TtlTokensService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly issuer: TokenIssuer,
     private readonly repo: TokensRepository,
+    private readonly audit: AuditService,
   ) {}
 
   async create(caller: Principal, dto: CreateTtlTokenDto): Promise<TtlTokenCreatedDto> {
@@ -69,6 +71,12 @@ export class TtlTokensService {
     const { row, token } = await this.issuer.issue(caller, rights, {
       kind: caller.kind === 'project' ? 'project' : 'global',
       description: dto.description ?? null,
+    });
+    await this.audit.record({
+      action: 'token.create',
+      actor: caller,
+      target: tokenTarget(row),
+      details: { ttl: dto.ttl, remove_on_use: row.removeOnUse },
     });
     return {
       id: row.id,

@@ -1,0 +1,257 @@
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Principal } from '../access/principal.js';
+import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
+import { currentOrigin, type RequestOrigin } from '../common/request-context.js';
+import { isUuid } from '../common/uuid.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import type { AuditAction } from './audit.actions.js';
+import { type AuditInsert, AuditRepository, type AuditRow } from './audit.repository.js';
+import type { AuditEventDto, ListAuditQueryDto } from './dto/audit.dto.js';
+
+export type AuditTargetType = 'token' | 'project' | 'tokens_file' | 'credential' | 'lookup';
+
+export interface AuditTarget {
+  type: AuditTargetType;
+  id: string | null;
+  /** The project the target lies in, when exactly one (scoped readers see only their projects' events). */
+  projectId?: string | null;
+}
+
+/** Plain facts about an action: counts, names, permission lists. Never a secret, hash or token. */
+export type AuditDetails = Record<string, string | number | boolean | null | string[]>;
+
+export interface AuditRecord {
+  action: AuditAction;
+  /** The caller, or its id (`cli`, `admin`, `file:<name>`, a token id). */
+  actor: Principal | string;
+  target?: AuditTarget;
+  outcome?: 'success' | 'failure';
+  details?: AuditDetails;
+}
+
+/** A token row as the audit trail describes it (no secret part of it is read). */
+export interface AuditedToken {
+  id: string;
+  kind: string;
+  projectId: string | null;
+  scopeProjects: string[];
+}
+
+export function tokenTarget(row: AuditedToken): AuditTarget {
+  const project = row.kind === 'project' ? row.projectId : row.scopeProjects.length === 1 ? row.scopeProjects[0] : null;
+  return { type: 'token', id: row.id, projectId: project && isUuid(project) ? project : null };
+}
+
+export function projectTarget(id: string): AuditTarget {
+  return { type: 'project', id, projectId: id };
+}
+
+export interface FailedAuthentication {
+  /** The verdict: NOT_FOUND, EXPIRED, REVOKED, DISABLED, USED. */
+  code: string;
+  /** Id of the credential the token belongs to, when it was recognised (a revoked token, a disabled key). */
+  credentialId: string | null;
+  /** The non-secret lookup part of a well-formed database token, when there is one. */
+  lookupId: string | null;
+  projectId?: string | null;
+}
+
+interface PendingFailure {
+  data: AuditInsert & { count: number; lastSeenAt: Date };
+}
+
+/** Failed authentications are counted in memory and written once a second, one row per key and minute. */
+const FAILURE_FLUSH_MS = 1000;
+/** More distinct (credential, address) pairs than this in one flush period fold into one row. */
+const MAX_PENDING_FAILURES = 10_000;
+export const DEFAULT_AUDIT_PAGE_SIZE = 100;
+
+/**
+ * The audit trail: one row per audited action, written by the services that perform them (features
+ * call `record`; this module knows none of them). Where the request came from is taken from the
+ * request context (client address, user agent, trace id). Writing an event never fails the action
+ * it describes: an error is logged instead.
+ */
+@Injectable()
+export class AuditService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Audit');
+  private failures = new Map<string, PendingFailure>();
+  private timer: NodeJS.Timeout | null = null;
+  /** Origin of events recorded outside any request (e.g. the CLI's user and host). */
+  private fallbackOrigin: RequestOrigin | null = null;
+
+  constructor(private readonly repo: AuditRepository) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.flush(), FAILURE_FLUSH_MS);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+
+  /** Where events come from when no request is in progress (the CLI sets its user and host). */
+  setFallbackOrigin(origin: RequestOrigin): void {
+    this.fallbackOrigin = origin;
+  }
+
+  private origin(): RequestOrigin {
+    return currentOrigin() ?? this.fallbackOrigin ?? { clientAddress: null, userAgent: null, traceId: null };
+  }
+
+  async record(event: AuditRecord): Promise<void> {
+    const origin = this.origin();
+    try {
+      await this.repo.insert({
+        action: event.action,
+        actor: typeof event.actor === 'string' ? event.actor : event.actor.id,
+        targetType: event.target?.type ?? null,
+        targetId: event.target?.id ?? null,
+        projectId: event.target?.projectId ?? null,
+        clientAddress: origin.clientAddress,
+        userAgent: origin.userAgent,
+        traceId: origin.traceId,
+        outcome: event.outcome ?? 'success',
+        details: event.details ?? undefined,
+      });
+    } catch (err) {
+      this.logger.error(`audit event ${event.action} not written: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * A revocation (or deletion) and its cascade: one event for the token named, with `cascade` = how many
+   * tokens created through it were revoked with it, and one event per such descendant (`via` = the token
+   * named), so that "who revoked X" finds cascaded tokens too. Nothing when nothing was revoked.
+   */
+  async recordRevocation(
+    event: Omit<AuditRecord, 'details'> & { target: AuditTarget },
+    revokedIds: readonly string[],
+  ): Promise<void> {
+    if (!revokedIds.length) return;
+    const rootId = event.target.id;
+    const descendants = revokedIds.filter((id) => id !== rootId);
+    await this.record({ ...event, details: { cascade: descendants.length } });
+    if (!descendants.length) return;
+    const origin = this.origin();
+    try {
+      await this.repo.insertMany(
+        descendants.map((id) => ({
+          action: event.action,
+          actor: typeof event.actor === 'string' ? event.actor : event.actor.id,
+          targetType: 'token',
+          targetId: id,
+          projectId: event.target.projectId ?? null,
+          clientAddress: origin.clientAddress,
+          userAgent: origin.userAgent,
+          traceId: origin.traceId,
+          outcome: 'success',
+          details: { via: rootId },
+        })),
+      );
+    } catch (err) {
+      this.logger.error(`audit events of a cascade not written: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Counts a failed authentication (never awaited on the request path). Attempts are aggregated per
+   * credential (or lookup id), client address, verdict and minute; one row each, with a `count`.
+   */
+  failedAuthentication(f: FailedAuthentication): void {
+    const origin = this.origin();
+    const now = new Date();
+    const minute = Math.floor(now.getTime() / 60_000);
+    let target: AuditTarget = f.credentialId
+      ? { type: isUuid(f.credentialId) ? 'token' : 'credential', id: f.credentialId, projectId: f.projectId ?? null }
+      : { type: 'lookup', id: f.lookupId, projectId: null };
+    let address = origin.clientAddress;
+    let key = `auth.failed|${minute}|${f.code}|${target.type}:${target.id ?? '-'}|${address ?? '-'}`;
+    if (!this.failures.has(key) && this.failures.size >= MAX_PENDING_FAILURES) {
+      // Under a flood of distinct keys, keep counting in one row per verdict and minute.
+      target = { type: 'lookup', id: null, projectId: null };
+      address = '*';
+      key = `auth.failed|${minute}|${f.code}|*|*`;
+    }
+    const pending = this.failures.get(key);
+    if (pending) {
+      pending.data.count++;
+      pending.data.lastSeenAt = now;
+      return;
+    }
+    this.failures.set(key, {
+      data: {
+        createdAt: now,
+        lastSeenAt: now,
+        count: 1,
+        action: 'auth.failed',
+        actor: 'anonymous',
+        targetType: target.id ? target.type : null,
+        targetId: target.id,
+        projectId: target.projectId ?? null,
+        clientAddress: address,
+        userAgent: origin.userAgent,
+        traceId: origin.traceId,
+        outcome: f.code,
+      },
+    });
+  }
+
+  /** Writes the failed-authentication counts gathered so far. */
+  async flush(): Promise<void> {
+    if (!this.failures.size) return;
+    const batch = this.failures;
+    this.failures = new Map();
+    for (const [key, { data }] of batch) {
+      try {
+        await this.repo.addToAggregate(key, data);
+      } catch (err) {
+        this.logger.error(`failed-authentication counts not written: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * One page of events, newest first. A caller confined to projects sees only events about targets in
+   * those projects; events about global tokens, tokens files and unknown credentials need an unscoped
+   * caller.
+   */
+  async list(caller: Principal, query: ListAuditQueryDto): Promise<{ items: AuditEventDto[]; next: string | null }> {
+    const limit = query.limit ?? DEFAULT_AUDIT_PAGE_SIZE;
+    const after = query.cursor
+      ? decodeCursor(query.cursor, { field: 'cursor', message: 'cursor is not a value returned in X-Next-Cursor' })
+      : undefined;
+    const where: Prisma.AuditEventWhereInput[] = [];
+    if (caller.projects !== null) where.push({ projectId: { in: caller.projects.filter((p) => isUuid(p)) } });
+    if (query.token_id) where.push({ OR: [{ actor: query.token_id }, { targetId: query.token_id }] });
+    if (query.action) where.push({ action: query.action });
+    if (query.since) {
+      const since = new Date(query.since);
+      where.push({ OR: [{ createdAt: { gte: since } }, { lastSeenAt: { gte: since } }] });
+    }
+    const rows = await this.repo.page({ AND: where }, limit + 1, after);
+    const page = rows.slice(0, limit);
+    return { items: page.map(toAuditEventDto), next: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };
+  }
+}
+
+export function toAuditEventDto(row: AuditRow): AuditEventDto {
+  return {
+    id: row.id,
+    time: row.createdAt.toISOString(),
+    action: row.action as AuditAction,
+    actor: row.actor,
+    targetType: row.targetType,
+    targetId: row.targetId,
+    projectId: row.projectId,
+    clientAddress: row.clientAddress,
+    userAgent: row.userAgent,
+    traceId: row.traceId,
+    outcome: row.outcome,
+    count: row.count,
+    lastSeenAt: row.lastSeenAt ? row.lastSeenAt.toISOString() : null,
+    details: (row.details as Record<string, unknown> | null) ?? null,
+  };
+}
