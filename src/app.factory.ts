@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import helmet from '@fastify/helmet';
@@ -19,7 +19,8 @@ import { buildOpenApiDocument, documentForUi } from './common/openapi.js';
 import { jsonBodyProblem } from './common/json-body.js';
 import { registerRequestContext } from './common/request-context.js';
 import { TRACE_HEADER, traceIdFor } from './common/trace-id.js';
-import { createValidationPipe, RequireObjectBodyPipe } from './common/validation.js';
+import { KeywardFastifyAdapter } from './common/http-adapter.js';
+import { createValidationPipe, RequireObjectBodyPipe, StorableTextPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.schema.js';
 
 class BadJsonError extends Error {
@@ -57,7 +58,7 @@ export const CSP_DIRECTIVES = {
 /** Creates the Nest app on Fastify with everything main.ts, the tests and the OpenAPI script share. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(config);
-  const adapter = new FastifyAdapter({
+  const adapter = new KeywardFastifyAdapter({
     bodyLimit: config.KEYWARD_BODY_LIMIT,
     trustProxy: config.KEYWARD_TRUST_PROXY,
     routerOptions: { maxParamLength: 200 },
@@ -83,10 +84,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // Client address, user agent and trace id of the current request, for the audit trail.
   await registerRequestContext(fastify);
 
-  // Every response carries the trace id, success or error.
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    void reply.header(TRACE_HEADER, request.id);
-  });
+  // Every response carries the trace id (KeywardFastifyAdapter's onRequest hook, also 503 while closing).
 
   // Secrets are never cached: every response says `no-store`, except those that set their own caching
   // (only Swagger UI's static files do). That covers each API style's create and rotate answers.
@@ -143,7 +141,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // Fastify's own errors (body limit, content type, JSON) reach AllExceptionsFilter through the error
   // handler Nest installs, so the filter is the one place that writes error responses.
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.useGlobalPipes(new RequireObjectBodyPipe(), createValidationPipe());
+  app.useGlobalPipes(new StorableTextPipe(), new RequireObjectBodyPipe(), createValidationPipe());
   // Every usual signal stops the service gracefully, except SIGHUP: it reloads the tokens file.
   app.enableShutdownHooks(Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP));
 

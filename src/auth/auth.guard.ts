@@ -8,6 +8,7 @@ import { ApiError } from '../common/api-error.js';
 import { isUuid } from '../common/uuid.js';
 import { presentedToken } from './credentials.js';
 import { TokenVerifier } from './token-verifier.js';
+import { AuthThrottle } from './auth-throttle.js';
 
 /**
  * The one global guard: authenticates every route except @Public() ones through the verifier, with
@@ -19,6 +20,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly verifier: TokenVerifier,
+    private readonly throttle: AuthThrottle,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -26,7 +28,10 @@ export class AuthGuard implements CanActivate {
     if (isPublic) return true;
     if (!requirement) throw ApiError.forbidden('This route declares no permission: refused');
     const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: Principal }>();
-    const principal = await this.verifier.authenticate(presentedToken(request), requirement.permission);
+    // The client address is for the failed-authentication throttle (AuthThrottle).
+    const principal = await this.throttle.forClient(request.ip, () =>
+      this.verifier.authenticate(presentedToken(request), requirement.permission),
+    );
     request.principal = principal;
     if (requirement.projectParam) {
       const params = (request.params ?? {}) as Record<string, string | undefined>;

@@ -11,11 +11,18 @@ import { permissionsForAccess } from '../access/permissions.js';
 import { principal } from '../access/principal.js';
 import { StaticCredentials } from './static-credentials.js';
 import { VerificationOutcomes } from './verification-outcomes.js';
+import { AuthThrottle } from './auth-throttle.js';
 
 @Module({
   imports: [AuditModule, TokensModule],
-  providers: [StaticCredentials, TokenVerifier, VerificationOutcomes, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [StaticCredentials, TokenVerifier, VerificationOutcomes],
+  providers: [
+    AuthThrottle,
+    StaticCredentials,
+    TokenVerifier,
+    VerificationOutcomes,
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
+  exports: [AuthThrottle, StaticCredentials, TokenVerifier, VerificationOutcomes],
 })
 export class AuthModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');

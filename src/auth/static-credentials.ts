@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { PasswordHasher } from '../tokens/password-hasher.js';
 import { TokenCache } from '../tokens/token-cache.service.js';
 import type { Principal } from '../access/principal.js';
+import { AuthThrottle } from './auth-throttle.js';
 
 /**
  * Credentials that live outside the database: the bootstrap admin token and tokens files.
@@ -16,6 +17,8 @@ export interface StaticEntry {
   mac?: Buffer;
   /** argon2 hash (for entries given only as a hash). */
   argon2Hash?: string;
+  /** For hashed entries: what the secret starts with (its stub without the `…`); argon2 runs only then. */
+  stubPrefix?: string;
   /** Where the entry came from, for messages: `KEYWARD_ADMIN_TOKEN` or a file path. */
   origin: string;
   /**
@@ -34,6 +37,7 @@ export class StaticCredentials {
   constructor(
     private readonly hasher: PasswordHasher,
     private readonly cache: TokenCache,
+    private readonly throttle: AuthThrottle,
   ) {}
 
   /**
@@ -57,8 +61,9 @@ export class StaticCredentials {
     }
     this.byMac = byMac;
     this.hashed = hashed;
-    // Cached verdicts may name entries that were just removed or disabled.
+    // Cached verdicts may name entries that were just removed or disabled; remembered misses may match now.
     this.cache.clear();
+    this.throttle.clearMisses();
   }
 
   get size(): number {
@@ -69,11 +74,17 @@ export class StaticCredentials {
     return [...this.groups.values()].flat();
   }
 
-  /** The entry whose secret is `presented`, enabled or not; null when none matches. */
-  async match(presented: string): Promise<StaticEntry | null> {
+  /**
+   * The entry whose secret is `presented`, enabled or not; null when none matches. Entries kept as argon2
+   * hashes cost argon2 only for values that start with their stub (`token_stub`, written by `keyward
+   * token reset --hash-only`); an entry without a stub is tried for every value that matched nothing else.
+   */
+  async match(presented: string, gate?: { beforeArgon2(key: string): Promise<void> }): Promise<StaticEntry | null> {
     const hit = this.byMac.get(this.cache.keyOf(presented));
     if (hit?.mac && timingSafeEqual(hit.mac, this.mac(presented))) return hit;
     for (const entry of this.hashed) {
+      if (entry.stubPrefix !== undefined && !presented.startsWith(entry.stubPrefix)) continue;
+      await gate?.beforeArgon2(`${entry.origin}#${entry.principal.id}`);
       if (await this.hasher.verify(entry.argon2Hash!, presented)) return entry;
     }
     return null;

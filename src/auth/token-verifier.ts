@@ -13,6 +13,7 @@ import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js'
 import { UsageTracker } from '../tokens/usage-tracker.service.js';
 import { StaticCredentials } from './static-credentials.js';
 import { VerificationOutcomes } from './verification-outcomes.js';
+import { type Admission, AuthThrottle } from './auth-throttle.js';
 
 export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED' | 'FORBIDDEN';
 
@@ -59,6 +60,7 @@ export class TokenVerifier {
     private readonly cache: TokenCache,
     private readonly usage: UsageTracker,
     private readonly audit: AuditService,
+    private readonly throttle: AuthThrottle,
     /** Verdict counts for the metrics; absent where nobody reads them (the CLI). */
     @Optional() private readonly outcomes?: VerificationOutcomes,
   ) {}
@@ -108,9 +110,22 @@ export class TokenVerifier {
       if (hit && (!hit.expiresAt || hit.expiresAt > now)) return { code: 'VALID', principal: hit };
     }
     const snapshot = this.cache.snapshot();
+    // Failed attempts are throttled (429) before any database or argon2 work; misses are remembered.
+    const admission = await this.throttle.admit(presented);
+    if (admission.knownMiss) return { code: 'NOT_FOUND' };
+    return admission.settle(() => this.identifyUncached(presented, key, snapshot, now, admission));
+  }
+
+  private async identifyUncached(
+    presented: string,
+    key: string | null,
+    snapshot: number,
+    now: Date,
+    admission: Admission,
+  ): Promise<Identified> {
     const parsed = this.codec.parse(presented);
     if (!parsed) {
-      const found = await this.identifyStatic(presented, now);
+      const found = await this.identifyStatic(presented, now, admission);
       if (key && found.code === 'VALID')
         this.cache.set(key, found.principal!, null, found.principal!.expiresAt, snapshot);
       return found;
@@ -127,6 +142,7 @@ export class TokenVerifier {
     if (key) this.cache.delete(key); // the database answered: from here only its verdict counts
     if (!row) return { code: 'NOT_FOUND' };
     let validUntil = row.expiresAt;
+    await admission.beforeArgon2(parsed.lookupId);
     let matches = await this.hasher.verify(row.secretHash, presented);
     if (!matches && row.previousSecretHash && row.previousExpiresAt && row.previousExpiresAt > now) {
       matches = await this.hasher.verify(row.previousSecretHash, presented);
@@ -143,8 +159,8 @@ export class TokenVerifier {
     return { code: 'VALID', principal: subject };
   }
 
-  private async identifyStatic(presented: string, now: Date): Promise<Identified> {
-    const entry = await this.statics.match(presented);
+  private async identifyStatic(presented: string, now: Date, admission: Admission): Promise<Identified> {
+    const entry = await this.statics.match(presented, admission);
     if (!entry) return { code: 'NOT_FOUND' };
     const subject = await this.resolveScope(entry.principal, entry.projectRefs);
     if (!entry.enabled) return { code: 'DISABLED', principal: subject };

@@ -16,6 +16,7 @@ import { PublisherService } from '../tokens/publisher.service.js';
 import { RotationService } from '../tokens/rotation.service.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
 import { UsageTracker } from '../tokens/usage-tracker.service.js';
+import { AuthThrottle } from '../auth/auth-throttle.js';
 import { StaticCredentials } from '../auth/static-credentials.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { isPermission, type Permission } from '../access/permissions.js';
@@ -90,7 +91,9 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
     const usage = new UsageTracker(config, repo);
     const audit = new AuditService(new AuditRepository(db));
     audit.setFallbackOrigin(cliOrigin());
-    const verifier = new TokenVerifier(codec, hasher, repo, new StaticCredentials(hasher, cache), cache, usage, audit);
+    const throttle = new AuthThrottle(config);
+    const statics = new StaticCredentials(hasher, cache, throttle);
+    const verifier = new TokenVerifier(codec, hasher, repo, statics, cache, usage, audit, throttle);
     const projects = new ProjectsService(new ProjectsRepository(db), cache, audit);
     try {
       return await fn({

@@ -2,7 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error.js';
 import { dialectOf, toCalyptia } from './error-dialect.js';
-import { envelope, toEnvelope } from './error-envelope.js';
+import { envelope, loggableError, toEnvelope } from './error-envelope.js';
 import { TRACE_HEADER, traceIdFor } from './trace-id.js';
 
 /**
@@ -27,9 +27,10 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, exceptio
   // Unexpected errors are logged with their stack. A deliberate ApiError (a 503 "not ready") is not, nor is
   // an unreachable database (503): its owner logs that once, not per request.
   if (mapped.status >= 500 && mapped.status !== 503 && !(exception instanceof ApiError)) {
-    const err = exception instanceof Error ? exception : new Error(String(exception));
-    // Log the error's class and stack, never request bodies or headers (they may carry secrets).
-    logger.error(`trace_id=${traceId} ${err.name}: ${err.message}`, err.stack);
+    // The error's class, code and stack frames only: never its message, the request body or headers
+    // (Prisma and PostgreSQL messages quote payloads, hashes and lookup ids).
+    const { summary, frames } = loggableError(exception);
+    logger.error(`trace_id=${traceId} ${summary}`, frames);
   }
   if (reply.sent) return;
   if (mapped.retryAfter !== undefined) void reply.header('retry-after', String(mapped.retryAfter));

@@ -45,6 +45,22 @@ export class ApiError extends Error {
   static notFound(message = 'Not found', data: Record<string, unknown> = {}) {
     return ApiError.of(HttpStatus.NOT_FOUND, 'not_found', message, data);
   }
+  /** 429: try again in `retryAfterMs` (sent as `Retry-After`, whole seconds, at least 1). */
+  static rateLimited(message: string, retryAfterMs: number) {
+    const seconds = retryAfterSeconds(retryAfterMs);
+    return new ApiError(HttpStatus.TOO_MANY_REQUESTS, 'rate_limited', message, { retry_after: seconds }, seconds);
+  }
+  /** 503: the service cannot answer now; `Retry-After` says when to try again. */
+  static unavailable(message: string, retryAfterMs: number) {
+    const seconds = retryAfterSeconds(retryAfterMs);
+    return new ApiError(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      'service_unavailable',
+      message,
+      { retry_after: seconds },
+      seconds,
+    );
+  }
   static conflict(message: string, data: Record<string, unknown> = {}) {
     return ApiError.of(HttpStatus.CONFLICT, 'conflict', message, data);
   }
@@ -62,4 +78,8 @@ export class ApiError extends Error {
       Error.stackTraceLimit = limit;
     }
   }
+}
+
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }

@@ -54,6 +54,8 @@ function fastifyError(e: unknown): Mapped | undefined {
     FST_ERR_CTP_EMPTY_JSON_BODY: 'Request body is empty',
     FST_ERR_CTP_INVALID_JSON_BODY: 'Malformed JSON body',
     FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body',
+    FST_ERR_BAD_URL: 'Malformed URL (bad percent-encoding)',
+    FST_ERR_MAX_PARAM_LENGTH: 'URI too long: a path parameter is longer than allowed',
   };
   const own =
     err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' &&
@@ -126,4 +128,20 @@ export function toEnvelope(exception: unknown): Mapped {
 
 export function envelope(mapped: Mapped, traceId: string): ErrorBody {
   return { error: { code: mapped.code, message: mapped.message, data: mapped.data, trace_id: traceId } };
+}
+
+/**
+ * What the log may say about an unexpected error: its class, its code and where it was thrown. Never its
+ * message: database and Prisma messages quote the query's arguments (payloads, argon2 hashes, lookup ids).
+ */
+export function loggableError(exception: unknown): { summary: string; frames: string | undefined } {
+  if (!(exception instanceof Error)) return { summary: `non-Error thrown (${typeof exception})`, frames: undefined };
+  const code = (exception as { code?: unknown }).code;
+  const name = exception.name;
+  const summary = typeof code === 'string' || typeof code === 'number' ? `${name} (code ${code})` : name;
+  const frames = exception.stack
+    ?.split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .join('\n');
+  return { summary, frames: frames || undefined };
 }

@@ -1,5 +1,6 @@
 import { validationFailed } from './validation.js';
 import { isUuid } from './uuid.js';
+import { parseDateTime } from './dates.js';
 
 /**
  * Opaque cursors for keyset pagination over (created_at, id), shared by every list: base64url JSON
@@ -33,10 +34,12 @@ export function decodeCursor(
 ): KeysetPosition & { direction: Direction } {
   try {
     const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Record<keyof Encoded, unknown>>;
-    if (typeof c.c !== 'string' || Number.isNaN(Date.parse(c.c))) throw new Error();
+    // Only what encodeCursor writes: a date PostgreSQL can hold, in toISOString's exact form.
+    const createdAt = parseDateTime(c.c);
+    if (!createdAt || createdAt.getUTCFullYear() < 1970 || createdAt.toISOString() !== c.c) throw new Error();
     if (typeof c.i !== 'string' || !isUuid(c.i)) throw new Error();
     if (withDirection && c.d !== 'asc' && c.d !== 'desc') throw new Error();
-    return { createdAt: new Date(c.c), id: c.i, direction: withDirection ? (c.d as Direction) : 'desc' };
+    return { createdAt, id: c.i, direction: withDirection ? (c.d as Direction) : 'desc' };
   } catch {
     throw validationFailed({ [field]: [message] });
   }

@@ -6,6 +6,7 @@ import {
   type ValidationError,
 } from '@nestjs/common';
 import { ApiError } from './api-error.js';
+import { jsonBodyProblem } from './json-body.js';
 
 /** Field errors as `{ "field.path": ["message", ...] }`, the `data.fields` of a 400 envelope. */
 export function fieldErrors(errors: ValidationError[], parent = ''): Record<string, string[]> {
@@ -35,6 +36,29 @@ export class RequireObjectBodyPipe implements PipeTransform {
     if (typeof value !== 'object' || Array.isArray(value)) {
       throw ApiError.badRequest('Request body must be a JSON object');
     }
+    return value;
+  }
+}
+
+/**
+ * Query strings and path parameters get the same text rules as JSON bodies: PostgreSQL text cannot hold
+ * NUL characters (`?name=%00`), so they are a 400 here rather than a database error later. Runs after the
+ * guard, like every pipe, so a request without a token is still a 401 first.
+ */
+@Injectable()
+export class StorableTextPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type !== 'query' && metadata.type !== 'param') return value;
+    const entries: [string, unknown][] =
+      metadata.data === undefined && value && typeof value === 'object'
+        ? Object.entries(value)
+        : [[metadata.data ?? metadata.type, value]];
+    const fields: Record<string, string[]> = {};
+    for (const [name, item] of entries) {
+      const problem = jsonBodyProblem(name) ?? jsonBodyProblem(item);
+      if (problem) fields[name] = [`${name}: ${problem}`];
+    }
+    if (Object.keys(fields).length) throw validationFailed(fields);
     return value;
   }
 }

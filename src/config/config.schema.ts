@@ -67,6 +67,18 @@ export const configSchema = z.object({
   KEYWARD_ARGON2_MEMORY_KIB: int(19456, 19456, 4 * 1024 * 1024),
   KEYWARD_ARGON2_TIME_COST: int(2, 2, 100),
   KEYWARD_ARGON2_PARALLELISM: int(1, 1, 16),
+  /** argon2 computations running at once; more wait in a queue. */
+  KEYWARD_ARGON2_CONCURRENCY: int(4, 1, 64),
+  /** argon2 computations allowed to wait; past that a request gets 503 with Retry-After. */
+  KEYWARD_ARGON2_QUEUE: int(64, 0, 100_000),
+  /** Failed authentications allowed per client address per KEYWARD_THROTTLE_WINDOW, then 429. */
+  KEYWARD_THROTTLE_ADDRESS: int(30, 1, 1_000_000),
+  /** Failed authentications allowed per token (lookup id) per KEYWARD_THROTTLE_WINDOW, then 429. */
+  KEYWARD_THROTTLE_TOKEN: int(10, 1, 1_000_000),
+  /** The window both failure limits count in. */
+  KEYWARD_THROTTLE_WINDOW: duration('1m').refine((v) => v >= 1000, 'must be at least 1s'),
+  /** How long a presented value that matched nothing is answered from memory (0 disables). */
+  KEYWARD_NEGATIVE_CACHE_TTL: duration('1m'),
   KEYWARD_BODY_LIMIT: int(64 * 1024, 1024, 10 * 1024 * 1024),
   KEYWARD_DOCS_ENABLED: bool(true),
   /** Swagger UI keeps the token typed into "Authorize" across page reloads (in the browser's storage). */

@@ -50,6 +50,27 @@ describe('named tokens: {"tokens": {name: {...}}}', () => {
     expect(b.secret).toBeUndefined();
   });
 
+  it('keeps the stub of a hashed entry as the start its secret must have (not for plain secrets)', () => {
+    const [a, b, c, d] = parse({
+      tokens: {
+        a: { token_hash: HASH, token_stub: 'kw_ab12cd…' },
+        b: { token: HASH, token_stub: 'kw_ab12cd...' },
+        c: { token_hash: HASH, token_stub: '…' },
+        d: { token: 'plain-secret-1', token_stub: 'plain…' },
+      },
+    });
+    expect(a.stub).toBe('kw_ab12cd');
+    expect(b.stub).toBe('kw_ab12cd');
+    expect(c.stub).toBeUndefined();
+    expect(d.stub).toBeUndefined();
+    const [k, m] = parse({
+      api_keys: [{ key_hash: HASH, key_stub: 'hcpms_live_a4…', name: 'k' }],
+      authorization: { token_hash: HASH, token_stub: 'lightd_ad2f7f…' },
+    });
+    expect(k.stub).toBe('hcpms_live_a4');
+    expect(m.stub).toBe('lightd_ad2f7f');
+  });
+
   it('accepts enabled and access per entry', () => {
     const [e] = parse({ tokens: { ro: { token: 'read-only-token', access: 'read', enabled: false } } });
     expect(e).toMatchObject({ access: 'read', enabled: false });

@@ -19,6 +19,8 @@ export interface TokensFileEntry {
   where: string;
   secret?: string;
   hash?: string;
+  /** With a hash: the non-secret start of the secret (`token_stub`/`key_stub` without the `…`). */
+  stub?: string;
   enabled: boolean;
   access: Access;
   /** Project names the token is confined to; null = every project. */
@@ -167,17 +169,26 @@ function credentialOf(
 
 type CommonFields = z.infer<z.ZodObject<typeof common>>;
 
+/** `kw_ab12cd…` → `kw_ab12cd`: the start of the secret a stub shows (none when nothing is left). */
+export function stubPrefixOf(stub: string | undefined): string | undefined {
+  const prefix = stub?.replace(/(…|\.\.\.)$/u, '');
+  return prefix ? prefix : undefined;
+}
+
 function entryOf(
   name: string,
   where: string,
   fields: CommonFields,
   credential: { secret?: string; hash?: string },
   enabledDefault = true,
+  stub?: string,
 ): TokensFileEntry {
+  const stubPrefix = credential.hash !== undefined ? stubPrefixOf(stub) : undefined;
   return {
     name,
     where,
     ...credential,
+    ...(stubPrefix !== undefined ? { stub: stubPrefix } : {}),
     enabled: fields.enabled ?? enabledDefault,
     access: fields.access ?? 'write',
     projects: fields.projects ?? null,
@@ -222,7 +233,7 @@ export function parseTokensFile(text: string, file: string): TokensFileEntry[] {
     const where = `tokens[${JSON.stringify(name)}]`;
     if (!name.trim()) problems.push(`${where}: the name must not be empty`);
     const credential = credentialOf(where, 'token', e.token, 'token_hash', e.token_hash, problems);
-    if (credential) entries.push(entryOf(name, where, e, credential));
+    if (credential) entries.push(entryOf(name, where, e, credential, true, e.token_stub));
   }
 
   const keyLists: [string, z.infer<typeof apiKeyEntry>[] | undefined][] = [
@@ -233,14 +244,16 @@ export function parseTokensFile(text: string, file: string): TokensFileEntry[] {
     (list ?? []).forEach((e, i) => {
       const where = `${section}[${i}]`;
       const credential = credentialOf(where, 'key', e.key, 'key_hash', e.key_hash, problems);
-      if (credential) entries.push(entryOf(e.name ?? where, where, e, credential));
+      if (credential) entries.push(entryOf(e.name ?? where, where, e, credential, true, e.key_stub));
     });
   }
 
   if (data.authorization) {
     const a = data.authorization;
     const credential = credentialOf('authorization', 'token', a.token, 'token_hash', a.token_hash, problems);
-    if (credential) entries.push(entryOf(MASTER_TOKEN_NAME, 'authorization', {}, credential, a.enabled ?? true));
+    if (credential) {
+      entries.push(entryOf(MASTER_TOKEN_NAME, 'authorization', {}, credential, a.enabled ?? true, a.token_stub));
+    }
   }
 
   const byName = new Map<string, string>();

@@ -139,6 +139,14 @@ export class TokensFileService implements OnModuleInit, OnApplicationBootstrap, 
     this.logger.log(
       `tokens file reloaded: ${entries.length} entries (${disabled} disabled${hashed ? `, ${hashed} stored as argon2 hashes` : ''}) from ${file}`,
     );
+    const unstubbed = parsed.filter((e) => e.hash !== undefined && e.stub === undefined).map((e) => e.where);
+    if (unstubbed.length) {
+      this.logger.warn(
+        `${file}: ${unstubbed.join(', ')} ${unstubbed.length > 1 ? 'are argon2 hashes' : 'is an argon2 hash'} without a stub, ` +
+          'so every presented token that matches nothing else costs an argon2 check (throttled per client address). ' +
+          'Add "token_stub" (or "key_stub"): the first characters of the secret followed by "…", as `keyward token reset --hash-only` writes.',
+      );
+    }
     void this.warnIfReadableByOthers(file);
     return { entries: entries.length, disabled };
   }
@@ -147,7 +155,9 @@ export class TokensFileService implements OnModuleInit, OnApplicationBootstrap, 
     return {
       origin: file,
       enabled: e.enabled,
-      ...(e.secret !== undefined ? { mac: this.statics.mac(e.secret) } : { argon2Hash: e.hash }),
+      ...(e.secret !== undefined
+        ? { mac: this.statics.mac(e.secret) }
+        : { argon2Hash: e.hash, ...(e.stub !== undefined ? { stubPrefix: e.stub } : {}) }),
       projectRefs: e.projects,
       principal: principal({
         source: 'file',

@@ -4,6 +4,7 @@ import { normalizePermissions, permissionsForAccess } from '../access/permission
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
+import { parseDateTime } from '../common/dates.js';
 import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/keyset-cursor.js';
 import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -60,7 +61,8 @@ export class PublisherService {
   async create(caller: Principal, dto: CreateApiTokenDto): Promise<ApiTokenCreatedDto> {
     let requested: Date | null = null;
     if (dto.expires_at) {
-      requested = new Date(dto.expires_at);
+      requested = parseDateTime(dto.expires_at);
+      if (!requested) throw validationFailed({ expires_at: ['expires_at must be an RFC 3339 date-time'] });
       if (requested.getTime() <= Date.now()) {
         throw validationFailed({ expires_at: ['expires_at must be in the future'] });
       }

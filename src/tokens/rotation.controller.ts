@@ -21,8 +21,9 @@ import { RotationService } from './rotation.service.js';
 
 const MAX_GRACE_MS = 30 * 86_400_000;
 
-export function parseGrace(grace: string | undefined): number {
-  if (grace === undefined) return 0;
+/** `grace` absent or null: none. */
+export function parseGrace(grace: string | null | undefined): number {
+  if (grace === undefined || grace === null) return 0;
   const value = ms(grace.trim().toLowerCase() as ms.StringValue);
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_GRACE_MS) {
     throw validationFailed({ grace: ['grace must be between 0s and 30d'] });

@@ -20,6 +20,10 @@ export async function startApp(env: Record<string, string> = {}, db?: TestDataba
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     KEYWARD_ADMIN_TOKEN: ADMIN_TOKEN,
+    // Every test file hammers the service from 127.0.0.1 with bad tokens on purpose; the throttle has its
+    // own tests (auth-throttle.e2e.spec.ts), which set these back.
+    KEYWARD_THROTTLE_ADDRESS: '1000000',
+    KEYWARD_THROTTLE_TOKEN: '1000000',
     ...database.env,
     ...env,
   });

@@ -5,7 +5,6 @@ import {
   IsIn,
   IsInt,
   IsOptional,
-  IsRFC3339,
   IsString,
   IsUUID,
   Max,
@@ -14,6 +13,7 @@ import {
   ValidateNested,
   ArrayMaxSize,
 } from 'class-validator';
+import { IsDateTime } from '../../common/dates.js';
 import { Permission } from '../../access/permissions.js';
 
 export const ACCESS_LEVELS = ['read', 'write'] as const;
@@ -41,7 +41,9 @@ export class CreateApiTokenDto {
     description: 'RFC 3339 time in the future. Omitted: the token never expires (until revoked).',
   })
   @IsOptional()
-  @IsRFC3339({ message: 'expires_at must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z' })
+  @IsDateTime({
+    message: 'expires_at must be an RFC 3339 date-time (a real calendar date, seconds 0–59), e.g. 2030-12-31T23:59:59Z',
+  })
   expires_at?: string | null;
 }
 

@@ -9,14 +9,16 @@ export class RotateTokenDto {
   @ApiPropertyOptional({
     example: '10m',
     default: '0s',
+    nullable: true,
+    type: String,
     description:
-      'How long the previous secret keeps working (at most 30d, never past the token expiry). Default: none.',
+      'How long the previous secret keeps working (at most 30d, never past the token expiry). Absent or null: none.',
   })
   @IsOptional()
   @IsString()
   @MaxLength(16)
   @Matches(GRACE_RE, { message: GRACE_MESSAGE })
-  grace?: string;
+  grace?: string | null;
 }
 
 export class RotateApiTokenDto extends RotateTokenDto {

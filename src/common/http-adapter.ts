@@ -1,0 +1,72 @@
+import { Logger } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { Socket } from 'node:net';
+import { ApiError } from './api-error.js';
+import { sendError } from './all-exceptions.filter.js';
+import { envelope, toEnvelope } from './error-envelope.js';
+import { TRACE_HEADER, traceIdFor } from './trace-id.js';
+
+const logger = new Logger('Errors');
+
+/**
+ * Fastify under Nest, with every answer Fastify would write by itself in the error envelope:
+ *  - router errors (malformed percent-encoding, a path parameter over `maxParamLength` → 414) go through
+ *    `frameworkErrors` to the same `sendError` as everything else;
+ *  - HTTP parse errors on the socket (bad request line, headers too large → 431) get a raw envelope;
+ *  - during shutdown (from `app.close()`'s first step until the server is closed) requests get
+ *    `503 service_unavailable` with `Retry-After`, instead of Fastify's own JSON.
+ */
+export class KeywardFastifyAdapter extends FastifyAdapter {
+  /** True from the moment `app.close()` starts. */
+  draining = false;
+
+  constructor(options: FastifyServerOptions) {
+    super({
+      ...options,
+      // Our onRequest hook answers in the envelope instead (see `draining`).
+      return503OnClosing: false,
+      frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) =>
+        sendError(reply, request, error, logger),
+      clientErrorHandler: clientError,
+    });
+    this.getInstance().addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      void reply.header(TRACE_HEADER, request.id);
+      if (this.draining) {
+        void reply.header('connection', 'close');
+        throw ApiError.unavailable('The service is shutting down: try again', 1000);
+      }
+    });
+  }
+
+  override beforeClose(): void {
+    this.draining = true;
+    super.beforeClose();
+  }
+}
+
+/** Node's `clientError`: the request could not even be parsed, so there is no Fastify request. */
+function clientError(err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const messages: Record<number, string> = {
+    408: 'Request timeout',
+    431: 'Request headers are too large',
+    400: 'Malformed HTTP request',
+  };
+  const traceId = traceIdFor({});
+  const mapped = { ...toEnvelope(new ApiError(status, 'bad_request', messages[status])) };
+  const body = JSON.stringify(envelope(mapped, traceId));
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `${TRACE_HEADER}: ${traceId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  } else {
+    socket.destroy();
+  }
+}
