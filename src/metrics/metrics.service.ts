@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AuthThrottle } from '../auth/auth-throttle.js';
 import { VerificationOutcomes } from '../auth/verification-outcomes.js';
 import { CleanupService } from '../cleanup/cleanup.service.js';
 import type { RequestSummary } from '../common/access-log.js';
@@ -37,6 +38,7 @@ export class MetricsService implements OnModuleDestroy {
     events: TokenEventsService,
     cleanup: CleanupService,
     outcomes: VerificationOutcomes,
+    throttle: AuthThrottle,
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
@@ -90,6 +92,27 @@ export class MetricsService implements OnModuleDestroy {
     hasher.timings.add(this.onArgon2);
     this.gaugeFrom('keyward_argon2_in_flight', 'argon2 computations running now', () => hasher.inFlight);
     this.gaugeFrom('keyward_argon2_queue_depth', 'argon2 computations waiting for a slot', () => hasher.queueDepth);
+    this.counterFrom(
+      'keyward_argon2_rejected_total',
+      'argon2 computations refused with 503 because the queue was full',
+      () => hasher.stats.rejected,
+    );
+
+    // Throttling of failed authentication
+    this.counterFrom(
+      'keyward_auth_throttled_total',
+      'Authentications refused with 429 before any argon2 work, by the bucket that refused them',
+      () => [
+        [{ bucket: 'address' }, throttle.stats.throttledByAddress],
+        [{ bucket: 'token' }, throttle.stats.throttledByToken],
+      ],
+      ['bucket'],
+    );
+    this.counterFrom(
+      'keyward_auth_negative_cache_hits_total',
+      'Known-bad tokens answered from the negative cache (no database, no argon2)',
+      () => throttle.stats.negativeHits,
+    );
 
     // Cleanup
     this.counterFrom(
