@@ -50,6 +50,8 @@ interface Operation {
   path: string;
   body?: () => unknown;
   rows: Record<Kind, Want>;
+  /** A public route that checks the token it is presented itself (forward auth): no guard, but a token. */
+  checksOwnToken?: boolean;
 }
 
 const ANON = { none: 401, garbage: 401, 'unknown well-formed': 401, expired: 401, revoked: 401 } as const;
@@ -149,6 +151,24 @@ const TABLE: Record<string, Operation> = {
       { permission: null, target: null, path, rows: Object.fromEntries(KINDS.map((k) => [k, '2xx'])) },
     ]),
   ),
+  'GET /v1/audit': {
+    permission: 'read:audit',
+    target: null,
+    path: '/v1/audit',
+    // A caller confined to projects reads the events of its projects only (a filtered 200).
+    rows: rows({ read: '2xx', 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
+  },
+  'GET /v1/auth/check': {
+    permission: null,
+    checksOwnToken: true,
+    target: null,
+    path: '/v1/auth/check',
+    // No permission or project asked: every live token is a 200, every dead or absent one a 401.
+    rows: Object.fromEntries(KINDS.map((k) => [k, k in DEAD ? DEAD[k as keyof typeof DEAD] : '2xx'])) as Record<
+      Kind,
+      Want
+    >,
+  },
   'GET /v1/health': {
     permission: 'read:token',
     target: null,
@@ -357,6 +377,10 @@ describe('the table covers the OpenAPI document', () => {
     for (const { key, op } of DOC_OPERATIONS) {
       const row = TABLE[key];
       if (!row) continue;
+      if (row.checksOwnToken) {
+        expect(op.security?.length, key).toBeGreaterThan(0);
+        continue;
+      }
       if (row.permission === null) {
         expect(op.security ?? [], key).toEqual([]);
         continue;

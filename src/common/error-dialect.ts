@@ -93,10 +93,18 @@ function isEnvelope(v: unknown): v is ErrorBody {
   return !!v && typeof v === 'object' && typeof (v as { error?: unknown }).error === 'object';
 }
 
-/** The dialect of the route that is answering (routes without one, and unknown routes: publisher). */
+/** Paths of the Calyptia-style API: their errors are in its shape even before a route matched. */
+const CALYPTIA_PATHS = /^\/v1\/(projects|project_tokens)(\/|\?|$)/;
+
+/**
+ * The dialect of the route that is answering. Errors raised before any route matched (a path parameter
+ * too long, a malformed URL, an unknown method or path) follow the API style of the path asked for.
+ */
 export function dialectOf(request: FastifyRequest): ErrorDialect {
   const config = (request.routeOptions?.config ?? {}) as unknown as Record<string, unknown>;
-  return config[CONFIG_KEY] === 'calyptia' ? 'calyptia' : 'publisher';
+  if (config[CONFIG_KEY] === 'calyptia') return 'calyptia';
+  if (!request.routeOptions?.url && CALYPTIA_PATHS.test(request.url ?? '')) return 'calyptia';
+  return 'publisher';
 }
 
 /** `detail` says what `data` holds, in words a string-only client can show. */

@@ -31,6 +31,11 @@ export const TAGS: Array<[name: string, description: string]> = [
   ['verification', 'Other services delegate their token checks here: always 200 with a verdict code.'],
   ['health', 'Liveness (public) and readiness (database checked).'],
   ['operations', 'Prometheus metrics for scrapers.'],
+  ['audit', 'Who created, rotated, revoked or changed which token, when and from where (needs `read:audit`).'],
+  [
+    'forward auth',
+    'For gateways (nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`): 2xx/401/403 from headers alone.',
+  ],
 ];
 
 /** The header every response carries (success or error): the request's trace id. */
@@ -75,8 +80,16 @@ export const ERROR_EXAMPLES: Record<string, { code: string; message: string; dat
   '409': { code: 'conflict', message: 'A resource with these values already exists', data: {} },
   '413': { code: 'payload_too_large', message: 'Request body is too large', data: {} },
   '415': { code: 'unsupported_media_type', message: 'Unsupported Content-Type: send application/json', data: {} },
+  '414': { code: 'bad_request', message: 'URI too long: a path parameter is longer than allowed', data: {} },
+  '429': {
+    code: 'rate_limited',
+    message: 'Too many failed authentication attempts: try again later',
+    data: { retry_after: 60 },
+  },
   '503': { code: 'service_unavailable', message: DATABASE_UNAVAILABLE_MESSAGE, data: {} },
 };
+
+const RETRY_AFTER = { description: 'Seconds to wait before retrying', schema: { type: 'integer' } };
 
 const BODY_ERRORS: Record<string, string> = {
   '400': 'Malformed JSON body, unknown or invalid fields',
@@ -185,11 +198,29 @@ function completeDocument(document: OpenAPIObject): void {
         }
       }
 
-      // Every route that checks a token reads the database: when it is unreachable, a 503 with Retry-After.
+      // Every route answers 503 with Retry-After while the service shuts down, and every route that checks
+      // a token also when the database is unreachable.
+      op.responses['503'] ??= {
+        description:
+          op.security.length > 0
+            ? 'The database is unreachable, or the service is shutting down: retry after `Retry-After` seconds'
+            : 'The service is shutting down: retry after `Retry-After` seconds',
+        headers: { 'Retry-After': RETRY_AFTER },
+        content: { 'application/json': { schema: { $ref: errorRef } } },
+      };
+      // Failed authentication is throttled per client address and per token before any argon2 work.
       if (op.security.length > 0) {
-        op.responses['503'] ??= {
-          description: 'The database is unreachable: retry after `Retry-After` seconds',
-          headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
+        op.responses['429'] ??= {
+          description:
+            'Too many failed authentications from this address or for this token: retry after `Retry-After` seconds',
+          headers: { 'Retry-After': RETRY_AFTER },
+          content: { 'application/json': { schema: { $ref: errorRef } } },
+        };
+      }
+      // The router refuses path parameters longer than it allows.
+      if (path.includes('{')) {
+        op.responses['414'] ??= {
+          description: 'A path parameter is longer than the router allows',
           content: { 'application/json': { schema: { $ref: errorRef } } },
         };
       }

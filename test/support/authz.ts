@@ -29,6 +29,7 @@ export const PERMISSIONS = [
   'read:project',
   'update:project',
   'delete:project',
+  'read:audit',
 ] as const;
 export type Perm = (typeof PERMISSIONS)[number];
 

@@ -93,7 +93,13 @@ export class OpenApiContract {
 
   /** The documented operation for a request, or undefined when the path (or method) is not in the document. */
   operationFor(method: string, url: string): { template: string; method: string; operation: Operation } | undefined {
-    const path = decodeURI(new URL(url, 'http://x').pathname);
+    const raw = new URL(url, 'http://x').pathname;
+    let path: string;
+    try {
+      path = decodeURI(raw);
+    } catch {
+      path = raw; // malformed percent-encoding: matched as sent (the service answers it with a 400 envelope)
+    }
     const m = method.toLowerCase();
     for (const route of this.routes) {
       if (!route.regex.test(path)) continue;

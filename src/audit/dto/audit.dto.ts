@@ -45,7 +45,7 @@ export class AuditEventDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'date-time', description: 'When it happened (aggregates: the first attempt)' })
   time: string;
-  @ApiProperty({ enum: AUDIT_ACTIONS, enumName: 'AuditAction' }) action: AuditAction;
+  @ApiProperty({ enum: AUDIT_ACTIONS }) action: AuditAction;
   @ApiProperty({
     description: 'Who: a token id, `admin`, `file:<name>`, `cli`, or `anonymous` for failed authentications',
     example: 'admin',
@@ -54,8 +54,10 @@ export class AuditEventDto {
   @ApiProperty({
     type: String,
     nullable: true,
-    enum: ['token', 'project', 'tokens_file', 'credential', 'lookup'],
-    description: '`lookup`: the non-secret lookup id of a token that was not recognised',
+    description:
+      'What `targetId` names: `token`, `project`, `tokens_file`, `credential`, or `lookup` (the non-secret lookup ' +
+      'id of a token that was not recognised); null for events without a target',
+    example: 'token',
   })
   targetType: string | null;
   @ApiProperty({ type: String, nullable: true }) targetId: string | null;
