@@ -21,6 +21,8 @@ export function calyptiaDocumentPath(): string {
     process.env.KEYWARD_CALYPTIA_OPENAPI,
     resolve(ROOT, '../shared/reference', FILE),
     resolve(ROOT, '../../shared/reference', FILE),
+    // A vendored copy (Apache License 2.0, see test/fixtures/calyptia/NOTICE), for clones without shared/.
+    resolve(ROOT, 'test/fixtures/calyptia', FILE),
   ].filter((p): p is string => !!p);
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`Calyptia's OpenAPI document not found; looked at: ${candidates.join(', ')}`);

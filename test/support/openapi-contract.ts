@@ -80,7 +80,7 @@ export class OpenApiContract {
           `^${template
             .split(/(\{[^}]+\})/)
             .map((part) => (part.startsWith('{') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-            .join('')}/?$`,
+            .join('')}$`,
         ),
       }))
       // A literal segment wins over a template one (`/v1/tokens/verify` before `/v1/tokens/{id}`).
