@@ -3,16 +3,11 @@ import { enforce, mayChange } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
-import type { ApiTokenCreatedDto } from './dto/publisher.dto.js';
+import type { RotatedTokenResponseDto } from './dto/rotate.dto.js';
 import { iso, tokenStatus } from './publisher.service.js';
 import { TokenIssuer } from './token-issuer.js';
 import { rightsOf } from './token-rights.js';
 import { TokensRepository } from './tokens.repository.js';
-
-export interface RotatedTokenDto extends ApiTokenCreatedDto {
-  /** Until when the previous secret still authenticates (null: it stopped at once). */
-  previous_expires_at: string | null;
-}
 
 /**
  * Rotation: a new secret for the same token identity (id, lookup id, stub, rights, expiry, place in
@@ -33,7 +28,7 @@ export class RotationService {
     id: string,
     graceMs = 0,
     { anyKind = false }: { anyKind?: boolean } = {},
-  ): Promise<RotatedTokenDto> {
+  ): Promise<RotatedTokenResponseDto> {
     const row = anyKind ? await this.repo.findById(id) : await this.repo.findGlobalById(id);
     if (!row) throw ApiError.notFound('Token not found');
     enforce(mayChange(caller, rightsOf(row)));
