@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, ROOT } from '../support/process.js';
+
+/**
+ * The README's quick start, run as a newcomer types it: the shell blocks marked `<!-- quickstart -->`,
+ * in order, in ONE shell (so what one block exports, the next one sees), on a free port, in a fresh
+ * copy of the project (its own build and its own ./data: the embedded database a newcomer gets).
+ */
+const MARKED_BLOCK = /<!-- quickstart -->\s*\n```(?:bash|sh)\n([\s\S]*?)```/g;
+
+function quickstartBlocks(readme: string): string[] {
+  return [...readme.matchAll(MARKED_BLOCK)].map((m) => m[1]);
+}
+
+describe("the README's quick start", () => {
+  const blocks = quickstartBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  let copy: string | undefined;
+  afterAll(() => {
+    if (copy) rmSync(copy, { recursive: true, force: true });
+  });
+
+  it('has marked blocks that start the service, make the first token, create, list and revoke', () => {
+    const all = blocks.join('\n');
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    for (const step of [
+      'npm start',
+      'KEYWARD_ADMIN_TOKEN',
+      '/api-token/create',
+      '/api-token/list',
+      '/api-token/revoke',
+    ]) {
+      expect(all).toContain(step);
+    }
+    // The admin token must reach both the server and the later commands: exported, not a one-command prefix.
+    expect(all).toMatch(/^export KEYWARD_ADMIN_TOKEN=/m);
+  });
+
+  it('runs as written, in one shell, and every step succeeds', async () => {
+    copy = mkdtempSync(join(tmpdir(), 'keyward-quickstart-'));
+    for (const entry of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'prisma.config.ts',
+      'prisma',
+    ]) {
+      cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+    }
+    cpSync(join(ROOT, 'src'), join(copy, 'src'), {
+      recursive: true,
+      filter: (source) => !source.includes(`${join('src', 'generated')}`),
+    });
+    // `npm ci` is the install step before the quick start: the copy shares this checkout's packages.
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
+
+    const port = await freePort();
+    // -e and pipefail so that a failing step fails the test; the commands themselves are the README's.
+    const script = ['set -eo pipefail', ...blocks, 'echo QUICKSTART-DONE'].join('\n');
+    const child = spawn('bash', ['-c', script], {
+      cwd: copy,
+      detached: true, // its own process group: the server it starts in the background is stopped with it
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LANG: 'C.UTF-8', PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => resolve(-1), 170_000);
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    await new Promise((r) => setTimeout(r, 500));
+
+    expect(code, output.slice(-3000)).toBe(0);
+    expect(output).toContain('QUICKSTART-DONE');
+    expect(output).toMatch(/^kw_[A-Za-z0-9]{65}$/m); // the first token, printed once
+    expect(output).toContain('"description":"dashboard"'); // list shows the token made with it
+    expect(output).toMatch(/"status":"revoked"/); // revoke answered with the revoked token
+  }, 180_000);
+});
