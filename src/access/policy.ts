@@ -1,4 +1,5 @@
 import { ApiError } from '../common/api-error.js';
+import { SCOPE_REASON, scopesWithin } from './app-scopes.js';
 import { grants, grantsAll, type Permission } from './permissions.js';
 import type { Principal } from './principal.js';
 import { type Scope, scopeWithin } from './scope.js';
@@ -24,6 +25,8 @@ export interface Rights {
   projects: Scope;
   expiresAt: Date | null;
   singleUse: boolean;
+  /** Application scopes (absent: none). Rules 3-5 treat them like permissions. */
+  scopes?: readonly string[];
 }
 
 export type Decision = { allowed: true } | { allowed: false; status: 403 | 404; reason: string };
@@ -58,7 +61,8 @@ export function maySee(caller: Principal, target: Pick<Rights, 'projects'>): Dec
 export function mayRevoke(caller: Principal, target: Rights): Decision {
   const seen = maySee(caller, target);
   if (!seen.allowed) return seen;
-  return grantsAll(caller.permissions, target.permissions) ? ALLOW : deny(403, REASONS.strongerTarget);
+  if (!grantsAll(caller.permissions, target.permissions)) return deny(403, REASONS.strongerTarget);
+  return scopesWithin(caller, target.scopes ?? []) ? ALLOW : deny(403, REASONS.strongerTarget);
 }
 
 /**
@@ -99,6 +103,7 @@ function within(caller: Principal, wanted: Rights): Decision {
   if (wanted.projects !== null && wanted.projects.length === 0) return deny(403, REASONS.noProjects);
   if (!scopeWithin(wanted.projects, caller.projects)) return deny(403, REASONS.projects);
   if (caller.singleUse && !wanted.singleUse) return deny(403, REASONS.singleUse);
+  if (!scopesWithin(caller, wanted.scopes ?? [])) return deny(403, SCOPE_REASON);
   return ALLOW;
 }
 
@@ -111,5 +116,11 @@ export function enforce(decision: Decision, notFoundMessage = REASONS.notFound):
 
 /** The rights of a principal, for comparing it with a token. */
 export function rightsOf(p: Principal): Rights {
-  return { permissions: p.permissions, projects: p.projects, expiresAt: p.expiresAt, singleUse: p.singleUse };
+  return {
+    permissions: p.permissions,
+    projects: p.projects,
+    expiresAt: p.expiresAt,
+    singleUse: p.singleUse,
+    scopes: p.scopes,
+  };
 }

@@ -32,9 +32,26 @@ export interface Principal {
   /** The credential this one was created through (token id, `admin`, `file:<name>`, `cli`), if any. */
   parentId: string | null;
   flags?: TokenFlags;
+  /** Application scopes it holds (see app-scopes.ts); `*` = every scope. */
+  scopes: readonly string[];
+  /** The user's own id of the customer or service the token belongs to. */
+  owner?: string | null;
+  /** The user's own metadata (a JSON object). */
+  meta?: Record<string, unknown> | null;
+  /** Usage limits applied after a VALID verdict (absent: none, no extra I/O). */
+  limits?: UsageLimits;
+}
+
+/** A token's per-token rate limit and usage credits. */
+export interface UsageLimits {
+  ratelimit: { limit: number; durationMs: number } | null;
+  /** The token has usage credits (their count lives in the database only). */
+  credits: boolean;
 }
 
 /** Builds a Principal; `access` is always derived from the permissions. */
-export function principal(fields: Omit<Principal, 'access'>): Principal {
-  return { ...fields, access: accessOf(fields.permissions) };
+export function principal(
+  fields: Omit<Principal, 'access' | 'scopes'> & { scopes?: readonly string[] },
+): Principal {
+  return { ...fields, scopes: fields.scopes ?? [], access: accessOf(fields.permissions) };
 }

@@ -40,6 +40,10 @@ function program(): Command {
     .option('--description <text>', 'what the token is for')
     .option('--expires-at <time>', 'RFC 3339 expiry, e.g. 2030-12-31T23:59:59Z')
     .option('--ttl <duration>', 'expire after this long, e.g. 15m, 1h, 7d')
+    .option('--scope <scope>', 'an application scope, e.g. docs:delete (repeat for several)', collect, [])
+    .option('--owner <id>', 'your id of the customer or service the token belongs to')
+    .option('--meta <json>', 'your metadata: a JSON object of at most 4 KB')
+    .option('--remaining <n>', 'usage credits (each verification pass takes one)')
     .option('--json', 'print JSON')
     .action((opts: tokens.CreateOptions) => tokens.create(config(), opts, out));
 
@@ -208,3 +212,8 @@ async function main(): Promise<number> {
 
 // Exit explicitly: the database drivers may keep timers alive after closing.
 main().then((code) => process.exit(code));
+
+/** Commander's accumulator for a repeatable option. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

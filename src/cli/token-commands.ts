@@ -1,3 +1,7 @@
+import { ALL_SCOPES, isScope, MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../access/app-scopes.js';
+import { MAX_OWNER_LENGTH } from '../tokens/dto/app-fields.dto.js';
+import { UsageLimits } from '../verification/usage-limits.js';
+import { UsageRepository } from '../verification/usage.repository.js';
 import { TokenCache } from '../verification/token-cache.service.js';
 import { Logger } from '@nestjs/common';
 import ms from 'ms';
@@ -41,6 +45,7 @@ export const OPERATOR: Principal = principal({
   expiresAt: null,
   singleUse: false,
   parentId: null,
+  scopes: ALL_SCOPES,
 });
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
@@ -95,8 +100,9 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
     const audit = new AuditService(new AuditRepository(db));
     audit.setFallbackOrigin(cliOrigin());
     const throttle = new AuthThrottle(config);
+    const limits = new UsageLimits(db, new UsageRepository(db));
     const statics = new StaticCredentials(hasher, cache, throttle);
-    const verifier = new TokenVerifier(codec, hasher, verification, statics, cache, usage, audit, throttle);
+    const verifier = new TokenVerifier(codec, hasher, verification, statics, cache, usage, audit, throttle, limits);
     const projects = new ProjectsService(new ProjectsRepository(db), cache, audit);
     try {
       return await fn({
@@ -141,7 +147,44 @@ export interface CreateOptions {
   description?: string;
   expiresAt?: string;
   ttl?: string;
+  scope?: string[];
+  owner?: string;
+  meta?: string;
+  remaining?: string;
   json?: boolean;
+}
+
+/** The app fields of `token create`, checked like the HTTP API checks them. */
+function appFieldsOf(opts: CreateOptions): Partial<CreateApiTokenDto> {
+  const fields: Partial<CreateApiTokenDto> = {};
+  if (opts.scope?.length) {
+    const bad = opts.scope.find((s) => !isScope(s));
+    if (bad !== undefined) throw new CliError(`--scope must match ${SCOPE_PATTERN_SOURCE} (got "${bad}")`);
+    if (opts.scope.length > MAX_SCOPES) throw new CliError(`at most ${MAX_SCOPES} --scope`);
+    fields.scopes = opts.scope;
+  }
+  if (opts.owner !== undefined) {
+    if (!opts.owner || opts.owner.length > MAX_OWNER_LENGTH) {
+      throw new CliError(`--owner must be 1 to ${MAX_OWNER_LENGTH} characters`);
+    }
+    fields.owner = opts.owner;
+  }
+  if (opts.meta !== undefined) {
+    let meta: unknown;
+    try {
+      meta = JSON.parse(opts.meta);
+    } catch {
+      throw new CliError('--meta must be a JSON object');
+    }
+    if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new CliError('--meta must be a JSON object');
+    fields.meta = meta as Record<string, unknown>;
+  }
+  if (opts.remaining !== undefined) {
+    const n = Number(opts.remaining);
+    if (!Number.isInteger(n) || n < 0 || n > 2_147_483_647) throw new CliError('--remaining must be a whole number >= 0');
+    fields.remaining = n;
+  }
+  return fields;
 }
 
 export async function create(config: AppConfig, opts: CreateOptions, out: Output): Promise<void> {
@@ -157,7 +200,12 @@ export async function create(config: AppConfig, opts: CreateOptions, out: Output
     if (Date.parse(opts.expiresAt) <= Date.now()) throw new CliError('--expires-at must be in the future');
     expires_at = opts.expiresAt;
   }
-  const dto: CreateApiTokenDto = { access: opts.access, description: opts.description ?? null, expires_at };
+  const dto: CreateApiTokenDto = {
+    access: opts.access,
+    description: opts.description ?? null,
+    expires_at,
+    ...appFieldsOf(opts),
+  };
   const created = await withTokens(config, (tokens) => tokens.publisher.create(OPERATOR, dto));
   if (opts.json) return out.line(JSON.stringify(created, null, 2));
   out.line('✓ Token created');
@@ -165,6 +213,9 @@ export async function create(config: AppConfig, opts: CreateOptions, out: Output
   out.line(`Access:      ${created.access}`);
   if (created.description) out.line(`Description: ${created.description}`);
   out.line(`Expires:     ${created.expires_at ?? 'never'}`);
+  if (dto.scopes?.length) out.line(`Scopes:      ${dto.scopes.join(' ')}`);
+  if (dto.owner) out.line(`Owner:       ${dto.owner}`);
+  if (dto.remaining !== undefined && dto.remaining !== null) out.line(`Remaining:   ${dto.remaining}`);
   out.line(`Token:       ${created.token}`);
   out.line('');
   out.line('⚠️  Store the token now: it is shown only this once.');

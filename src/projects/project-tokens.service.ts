@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { enforce, grantWithin, mayChange, mayRevoke, maySee } from '../access/policy.js';
 import { accessOf, normalizePermissions, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { AuditService, tokenTarget } from '../audit/audit.service.js';
+import { type AuditDetails, AuditService, tokenTarget } from '../audit/audit.service.js';
 import { canonicalProjectId } from '../access/scope.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
@@ -11,6 +11,8 @@ import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
+import { type AppFieldsData, appFieldsData, appFieldsView, auditedAppFields } from '../tokens/app-fields.js';
+import { normalizeScopes } from '../access/app-scopes.js';
 import { rightsOf } from '../verification/token-rights.js';
 import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
 import type {
@@ -40,6 +42,7 @@ export function toProjectTokenDto(row: TokenRow): ProjectTokenDto {
     projectID: row.projectId!,
     enabled: row.enabled,
     expiresAt: row.expiresAt ? row.expiresAt.toISOString() : null,
+    ...appFieldsView(row),
   };
 }
 
@@ -63,15 +66,20 @@ export class ProjectTokensService {
       projects: [canonicalProjectId(project.id)],
       expiresAt: this.requestedExpiry(dto.expiresAt),
       singleUse: false,
+      scopes: normalizeScopes(dto.scopes ?? []),
     });
     enforce(decision);
     try {
-      const { row, token } = await this.issuer.issue(caller, rights, { kind: 'project', name: dto.name });
+      const { row, token } = await this.issuer.issue(caller, rights, {
+        kind: 'project',
+        name: dto.name,
+        app: appFieldsData(dto),
+      });
       await this.audit.record({
         action: 'token.create',
         actor: caller,
         target: tokenTarget(row),
-        details: { name: dto.name, permissions: row.permissions },
+        details: { name: dto.name, permissions: row.permissions, ...auditedAppFields(row) },
       });
       return { ...toProjectTokenDto(row), token };
     } catch (e) {
@@ -116,10 +124,16 @@ export class ProjectTokensService {
   async update(caller: Principal, tokenId: string, dto: UpdateProjectTokenDto, projectId?: string): Promise<void> {
     const row = await this.require(caller, tokenId, projectId);
     const current = rightsOf(row);
-    const data: { name?: string; permissions?: Permission[]; access?: 'read' | 'write'; enabled?: boolean } = {};
+    const data: {
+      name?: string;
+      permissions?: Permission[];
+      access?: 'read' | 'write';
+      enabled?: boolean;
+    } & AppFieldsData = appFieldsData(dto, new Date(), row);
     const next = { ...current };
     if (dto.permissions !== undefined && dto.permissions !== null)
       next.permissions = requestedPermissions(dto.permissions);
+    if (data.scopes !== undefined) next.scopes = data.scopes as string[];
     enforce(mayChange(caller, current, next));
     if (dto.permissions !== undefined && dto.permissions !== null) {
       data.permissions = [...next.permissions] as Permission[];
@@ -132,7 +146,12 @@ export class ProjectTokensService {
       if (!(await this.repo.updateProjectToken(row.id, data))) throw ApiError.notFound('Token not found');
       const { enabled, ...changed } = data;
       if (Object.keys(changed).length) {
-        await this.audit.record({ action: 'token.update', actor: caller, target: tokenTarget(row), details: changed });
+        const details: AuditDetails = { changed: Object.keys(changed) };
+        if (changed.name !== undefined) details.name = changed.name;
+        if (changed.permissions !== undefined) details.permissions = changed.permissions;
+        if (changed.scopes !== undefined) details.scopes = changed.scopes as string[];
+        if (changed.owner !== undefined) details.owner = changed.owner;
+        await this.audit.record({ action: 'token.update', actor: caller, target: tokenTarget(row), details });
       }
       if (enabled !== undefined) {
         await this.audit.record({

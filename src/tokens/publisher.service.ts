@@ -18,6 +18,8 @@ import type {
   RevokedApiTokenDto,
 } from './dto/publisher.dto.js';
 import { TokenIssuer } from './token-issuer.js';
+import { appFieldsData, appFieldsView, auditedAppFields } from './app-fields.js';
+import { normalizeScopes } from '../access/app-scopes.js';
 import { rightsOf } from '../verification/token-rights.js';
 import { type GlobalTokenFilter, type TokenRow, TokensRepository } from './tokens.repository.js';
 
@@ -45,6 +47,7 @@ export function toApiTokenDto(row: TokenRow): ApiTokenDto {
     revoked_at: iso(row.revokedAt),
     last_used_at: iso(row.lastUsedAt),
     enabled: row.enabled,
+    ...appFieldsView(row),
   };
 }
 
@@ -75,17 +78,19 @@ export class PublisherService {
       projects: caller.projects,
       expiresAt: requested,
       singleUse: false,
+      scopes: normalizeScopes(dto.scopes ?? []),
     });
     enforce(decision);
     const { row, token } = await this.issuer.issue(caller, rights, {
       kind: 'global',
       description: dto.description ?? null,
+      app: appFieldsData(dto),
     });
     await this.audit.record({
       action: 'token.create',
       actor: caller,
       target: tokenTarget(row),
-      details: { access: row.access },
+      details: { access: row.access, ...auditedAppFields(row) },
     });
     return {
       id: row.id,
@@ -111,7 +116,8 @@ export class PublisherService {
     }
     const filter: GlobalTokenFilter = { within: caller.projects, now: new Date() };
     for (const f of dto.filters ?? []) {
-      if (f.key === 'access') {
+      if (f.key === 'owner') filter.owner = f.value;
+      else if (f.key === 'access') {
         if (f.value !== 'read' && f.value !== 'write') throw validationFailed({ filters: ['access is read or write'] });
         filter.access = f.value;
       } else {

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { normalizeScopes } from '../access/app-scopes.js';
+import type { AppFieldsData } from './app-fields.js';
 import { randomUUID } from 'node:crypto';
 import type { Rights } from '../access/policy.js';
 import { accessOf, normalizePermissions } from '../access/permissions.js';
@@ -24,7 +26,7 @@ export class TokenIssuer {
   async issue(
     creator: Pick<Principal, 'id'>,
     rights: Rights,
-    fields: { kind: 'global' | 'project'; name?: string | null; description?: string | null },
+    fields: { kind: 'global' | 'project'; name?: string | null; description?: string | null; app?: AppFieldsData },
   ): Promise<{ row: TokenRow; token: string }> {
     const permissions = normalizePermissions(rights.permissions);
     if (!permissions.length) throw new Error('refusing to store a token without permissions');
@@ -44,6 +46,8 @@ export class TokenIssuer {
       createdById: creator.id,
       expiresAt: rights.expiresAt,
       removeOnUse: rights.singleUse,
+      ...fields.app,
+      scopes: normalizeScopes(rights.scopes ?? []),
     };
     const generated = this.codec.generate();
     const secretHash = await this.hasher.hash(generated.token);

@@ -11,11 +11,13 @@ import { RotationService } from './rotation.service.js';
 import { TokenIssuer } from './token-issuer.js';
 import { TokenSwitchController } from './token-switch.controller.js';
 import { TokenSwitchService } from './token-switch.service.js';
+import { OwnerTokensController } from './owner-tokens.controller.js';
+import { OwnerTokensService } from './owner-tokens.service.js';
 
 @Module({
   imports: [AuditModule, VerificationModule],
-  controllers: [PublisherController, TtlTokensController, RotationController, TokenSwitchController],
-  providers: [TokensRepository, TokenIssuer, PublisherService, RotationService, TtlTokensService, TokenSwitchService],
+  controllers: [PublisherController, TtlTokensController, RotationController, TokenSwitchController, OwnerTokensController],
+  providers: [TokensRepository, TokenIssuer, PublisherService, RotationService, TtlTokensService, TokenSwitchService, OwnerTokensService],
   exports: [TokensRepository, TokenIssuer],
 })
 export class TokensModule {}

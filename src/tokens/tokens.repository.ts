@@ -23,6 +23,8 @@ export interface GlobalTokenFilter {
   within: Scope;
   access?: 'read' | 'write';
   status?: 'active' | 'expired' | 'revoked';
+  /** Only tokens of this owner. */
+  owner?: string;
   now: Date;
 }
 
@@ -31,7 +33,9 @@ const TOKEN_COLUMNS = Prisma.sql`id::text AS "id", lookup_id AS "lookupId", secr
   access::text AS "access", permissions, project_id::text AS "projectId", scope_projects AS "scopeProjects", name, description,
   created_by_id AS "createdById", created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt",
   remove_on_use AS "removeOnUse", used_at AS "usedAt", last_used_at AS "lastUsedAt",
-  previous_secret_hash AS "previousSecretHash", previous_expires_at AS "previousExpiresAt", enabled`;
+  previous_secret_hash AS "previousSecretHash", previous_expires_at AS "previousExpiresAt", enabled,
+  scopes, meta, owner, ratelimit_limit AS "ratelimitLimit", ratelimit_duration_ms AS "ratelimitDurationMs", remaining,
+  refill_amount AS "refillAmount", refill_interval_ms AS "refillIntervalMs", refilled_at AS "refilledAt"`;
 
 /** All Prisma access for tokens. Scoped reads take the owner with the id, so "not yours" is "not found". */
 @Injectable()
@@ -67,6 +71,7 @@ export class TokensRepository {
       const ids = [...filter.within];
       where.push(Prisma.sql`cardinality(scope_projects) > 0 AND scope_projects <@ ${ids}::text[]`);
     }
+    if (filter.owner !== undefined) where.push(Prisma.sql`owner = ${filter.owner}`);
     if (filter.access) where.push(Prisma.sql`access = ${filter.access}::"TokenAccess"`);
     if (filter.status === 'active') {
       where.push(
@@ -181,7 +186,8 @@ export class TokensRepository {
   /** Updates a live project token; false if it was revoked (or deleted) meanwhile. */
   async updateProjectToken(
     id: string,
-    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access' | 'enabled'>,
+    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access' | 'enabled'> &
+      Prisma.ApiTokenUpdateManyMutationInput,
   ): Promise<boolean> {
     const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind: 'project', revokedAt: null }, data });
     if (count) this.cache.invalidate(id);
@@ -199,5 +205,10 @@ export class TokensRepository {
     });
     if (count) this.cache.invalidate(id);
     return count ? this.prisma.apiToken.findFirst({ where: { ...where, id } }) : null;
+  }
+
+  /** An owner's live (unrevoked) tokens, oldest first. */
+  liveByOwner(owner: string): Promise<TokenRow[]> {
+    return this.prisma.apiToken.findMany({ where: { owner, revokedAt: null }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
   }
 }

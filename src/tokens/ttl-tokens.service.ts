@@ -10,6 +10,8 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
 import { TokenIssuer } from './token-issuer.js';
+import { appFieldsData, auditedAppFields } from './app-fields.js';
+import { normalizeScopes } from '../access/app-scopes.js';
 import { VerificationRepository } from '../verification/verification.repository.js';
 
 const MIN_TTL_MS = 1000;
@@ -65,18 +67,20 @@ export class TtlTokensService {
       projects,
       expiresAt: new Date(Date.now() + ttlMs),
       singleUse: dto.remove_on_use ?? false,
+      scopes: normalizeScopes(dto.scopes ?? []),
     });
     enforce(decision);
     // A project token's children are project tokens of the same project (its scope is that project).
     const { row, token } = await this.issuer.issue(caller, rights, {
       kind: caller.kind === 'project' ? 'project' : 'global',
       description: dto.description ?? null,
+      app: appFieldsData(dto),
     });
     await this.audit.record({
       action: 'token.create',
       actor: caller,
       target: tokenTarget(row),
-      details: { ttl: dto.ttl, remove_on_use: row.removeOnUse },
+      details: { ttl: dto.ttl, remove_on_use: row.removeOnUse, ...auditedAppFields(row) },
     });
     return {
       id: row.id,

@@ -19,10 +19,34 @@ import { addLogFields } from '../common/access-log.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { ForwardAuthService, MAX_PROJECT_LENGTH, parseCheckQuery } from './forward-auth.service.js';
 import { forwardedRequest } from './original-request.js';
+import { type UsageReport, usageRefusal } from './usage-limits.js';
+import { MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../access/app-scopes.js';
 
 export const TOKEN_ID_HEADER = 'x-keyward-token-id';
 export const PERMISSIONS_HEADER = 'x-keyward-permissions';
 export const PROJECTS_HEADER = 'x-keyward-projects';
+export const SCOPES_HEADER = 'x-keyward-scopes';
+export const META_HEADER = 'x-keyward-meta';
+
+/** `X-Keyward-Meta`: the token's metadata as base64 JSON (`e30=`, i.e. `{}`, when it has none). */
+function metaHeader(principal: Principal): string {
+  return Buffer.from(JSON.stringify(principal.meta ?? {})).toString('base64');
+}
+
+/**
+ * The IETF draft's rate-limit headers (RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset in seconds)
+ * for tokens with a rate limit, and `X-Keyward-Remaining` for tokens with usage credits.
+ */
+function usageHeaders(usage: UsageReport): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (usage.ratelimit) {
+    headers['ratelimit-limit'] = String(usage.ratelimit.limit);
+    headers['ratelimit-remaining'] = String(usage.ratelimit.remaining);
+    headers['ratelimit-reset'] = String(Math.max(0, Math.ceil((usage.ratelimit.reset.getTime() - Date.now()) / 1000)));
+  }
+  if (usage.remaining !== undefined) headers['x-keyward-remaining'] = String(usage.remaining);
+  return headers;
+}
 
 /**
  * The identity headers of a principal. Cached principals are the same object on every hit, so the
@@ -36,6 +60,7 @@ function identityOf(principal: Principal): Record<string, string> {
       [TOKEN_ID_HEADER]: principal.id,
       [PERMISSIONS_HEADER]: principal.permissions.join(','),
       [PROJECTS_HEADER]: principal.projects === null ? '*' : principal.projects.join(','),
+      [SCOPES_HEADER]: principal.scopes.join(','),
     };
     identityHeaders.set(principal, headers);
   }
@@ -79,6 +104,20 @@ export class ForwardAuthController {
     schema: { type: 'string', minLength: 1, maxLength: MAX_PROJECT_LENGTH },
     description: `Project id or name the token must be allowed on (1 to ${MAX_PROJECT_LENGTH} characters)`,
   })
+  @ApiQuery({
+    name: 'scope',
+    required: false,
+    schema: { type: 'array', maxItems: MAX_SCOPES, items: { type: 'string', pattern: SCOPE_PATTERN_SOURCE } },
+    style: 'form',
+    explode: true,
+    description: 'Application scope the token must hold (repeat for several: all are required)',
+  })
+  @ApiQuery({
+    name: 'meta',
+    required: false,
+    schema: { type: 'string', enum: ['1', 'true', '0', 'false'] },
+    description: "`1`: answer the token's metadata as `X-Keyward-Meta` (base64 JSON)",
+  })
   @ApiOkResponse({
     description: 'The token may pass',
     headers: {
@@ -88,18 +127,34 @@ export class ForwardAuthController {
         description: 'Comma-separated project ids the token is confined to; `*` = every project',
         schema: { type: 'string' },
       },
+      'X-Keyward-Scopes': { description: 'Comma-separated application scopes', schema: { type: 'string' } },
+      'X-Keyward-Meta': { description: 'With `meta=1`: the metadata as base64 JSON', schema: { type: 'string' } },
+      'RateLimit-Limit': { description: 'Rate-limited tokens: passes per window', schema: { type: 'string' } },
+      'RateLimit-Remaining': { description: 'Rate-limited tokens: passes left', schema: { type: 'string' } },
+      'RateLimit-Reset': { description: 'Rate-limited tokens: seconds until the window resets', schema: { type: 'string' } },
+      'X-Keyward-Remaining': { description: 'Tokens with usage credits: credits left', schema: { type: 'string' } },
     },
   })
   @ApiUnauthorizedResponse({ description: 'Missing, invalid, expired, revoked or used token', type: ErrorEnvelopeDto })
   @ApiForbiddenResponse({
-    description: 'Valid token without the permission or project asked for',
+    description:
+      'Valid token without the permission, project or scopes asked for, or without usage credits left',
     type: ErrorEnvelopeDto,
   })
   @ApiBadRequestResponse({
     description: 'Unknown permission, or a project of the wrong length',
     type: ErrorEnvelopeDto,
   })
-  @ApiTooManyRequestsResponse({ description: 'Rate limited', type: ErrorEnvelopeDto })
+  @ApiTooManyRequestsResponse({
+    description: 'Rate limited (authentication failures, or the token\'s own rate limit: then with RateLimit-* headers)',
+    type: ErrorEnvelopeDto,
+    headers: {
+      'Retry-After': { description: 'Seconds to wait', schema: { type: 'string' } },
+      'RateLimit-Limit': { schema: { type: 'string' } },
+      'RateLimit-Remaining': { schema: { type: 'string' } },
+      'RateLimit-Reset': { schema: { type: 'string' } },
+    },
+  })
   @ApiSecurity(SECURITY_SCHEMES[0])
   @ApiSecurity(SECURITY_SCHEMES[1])
   @ApiSecurity(SECURITY_SCHEMES[2])
@@ -109,8 +164,12 @@ export class ForwardAuthController {
     const forwarded = forwardedRequest(request.headers);
     if (forwarded) addLogFields(request, { forwarded_method: forwarded.method, forwarded_uri: forwarded.uri });
     const query = parseCheckQuery(request.query as Record<string, unknown> | undefined, ALL_PERMISSIONS);
-    const principal = await this.service.check(presentedToken(request), query);
+    const verdict = await this.service.check(presentedToken(request), query);
+    const principal = verdict.principal;
     request.principal = principal;
+    if (verdict.usage) void reply.headers(usageHeaders(verdict.usage));
+    if (verdict.code !== 'VALID') throw usageRefusal(verdict);
     void reply.headers(identityOf(principal));
+    if (query.meta) void reply.header(META_HEADER, metaHeader(principal));
   }
 }

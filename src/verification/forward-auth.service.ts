@@ -3,11 +3,16 @@ import { isPermission, type Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { ApiError, MESSAGES } from '../common/api-error.js';
 import { validationFailed } from '../common/validation.js';
-import { TokenVerifier } from './token-verifier.js';
+import { TokenVerifier, type Verdict } from './token-verifier.js';
+import { isScope, MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../access/app-scopes.js';
 
 export interface CheckQuery {
   permission?: Permission;
   project?: string;
+  /** Application scopes the token must hold (`?scope=`, repeated). */
+  scopes?: string[];
+  /** Answer the token's metadata as `X-Keyward-Meta` (`?meta=1`). */
+  meta?: boolean;
 }
 
 const PERMISSION_MESSAGE = 'permission must be one of: ';
@@ -24,7 +29,16 @@ export function parseCheckQuery(
   if (!query) return {};
   const out: CheckQuery = {};
   const fields: Record<string, string[]> = {};
-  const { permission, project } = query;
+  const { permission, project, scope, meta } = query;
+  if (scope !== undefined) {
+    const list = Array.isArray(scope) ? scope : [scope];
+    if (list.length <= MAX_SCOPES && list.every(isScope)) out.scopes = list as string[];
+    else fields.scope = [`scope must match ${SCOPE_PATTERN_SOURCE}, at most ${MAX_SCOPES} times`];
+  }
+  if (meta !== undefined) {
+    if (meta === '1' || meta === 'true') out.meta = true;
+    else if (meta !== '0' && meta !== 'false') fields.meta = ['meta must be 1, true, 0 or false'];
+  }
   if (permission !== undefined) {
     if (isPermission(permission)) out.permission = permission;
     else fields.permission = [PERMISSION_MESSAGE + permissions.join(', ')];
@@ -36,7 +50,7 @@ export function parseCheckQuery(
       fields.project = [`project must be a string of 1 to ${MAX_PROJECT_LENGTH} characters`];
     }
   }
-  if (fields.permission || fields.project) throw validationFailed(fields);
+  if (fields.permission || fields.project || fields.scope || fields.meta) throw validationFailed(fields);
   return out;
 }
 
@@ -49,16 +63,20 @@ export function parseCheckQuery(
 export class ForwardAuthService {
   constructor(private readonly verifier: TokenVerifier) {}
 
-  async check(presented: string | null, query: CheckQuery): Promise<Principal> {
+  /** The verdict of a token that may pass (VALID) or is refused by its usage limits; throws otherwise. */
+  async check(presented: string | null, query: CheckQuery): Promise<Verdict & { principal: Principal }> {
     if (!presented) throw ApiError.unauthenticated();
     const verdict = await this.verifier.verify(presented, {
       permission: query.permission,
       project: query.project,
+      scopes: query.scopes,
       consume: true,
     });
     switch (verdict.code) {
       case 'VALID':
-        return verdict.principal!;
+      case 'RATE_LIMITED':
+      case 'USAGE_EXCEEDED':
+        return verdict as Verdict & { principal: Principal };
       case 'FORBIDDEN':
         throw ApiError.forbidden();
       case 'EXPIRED':

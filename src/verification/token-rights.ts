@@ -1,6 +1,6 @@
 import type { Rights } from '../access/policy.js';
 import { normalizePermissions } from '../access/permissions.js';
-import { principal, type Principal } from '../access/principal.js';
+import { principal, type Principal, type UsageLimits } from '../access/principal.js';
 import { canonicalProjectId, canonicalScope, type Scope } from '../access/scope.js';
 import type { TokenRow } from './verification.repository.js';
 
@@ -17,6 +17,7 @@ export function rightsOf(row: TokenRow): Rights {
     projects: scopeOf(row),
     expiresAt: row.expiresAt,
     singleUse: row.removeOnUse,
+    scopes: row.scopes,
   };
 }
 
@@ -32,5 +33,19 @@ export function principalOf(row: TokenRow): Principal {
     expiresAt: row.expiresAt,
     singleUse: row.removeOnUse,
     parentId: row.createdById,
+    scopes: row.scopes,
+    owner: row.owner,
+    meta: (row.meta as Record<string, unknown> | null) ?? null,
+    limits: limitsOf(row),
   });
+}
+
+/** A stored token's usage limits; undefined when it has none (the verifier then does no extra work). */
+export function limitsOf(row: TokenRow): UsageLimits | undefined {
+  const ratelimit =
+    row.ratelimitLimit !== null && row.ratelimitDurationMs !== null
+      ? { limit: row.ratelimitLimit, durationMs: row.ratelimitDurationMs }
+      : null;
+  const credits = row.remaining !== null;
+  return ratelimit || credits ? { ratelimit, credits } : undefined;
 }

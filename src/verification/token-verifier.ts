@@ -14,13 +14,26 @@ import { UsageTracker } from './usage-tracker.service.js';
 import { StaticCredentials } from './static-credentials.js';
 import { VerificationOutcomes } from './verification-outcomes.js';
 import { type Admission, AuthThrottle } from './auth-throttle.js';
+import { scopesGrant } from '../access/app-scopes.js';
+import { type UsageReport, UsageLimits, usageRefusal } from './usage-limits.js';
 
-export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED' | 'FORBIDDEN';
+export type VerdictCode =
+  | 'VALID'
+  | 'NOT_FOUND'
+  | 'EXPIRED'
+  | 'REVOKED'
+  | 'DISABLED'
+  | 'USED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
+  | 'USAGE_EXCEEDED';
 
 /** The whole answer about a presented token. `principal` is absent for NOT_FOUND. */
 export interface Verdict {
   code: VerdictCode;
   principal?: Principal;
+  /** The token's rate limit and usage credits after this check (tokens with limits only). */
+  usage?: UsageReport;
 }
 
 /** What is asked of the token besides being valid. */
@@ -29,6 +42,8 @@ export interface Ask {
   permission?: Permission;
   /** It must be allowed on this project (id or name; else FORBIDDEN). */
   project?: string;
+  /** Application scopes it must hold, all of them (else FORBIDDEN). */
+  scopes?: readonly string[];
   /** Consume a single-use token on a VALID verdict (exactly once, atomically). */
   consume?: boolean;
   /** Who is asking: a token outside this caller's scope is NOT_FOUND (existence does not leak). */
@@ -38,7 +53,7 @@ export interface Ask {
 
 /** What identification found, before anything is asked of it. */
 interface Identified {
-  code: Exclude<VerdictCode, 'FORBIDDEN'>;
+  code: Exclude<VerdictCode, 'FORBIDDEN' | 'RATE_LIMITED' | 'USAGE_EXCEEDED'>;
   principal?: Principal;
 }
 
@@ -61,6 +76,7 @@ export class TokenVerifier {
     private readonly usage: UsageTracker,
     private readonly audit: AuditService,
     private readonly throttle: AuthThrottle,
+    private readonly limits: UsageLimits,
     /** Verdict counts for the metrics; absent where nobody reads them (the CLI). */
     @Optional() private readonly outcomes?: VerificationOutcomes,
   ) {}
@@ -77,11 +93,14 @@ export class TokenVerifier {
     if (ask.project !== undefined && !(await this.allowedOn(subject, ask.project))) {
       return { code: 'FORBIDDEN', principal: subject };
     }
+    if (ask.scopes?.length && !scopesGrant(subject.scopes, ask.scopes)) return { code: 'FORBIDDEN', principal: subject };
+    const usage = subject.limits ? await this.limits.apply(subject, ask.consume ?? false) : undefined;
+    if (usage?.refused) return { code: usage.refused, principal: subject, usage };
     if (subject.singleUse && ask.consume && !(await this.tokens.consumeSingleUse(subject.id))) {
       return { code: 'USED', principal: subject };
     }
     if (subject.source === 'database') this.usage.used(subject.id);
-    return { code: 'VALID', principal: subject };
+    return usage ? { code: 'VALID', principal: subject, usage } : { code: 'VALID', principal: subject };
   }
 
   /**
@@ -97,6 +116,7 @@ export class TokenVerifier {
     this.outcomes?.record('auth', verdict.code);
     if (verdict.code === 'VALID') return verdict.principal!;
     if (verdict.code === 'FORBIDDEN') throw ApiError.forbidden(MESSAGES.forbidden, { required: permission });
+    if (verdict.code === 'RATE_LIMITED' || verdict.code === 'USAGE_EXCEEDED') throw usageRefusal(verdict);
     this.auditFailure(presented, verdict);
     if (verdict.code === 'EXPIRED') throw ApiError.unauthenticated(MESSAGES.expired);
     throw ApiError.unauthenticated();

@@ -1,3 +1,4 @@
+import { ALL_SCOPES } from '../access/app-scopes.js';
 import { Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { permissionsForAccess } from '../access/permissions.js';
 import { principal } from '../access/principal.js';
@@ -14,6 +15,8 @@ import { TokenCodec } from './token-codec.js';
 import { TokenEventsService } from './token-events.service.js';
 import { TokenVerifier } from './token-verifier.js';
 import { TokensFileService } from './tokens-file/tokens-file.service.js';
+import { UsageLimits } from './usage-limits.js';
+import { UsageRepository } from './usage.repository.js';
 import { UsageTracker } from './usage-tracker.service.js';
 import { VerificationController } from './verification.controller.js';
 import { VerificationOutcomes } from './verification-outcomes.js';
@@ -40,6 +43,8 @@ import { VerificationService } from './verification.service.js';
     StaticCredentials,
     TokensFileService,
     TokenVerifier,
+    UsageRepository,
+    UsageLimits,
     VerificationOutcomes,
     VerificationService,
     ForwardAuthService,
@@ -87,6 +92,7 @@ export class VerificationModule implements OnApplicationBootstrap {
             expiresAt: null,
             singleUse: false,
             parentId: null,
+            scopes: ALL_SCOPES,
           }),
         },
       ]);

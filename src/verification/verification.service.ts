@@ -14,6 +14,9 @@ function describe(p: Principal): VerifiedTokenDto {
     projects: p.projects === null ? null : [...p.projects],
     flags: p.flags ?? NO_FLAGS,
     expiresAt: p.expiresAt ? p.expiresAt.toISOString() : null,
+    scopes: [...p.scopes],
+    owner: p.owner ?? null,
+    meta: p.meta ?? null,
   };
 }
 
@@ -31,10 +34,19 @@ export class VerificationService {
     const verdict = await this.verifier.verify(dto.token, {
       permission: dto.permission,
       project: dto.project,
+      scopes: dto.scopes,
       consume: true,
       visibleTo: caller,
     });
     if (!verdict.principal) return { valid: false, code: 'NOT_FOUND' };
-    return { valid: verdict.code === 'VALID', code: verdict.code, token: describe(verdict.principal) };
+    const result: VerifyResultDto = {
+      valid: verdict.code === 'VALID',
+      code: verdict.code,
+      token: describe(verdict.principal),
+    };
+    const usage = verdict.usage;
+    if (usage?.ratelimit) result.ratelimit = { ...usage.ratelimit, reset: usage.ratelimit.reset.toISOString() };
+    if (usage?.remaining !== undefined) result.remaining = usage.remaining;
+    return result;
   }
 }

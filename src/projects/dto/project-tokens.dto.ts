@@ -14,6 +14,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
+import { AppFieldsDto, AppFieldsViewDto } from '../../tokens/dto/app-fields.dto.js';
 import { ALL_PERMISSIONS, Permission } from '../../access/permissions.js';
 
 const PERMISSIONS_DOC = {
@@ -26,7 +27,7 @@ const PERMISSIONS_DOC = {
 
 const PERMISSION_MESSAGE = `each value in permissions must be one of: ${ALL_PERMISSIONS.join(', ')}`;
 
-export class CreateProjectTokenDto {
+export class CreateProjectTokenDto extends AppFieldsDto {
   @ApiProperty({ example: 'new-token', minLength: 1, maxLength: 200, description: 'Unique within the project' })
   @IsString()
   @IsNotEmpty()
@@ -58,7 +59,7 @@ export class CreateProjectTokenDto {
 }
 
 /** Calyptia's UpdateToken: every field is nullable, and null (like absence) means "leave unchanged". */
-export class UpdateProjectTokenDto {
+export class UpdateProjectTokenDto extends AppFieldsDto {
   @ApiPropertyOptional({
     example: 'renamed-token',
     minLength: 1,
@@ -129,7 +130,7 @@ export class ListProjectTokensQueryDto {
   name?: string;
 }
 
-export class ProjectTokenDto {
+export class ProjectTokenDto extends AppFieldsViewDto {
   @ApiProperty({ format: 'uuid', example: '123e4567-e89b-12d3-a456-426614174000' }) id: string;
   @ApiProperty({
     description: 'A non-secret display stub of the token (the secret is only in the create response)',

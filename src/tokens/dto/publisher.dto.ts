@@ -9,10 +9,12 @@ import {
   IsUUID,
   Max,
   MaxLength,
+  MinLength,
   Min,
   ValidateNested,
   ArrayMaxSize,
 } from 'class-validator';
+import { AppFieldsDto, AppFieldsViewDto } from './app-fields.dto.js';
 import { IsDateTime } from '../../common/dates.js';
 import { Permission } from '../../access/permissions.js';
 
@@ -22,7 +24,7 @@ export const ACCESS_LEVELS = ['read', 'write'] as const;
 export const EXAMPLE_TOKEN_ID = '0b9f2c1e-7d4a-4c3b-9e8f-1a2b3c4d5e6f';
 export type AccessLevel = (typeof ACCESS_LEVELS)[number];
 
-export class CreateApiTokenDto {
+export class CreateApiTokenDto extends AppFieldsDto {
   @ApiProperty({ enum: ACCESS_LEVELS, example: 'write', description: '`read`: query and list; `write`: everything' })
   @IsIn(ACCESS_LEVELS, { message: 'access must be one of: read, write' })
   access: AccessLevel;
@@ -76,7 +78,7 @@ export class SortDto {
   direction?: 'asc' | 'desc';
 }
 
-export const FILTER_KEYS = ['access', 'status'] as const;
+export const FILTER_KEYS = ['access', 'status', 'owner'] as const;
 
 export class FilterDto {
   @ApiProperty({ enum: FILTER_KEYS, example: 'status' })
@@ -88,8 +90,15 @@ export class FilterDto {
   @IsIn(['eq'])
   operator?: 'eq';
 
-  @ApiProperty({ description: 'access: read|write; status: active|expired|revoked', example: 'active' })
-  @IsIn(['read', 'write', 'active', 'expired', 'revoked'])
+  @ApiProperty({
+    description: 'access: read|write; status: active|expired|revoked; owner: the owner id',
+    example: 'active',
+    minLength: 1,
+    maxLength: 200,
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
   value: string;
 }
 
@@ -123,7 +132,7 @@ export class RevokeApiTokenDto {
   id: string;
 }
 
-export class ApiTokenDto {
+export class ApiTokenDto extends AppFieldsViewDto {
   @ApiProperty({ format: 'uuid', example: EXAMPLE_TOKEN_ID }) id: string;
   @ApiProperty({ enum: ACCESS_LEVELS, description: 'Derived from `permissions`' }) access: AccessLevel;
   @ApiProperty({ enum: Permission, isArray: true, description: 'The explicit permissions the token holds' })

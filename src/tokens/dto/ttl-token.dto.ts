@@ -12,10 +12,11 @@ import {
   MaxLength,
 } from 'class-validator';
 import { Permission } from '../../access/permissions.js';
+import { AppFieldsDto } from './app-fields.dto.js';
 import { ACCESS_LEVELS, type AccessLevel } from './publisher.dto.js';
 
 /** TTL tokens (`POST /auth/tokens`): short-lived and single-use tokens. */
-export class CreateTtlTokenDto {
+export class CreateTtlTokenDto extends AppFieldsDto {
   @ApiProperty({
     example: '1h',
     description:

@@ -2,8 +2,19 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { isPermission, Permission } from '../../access/permissions.js';
 import { ApiError } from '../../common/api-error.js';
 import { validationFailed } from '../../common/validation.js';
+import { isScope, MAX_SCOPE_LENGTH, MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../../access/app-scopes.js';
 
-export const VERDICT_CODES = ['VALID', 'NOT_FOUND', 'EXPIRED', 'REVOKED', 'DISABLED', 'FORBIDDEN', 'USED'] as const;
+export const VERDICT_CODES = [
+  'VALID',
+  'NOT_FOUND',
+  'EXPIRED',
+  'REVOKED',
+  'DISABLED',
+  'FORBIDDEN',
+  'USED',
+  'RATE_LIMITED',
+  'USAGE_EXCEEDED',
+] as const;
 export type VerifyCode = (typeof VERDICT_CODES)[number];
 
 const TOKEN_MAX = 512;
@@ -29,6 +40,15 @@ export class VerifyTokenDto {
 
   @ApiPropertyOptional({ enum: Permission, description: 'Permission the token must hold' })
   permission?: Permission;
+
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: MAX_SCOPES,
+    items: { type: 'string', pattern: SCOPE_PATTERN_SOURCE, maxLength: MAX_SCOPE_LENGTH },
+    description: 'Application scopes the token must hold, all of them (else FORBIDDEN)',
+    example: ['docs:delete'],
+  })
+  scopes?: string[];
 }
 
 const PERMISSION_MESSAGE = [`permission must be one of: ${Object.values(Permission).join(', ')}`];
@@ -56,10 +76,10 @@ export function parseVerifyBody(body: unknown): VerifyTokenDto {
   if (body === undefined || body === null || body === '') body = {};
   if (typeof body !== 'object' || Array.isArray(body)) throw ApiError.badRequest('Request body must be a JSON object');
   const b = body as Record<string, unknown>;
-  const { token, project, permission } = b;
+  const { token, project, permission, scopes } = b;
   let fields: Record<string, string[]> | null = null;
   for (const key in b) {
-    if (key !== 'token' && key !== 'project' && key !== 'permission' && Object.hasOwn(b, key)) {
+    if (key !== 'token' && key !== 'project' && key !== 'permission' && key !== 'scopes' && Object.hasOwn(b, key)) {
       (fields ??= {})[key] = [`${key} is not a known field`];
     }
   }
@@ -72,8 +92,13 @@ export function parseVerifyBody(body: unknown): VerifyTokenDto {
   }
   const hasPermission = permission !== undefined && permission !== null;
   if (hasPermission && !isPermission(permission)) (fields ??= {}).permission = PERMISSION_MESSAGE;
+  const hasScopes = scopes !== undefined && scopes !== null;
+  if (hasScopes && !(Array.isArray(scopes) && scopes.length <= MAX_SCOPES && scopes.every(isScope))) {
+    (fields ??= {}).scopes = [`scopes must be an array of at most ${MAX_SCOPES} scopes matching ${SCOPE_PATTERN_SOURCE}`];
+  }
   if (fields) throw validationFailed(fields);
   const dto: VerifyTokenDto = { token: token as string };
+  if (hasScopes) dto.scopes = scopes as string[];
   if (hasProject) dto.project = project as string;
   if (hasPermission) dto.permission = permission as Permission;
   return dto;
@@ -94,6 +119,17 @@ export class VerifiedTokenDto {
   projects: string[] | null;
   @ApiProperty({ type: TokenFlagsDto }) flags: TokenFlagsDto;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) expiresAt: string | null;
+  @ApiProperty({ type: [String], description: 'Application scopes' }) scopes: string[];
+  @ApiProperty({ type: String, nullable: true, description: "Your owner id of the token's customer or service" })
+  owner: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Your metadata' })
+  meta: Record<string, unknown> | null;
+}
+
+export class RateLimitStateDto {
+  @ApiProperty({ description: 'Passes per window' }) limit: number;
+  @ApiProperty({ description: 'Passes left in this window' }) remaining: number;
+  @ApiProperty({ format: 'date-time', description: 'When the window resets' }) reset: string;
 }
 
 export class VerifyResultDto {
@@ -101,4 +137,8 @@ export class VerifyResultDto {
   @ApiProperty({ enum: VERDICT_CODES }) code: VerifyCode;
   @ApiPropertyOptional({ type: VerifiedTokenDto, description: 'Absent when code is NOT_FOUND' })
   token?: VerifiedTokenDto;
+  @ApiPropertyOptional({ type: RateLimitStateDto, description: 'Tokens with a rate limit: the window after this check' })
+  ratelimit?: RateLimitStateDto;
+  @ApiPropertyOptional({ description: 'Tokens with usage credits: the credits left after this check' })
+  remaining?: number;
 }

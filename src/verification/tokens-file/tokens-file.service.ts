@@ -1,3 +1,4 @@
+import { scopesOfFileEntry } from '../../access/app-scopes.js';
 import {
   Inject,
   Injectable,
@@ -171,6 +172,7 @@ export class TokensFileService implements OnModuleInit, OnApplicationBootstrap, 
         singleUse: false,
         parentId: null,
         flags: e.flags,
+        scopes: scopesOfFileEntry(e.access, e.flags),
       }),
     };
   }
