@@ -41,7 +41,8 @@ export function appFieldsData(dto: AppFieldsDto, now = new Date(), current?: Tok
     data.refilledAt = dto.refill ? now : null;
   }
   const hasCredits = data.remaining !== undefined ? data.remaining !== null : (current?.remaining ?? null) !== null;
-  const hasRefill = data.refillAmount !== undefined ? data.refillAmount !== null : (current?.refillAmount ?? null) !== null;
+  const hasRefill =
+    data.refillAmount !== undefined ? data.refillAmount !== null : (current?.refillAmount ?? null) !== null;
   if (hasRefill && !hasCredits) throw validationFailed({ refill: ['refill needs remaining (usage credits)'] });
   return data;
 }

@@ -19,7 +19,7 @@ export class OwnerTokensController {
   @Authenticated({ permission: Permission.DeleteToken })
   @ApiOperation({
     operationId: 'revokeTokensByOwner',
-    summary: "Revoke every live token of an owner (each with the tokens created through it), each audited",
+    summary: 'Revoke every live token of an owner (each with the tokens created through it), each audited',
   })
   @ApiOkResponse({ type: OwnerActionResultDto })
   revoke(@Auth() caller: Principal, @Body() dto: OwnerActionDto): Promise<OwnerActionResultDto> {

@@ -16,8 +16,22 @@ import { OwnerTokensService } from './owner-tokens.service.js';
 
 @Module({
   imports: [AuditModule, VerificationModule],
-  controllers: [PublisherController, TtlTokensController, RotationController, TokenSwitchController, OwnerTokensController],
-  providers: [TokensRepository, TokenIssuer, PublisherService, RotationService, TtlTokensService, TokenSwitchService, OwnerTokensService],
+  controllers: [
+    PublisherController,
+    TtlTokensController,
+    RotationController,
+    TokenSwitchController,
+    OwnerTokensController,
+  ],
+  providers: [
+    TokensRepository,
+    TokenIssuer,
+    PublisherService,
+    RotationService,
+    TtlTokensService,
+    TokenSwitchService,
+    OwnerTokensService,
+  ],
   exports: [TokensRepository, TokenIssuer],
 })
 export class TokensModule {}

@@ -209,6 +209,9 @@ export class TokensRepository {
 
   /** An owner's live (unrevoked) tokens, oldest first. */
   liveByOwner(owner: string): Promise<TokenRow[]> {
-    return this.prisma.apiToken.findMany({ where: { owner, revokedAt: null }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    return this.prisma.apiToken.findMany({
+      where: { owner, revokedAt: null },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
   }
 }

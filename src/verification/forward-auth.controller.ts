@@ -19,52 +19,13 @@ import { addLogFields } from '../common/access-log.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { ForwardAuthService, MAX_PROJECT_LENGTH, parseCheckQuery } from './forward-auth.service.js';
 import { forwardedRequest } from './original-request.js';
-import { type UsageReport, usageRefusal } from './usage-limits.js';
 import { MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../access/app-scopes.js';
 
-export const TOKEN_ID_HEADER = 'x-keyward-token-id';
-export const PERMISSIONS_HEADER = 'x-keyward-permissions';
-export const PROJECTS_HEADER = 'x-keyward-projects';
-export const SCOPES_HEADER = 'x-keyward-scopes';
 export const META_HEADER = 'x-keyward-meta';
 
 /** `X-Keyward-Meta`: the token's metadata as base64 JSON (`e30=`, i.e. `{}`, when it has none). */
 function metaHeader(principal: Principal): string {
   return Buffer.from(JSON.stringify(principal.meta ?? {})).toString('base64');
-}
-
-/**
- * The IETF draft's rate-limit headers (RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset in seconds)
- * for tokens with a rate limit, and `X-Keyward-Remaining` for tokens with usage credits.
- */
-function usageHeaders(usage: UsageReport): Record<string, string> {
-  const headers: Record<string, string> = {};
-  if (usage.ratelimit) {
-    headers['ratelimit-limit'] = String(usage.ratelimit.limit);
-    headers['ratelimit-remaining'] = String(usage.ratelimit.remaining);
-    headers['ratelimit-reset'] = String(Math.max(0, Math.ceil((usage.ratelimit.reset.getTime() - Date.now()) / 1000)));
-  }
-  if (usage.remaining !== undefined) headers['x-keyward-remaining'] = String(usage.remaining);
-  return headers;
-}
-
-/**
- * The identity headers of a principal. Cached principals are the same object on every hit, so the
- * joined strings are built once per cached token, not per request.
- */
-const identityHeaders = new WeakMap<Principal, Record<string, string>>();
-function identityOf(principal: Principal): Record<string, string> {
-  let headers = identityHeaders.get(principal);
-  if (!headers) {
-    headers = {
-      [TOKEN_ID_HEADER]: principal.id,
-      [PERMISSIONS_HEADER]: principal.permissions.join(','),
-      [PROJECTS_HEADER]: principal.projects === null ? '*' : principal.projects.join(','),
-      [SCOPES_HEADER]: principal.scopes.join(','),
-    };
-    identityHeaders.set(principal, headers);
-  }
-  return headers;
 }
 
 /** The checked token becomes the request's principal, for the access log's `token_id`. */
@@ -131,14 +92,16 @@ export class ForwardAuthController {
       'X-Keyward-Meta': { description: 'With `meta=1`: the metadata as base64 JSON', schema: { type: 'string' } },
       'RateLimit-Limit': { description: 'Rate-limited tokens: passes per window', schema: { type: 'string' } },
       'RateLimit-Remaining': { description: 'Rate-limited tokens: passes left', schema: { type: 'string' } },
-      'RateLimit-Reset': { description: 'Rate-limited tokens: seconds until the window resets', schema: { type: 'string' } },
+      'RateLimit-Reset': {
+        description: 'Rate-limited tokens: seconds until the window resets',
+        schema: { type: 'string' },
+      },
       'X-Keyward-Remaining': { description: 'Tokens with usage credits: credits left', schema: { type: 'string' } },
     },
   })
   @ApiUnauthorizedResponse({ description: 'Missing, invalid, expired, revoked or used token', type: ErrorEnvelopeDto })
   @ApiForbiddenResponse({
-    description:
-      'Valid token without the permission, project or scopes asked for, or without usage credits left',
+    description: 'Valid token without the permission, project or scopes asked for, or without usage credits left',
     type: ErrorEnvelopeDto,
   })
   @ApiBadRequestResponse({
@@ -146,7 +109,7 @@ export class ForwardAuthController {
     type: ErrorEnvelopeDto,
   })
   @ApiTooManyRequestsResponse({
-    description: 'Rate limited (authentication failures, or the token\'s own rate limit: then with RateLimit-* headers)',
+    description: "Throttled (authentication failures), or the token's own rate limit (then with RateLimit-* headers)",
     type: ErrorEnvelopeDto,
     headers: {
       'Retry-After': { description: 'Seconds to wait', schema: { type: 'string' } },
@@ -164,12 +127,12 @@ export class ForwardAuthController {
     const forwarded = forwardedRequest(request.headers);
     if (forwarded) addLogFields(request, { forwarded_method: forwarded.method, forwarded_uri: forwarded.uri });
     const query = parseCheckQuery(request.query as Record<string, unknown> | undefined, ALL_PERMISSIONS);
-    const verdict = await this.service.check(presentedToken(request), query);
-    const principal = verdict.principal;
-    request.principal = principal;
-    if (verdict.usage) void reply.headers(usageHeaders(verdict.usage));
-    if (verdict.code !== 'VALID') throw usageRefusal(verdict);
-    void reply.headers(identityOf(principal));
-    if (query.meta) void reply.header(META_HEADER, metaHeader(principal));
+    const verification = await this.service.check(presentedToken(request), request.ip, query);
+    // Rate-limit headers go with a 429 too.
+    if (verification.usage) void reply.headers(verification.headers);
+    if (verification.error) throw verification.error;
+    request.principal = verification.principal;
+    void reply.headers(verification.headers);
+    if (query.meta) void reply.header(META_HEADER, metaHeader(verification.principal!));
   }
 }

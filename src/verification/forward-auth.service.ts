@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { isPermission, type Permission } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
-import { ApiError, MESSAGES } from '../common/api-error.js';
 import { validationFailed } from '../common/validation.js';
-import { TokenVerifier, type Verdict } from './token-verifier.js';
 import { isScope, MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../access/app-scopes.js';
+import { TokenVerifier, type Verification } from './token-verifier.js';
 
 export interface CheckQuery {
   permission?: Permission;
@@ -56,33 +54,23 @@ export function parseCheckQuery(
 
 /**
  * Forward auth (nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`): the verdict on the
- * token the request presents, through the one TokenVerifier. A single-use token is consumed by the one
- * check that allows it, never by a 401/403.
+ * token the request presents, through the engine, like the guard: throttled per client address and per
+ * credential, failed authentications audited. A single-use token is consumed by the one check that
+ * allows it, never by a 401/403.
  */
 @Injectable()
 export class ForwardAuthService {
   constructor(private readonly verifier: TokenVerifier) {}
 
-  /** The verdict of a token that may pass (VALID) or is refused by its usage limits; throws otherwise. */
-  async check(presented: string | null, query: CheckQuery): Promise<Verdict & { principal: Principal }> {
-    if (!presented) throw ApiError.unauthenticated();
-    const verdict = await this.verifier.verify(presented, {
+  check(presented: string | null, clientAddress: string, query: CheckQuery): Promise<Verification> {
+    return this.verifier.check({
+      credential: presented,
+      via: 'forward_auth',
+      clientAddress,
       permission: query.permission,
       project: query.project,
       scopes: query.scopes,
       consume: true,
     });
-    switch (verdict.code) {
-      case 'VALID':
-      case 'RATE_LIMITED':
-      case 'USAGE_EXCEEDED':
-        return verdict as Verdict & { principal: Principal };
-      case 'FORBIDDEN':
-        throw ApiError.forbidden();
-      case 'EXPIRED':
-        throw ApiError.unauthenticated(MESSAGES.expired);
-      default:
-        throw ApiError.unauthenticated();
-    }
   }
 }

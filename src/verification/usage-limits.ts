@@ -113,3 +113,18 @@ export function usageRefusal(verdict: { code: string; usage?: UsageReport }): Ap
   }
   return ApiError.forbidden('This token has no usage credits left', { reason: 'USAGE_EXCEEDED', remaining: 0 });
 }
+
+/**
+ * The IETF draft's rate-limit headers (RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset in seconds)
+ * for tokens with a rate limit, and `X-Keyward-Remaining` for tokens with usage credits.
+ */
+export function usageHeaders(usage: UsageReport): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (usage.ratelimit) {
+    headers['ratelimit-limit'] = String(usage.ratelimit.limit);
+    headers['ratelimit-remaining'] = String(usage.ratelimit.remaining);
+    headers['ratelimit-reset'] = String(Math.max(0, Math.ceil((usage.ratelimit.reset.getTime() - Date.now()) / 1000)));
+  }
+  if (usage.remaining !== undefined) headers['x-keyward-remaining'] = String(usage.remaining);
+  return headers;
+}

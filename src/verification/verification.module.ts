@@ -1,7 +1,7 @@
-import { ALL_SCOPES } from '../access/app-scopes.js';
 import { Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { permissionsForAccess } from '../access/permissions.js';
-import { principal } from '../access/principal.js';
+import { UsageLimits } from './usage-limits.js';
+import { UsageRepository } from './usage.repository.js';
+import { fullAccessPrincipal } from '../access/principal.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -9,14 +9,13 @@ import { AuthThrottle } from './auth-throttle.js';
 import { ForwardAuthController } from './forward-auth.controller.js';
 import { ForwardAuthService } from './forward-auth.service.js';
 import { PasswordHasher } from './password-hasher.js';
+import { SecretMatches } from './secret-matches.js';
 import { StaticCredentials } from './static-credentials.js';
 import { TokenCache } from './token-cache.service.js';
 import { TokenCodec } from './token-codec.js';
 import { TokenEventsService } from './token-events.service.js';
 import { TokenVerifier } from './token-verifier.js';
 import { TokensFileService } from './tokens-file/tokens-file.service.js';
-import { UsageLimits } from './usage-limits.js';
-import { UsageRepository } from './usage.repository.js';
 import { UsageTracker } from './usage-tracker.service.js';
 import { VerificationController } from './verification.controller.js';
 import { VerificationOutcomes } from './verification-outcomes.js';
@@ -35,6 +34,7 @@ import { VerificationService } from './verification.service.js';
   providers: [
     { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },
     PasswordHasher,
+    SecretMatches,
     TokenCache,
     TokenEventsService,
     VerificationRepository,
@@ -52,6 +52,7 @@ import { VerificationService } from './verification.service.js';
   exports: [
     TokenCodec,
     PasswordHasher,
+    SecretMatches,
     TokenCache,
     TokenEventsService,
     VerificationRepository,
@@ -82,18 +83,7 @@ export class VerificationModule implements OnApplicationBootstrap {
           enabled: true,
           mac: this.statics.mac(admin),
           projectRefs: null,
-          principal: principal({
-            source: 'admin',
-            id: 'admin',
-            name: 'admin',
-            kind: 'global',
-            permissions: permissionsForAccess('write'),
-            projects: null,
-            expiresAt: null,
-            singleUse: false,
-            parentId: null,
-            scopes: ALL_SCOPES,
-          }),
+          principal: fullAccessPrincipal('admin', 'admin', 'admin'),
         },
       ]);
       this.logger.log('bootstrap admin token configured (KEYWARD_ADMIN_TOKEN)');

@@ -87,7 +87,9 @@ describe('application scopes', () => {
     // Changing a token's scopes beyond the caller's is refused too.
     const project = await createProject(api);
     const pt = await api.post(`/v1/projects/${project.id}/tokens`, { name: unique('t'), permissions: [] });
-    expect((await api.patch(`/v1/project_tokens/${pt.body.id}`, { scopes: ['plan:enterprise'] }, { token: parent })).status).toBe(403);
+    expect(
+      (await api.patch(`/v1/project_tokens/${pt.body.id}`, { scopes: ['plan:enterprise'] }, { token: parent })).status,
+    ).toBe(403);
   });
 
   it('the wildcard rule is a prefix order: held covers wanted exactly when every concrete scope of wanted is held', () => {
@@ -99,12 +101,17 @@ describe('application scopes', () => {
     // concrete scopes of depth up to 4 stand for "every scope" in this small alphabet
     const concrete = fc.array(seg, { minLength: 1, maxLength: 4 }).map((s) => s.join(':'));
     fc.assert(
-      fc.property(fc.array(anyScope, { maxLength: 4 }), anyScope, fc.array(concrete, { maxLength: 20 }), (held, wanted, probes) => {
-        if (scopesGrant(held, [wanted])) {
-          // everything the wanted scope covers, the held set covers
-          for (const p of probes) if (scopesGrant([wanted], [p])) expect(scopesGrant(held, [p])).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.array(anyScope, { maxLength: 4 }),
+        anyScope,
+        fc.array(concrete, { maxLength: 20 }),
+        (held, wanted, probes) => {
+          if (scopesGrant(held, [wanted])) {
+            // everything the wanted scope covers, the held set covers
+            for (const p of probes) if (scopesGrant([wanted], [p])) expect(scopesGrant(held, [p])).toBe(true);
+          }
+        },
+      ),
     );
   });
 });
@@ -119,8 +126,8 @@ describe('the documentation-server flow with managed tokens', () => {
   it('upload by project name, overwrite and delete by scope, exactly like file entries', async () => {
     const docs = await createProject(api, unique('docs'));
     const other = await createProject(api, unique('docs'));
-    const uploader = (await api.post('/auth/tokens', { ttl: '1h', projects: [docs.name], permissions: ['read:*'] })).body
-      .token;
+    const uploader = (await api.post('/auth/tokens', { ttl: '1h', projects: [docs.name], permissions: ['read:*'] }))
+      .body.token;
     const maintainer = (
       await api.post('/auth/tokens', {
         ttl: '1h',

@@ -67,7 +67,9 @@ describe('metadata and owner', () => {
     }
     expect((await api.post('/v1/tokens/verify', { token: other.token })).body.code).toBe('VALID');
     const audit = await api.get(`/v1/audit?action=token.revoke&limit=100`);
-    const targets = (audit.body.items ?? audit.body.data ?? audit.body).map((e: { target_id?: string; targetId?: string }) => e.target_id ?? e.targetId);
+    const targets = (audit.body.items ?? audit.body.data ?? audit.body).map(
+      (e: { target_id?: string; targetId?: string }) => e.target_id ?? e.targetId,
+    );
     expect(targets).toEqual(expect.arrayContaining([a.id, b.id, child.id]));
   });
 
@@ -77,8 +79,9 @@ describe('metadata and owner', () => {
     const r = (await create({ owner })).body;
     const reader = (await create({ access: 'write' })).body.token;
     // A token holding update:token only may not disable the write token (it holds more than the caller).
-    const updater = (await api.post('/auth/tokens', { ttl: '1h', permissions: ['update:token', 'read:*'] }, { token: reader }))
-      .body.token;
+    const updater = (
+      await api.post('/auth/tokens', { ttl: '1h', permissions: ['update:token', 'read:*'] }, { token: reader })
+    ).body.token;
     const partial = await api.post('/v1/tokens/disable-by-owner', { owner }, { token: updater });
     expect(partial.body).toMatchObject({ tokens: [r.id], skipped: 1 });
     const all = await api.post('/v1/tokens/disable-by-owner', { owner });

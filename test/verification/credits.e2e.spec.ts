@@ -76,9 +76,7 @@ describe('usage credits', () => {
       const targets = sameDb ? siblings : [t];
       const { token } = await create({ remaining: 100 });
       const results = await Promise.all(
-        Array.from({ length: 500 }, (_, i) =>
-          client(targets[i % targets.length].url).get('/v1/auth/check', { token }),
-        ),
+        Array.from({ length: 500 }, (_, i) => client(targets[i % targets.length].url).get('/v1/auth/check', { token })),
       );
       const passes = results.filter((r) => r.status === 200).length;
       expect(passes).toBe(100);

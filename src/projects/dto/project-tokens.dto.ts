@@ -8,13 +8,13 @@ import {
   IsInt,
   IsNotEmpty,
   IsOptional,
-  IsRFC3339,
   IsString,
   Max,
   MaxLength,
   Min,
 } from 'class-validator';
 import { AppFieldsDto, AppFieldsViewDto } from '../../tokens/dto/app-fields.dto.js';
+import { IsDateTime } from '../../common/time.js';
 import { ALL_PERMISSIONS, Permission } from '../../access/permissions.js';
 
 const PERMISSIONS_DOC = {
@@ -54,7 +54,7 @@ export class CreateProjectTokenDto extends AppFieldsDto {
       "RFC 3339 time in the future. Omitted or null: the token never expires (or expires with the caller's own token).",
   })
   @IsOptional()
-  @IsRFC3339({ message: 'expiresAt must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z' })
+  @IsDateTime()
   expiresAt?: string | null;
 }
 

@@ -116,7 +116,9 @@ export class AppFieldsDto {
   @MaxLength(MAX_OWNER_LENGTH)
   owner?: string | null;
 
-  @ApiPropertyOptional(nullableObject(RATELIMIT_PROPERTIES, 'At most `limit` passes per `duration` ms (null clears it)'))
+  @ApiPropertyOptional(
+    nullableObject(RATELIMIT_PROPERTIES, 'At most `limit` passes per `duration` ms (null clears it)'),
+  )
   @IsOptional()
   @ValidateNested()
   @Type(() => RateLimitDto)

@@ -15,7 +15,7 @@ import {
   ArrayMaxSize,
 } from 'class-validator';
 import { AppFieldsDto, AppFieldsViewDto } from './app-fields.dto.js';
-import { IsDateTime } from '../../common/dates.js';
+import { IsDateTime } from '../../common/time.js';
 import { Permission } from '../../access/permissions.js';
 
 export const ACCESS_LEVELS = ['read', 'write'] as const;

@@ -94,7 +94,9 @@ export function parseVerifyBody(body: unknown): VerifyTokenDto {
   if (hasPermission && !isPermission(permission)) (fields ??= {}).permission = PERMISSION_MESSAGE;
   const hasScopes = scopes !== undefined && scopes !== null;
   if (hasScopes && !(Array.isArray(scopes) && scopes.length <= MAX_SCOPES && scopes.every(isScope))) {
-    (fields ??= {}).scopes = [`scopes must be an array of at most ${MAX_SCOPES} scopes matching ${SCOPE_PATTERN_SOURCE}`];
+    (fields ??= {}).scopes = [
+      `scopes must be an array of at most ${MAX_SCOPES} scopes matching ${SCOPE_PATTERN_SOURCE}`,
+    ];
   }
   if (fields) throw validationFailed(fields);
   const dto: VerifyTokenDto = { token: token as string };
@@ -137,7 +139,10 @@ export class VerifyResultDto {
   @ApiProperty({ enum: VERDICT_CODES }) code: VerifyCode;
   @ApiPropertyOptional({ type: VerifiedTokenDto, description: 'Absent when code is NOT_FOUND' })
   token?: VerifiedTokenDto;
-  @ApiPropertyOptional({ type: RateLimitStateDto, description: 'Tokens with a rate limit: the window after this check' })
+  @ApiPropertyOptional({
+    type: RateLimitStateDto,
+    description: 'Tokens with a rate limit: the window after this check',
+  })
   ratelimit?: RateLimitStateDto;
   @ApiPropertyOptional({ description: 'Tokens with usage credits: the credits left after this check' })
   remaining?: number;
