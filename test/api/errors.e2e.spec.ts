@@ -1,15 +1,9 @@
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, envelopeOf, useApp } from '../support/app.js';
 
-let t: TestApp;
-let api: Client;
-
-beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
-});
-afterAll(async () => t?.close());
+const t = useApp();
+const api = t.api;
 
 const create = (raw: string, headers: Record<string, string> = {}) =>
   api.call('POST', '/api-token/create', { raw, headers: { 'content-type': 'application/json', ...headers } });

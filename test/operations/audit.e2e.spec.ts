@@ -9,7 +9,7 @@ import { openDatabase } from '../../src/database/database.module.js';
 import { DatabaseService } from '../../src/database/database.service.js';
 import { TokensFileService } from '../../src/verification/tokens-file/tokens-file.service.js';
 import { TokenCodec } from '../../src/verification/token-codec.js';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, type Res, startApp, type TestApp } from '../support/app.js';
+import { ADMIN_TOKEN, client, envelopeOf, type Res, startApp, useApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { freePort, spawnService, waitForHttp } from '../support/process.js';
 import { createProject, createProjectToken, unique } from '../support/projects.js';
@@ -37,15 +37,12 @@ const FILE_TOKEN = 'audit-file-token-0123456789';
 const writeFile = (doc: unknown) =>
   writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc), { mode: 0o600 });
 
-let t: TestApp;
-let api: Client;
-beforeAll(async () => {
+const t = useApp(() => {
   writeFile({ tokens: { ops: { token: FILE_TOKEN } } });
-  t = await startApp({ KEYWARD_TOKENS_FILE: file });
-  api = client(t.url);
+  return { KEYWARD_TOKENS_FILE: file };
 });
+const api = t.api;
 afterAll(async () => {
-  await t?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -12,8 +12,8 @@
  * KEYWARD_AUTHZ_SURVEY=1 lists the first disagreement of every run instead of shrinking the first one.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, client, type Client, type Res, startApp, type TestApp } from '../support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, type Res, useApp } from '../support/app.js';
 import {
   accessOf,
   covers,
@@ -44,8 +44,6 @@ const FILE_SECRET = 'authz-model-file-token-confined-to-p1-0123456789';
 const P_NAMES = ['authz-p1', 'authz-p2', 'authz-p3'];
 const HOUR = 3_600_000;
 
-let t: TestApp;
-let api: Client;
 const P: string[] = [];
 const projectName: Record<string, string> = {};
 /** Every token ever created in this file (all runs): id → scope, for "nothing invisible is listed". */
@@ -867,10 +865,13 @@ const commandArbs: Array<fc.Arbitrary<Cmd>> = [
 
 // ---------------------------------------------------------------------------------------------------
 
-beforeAll(async () => {
+const t = useApp(() => {
   const file = writeTokensFile({ confined: { token: FILE_SECRET, projects: [P_NAMES[0]] } });
-  t = await startApp({ KEYWARD_TOKENS_FILE: file });
-  api = client(t.url);
+  return { KEYWARD_TOKENS_FILE: file };
+});
+const api = t.api;
+
+beforeAll(async () => {
   for (const name of P_NAMES) {
     const res = await api.post('/v1/projects', { name });
     expect(res.status, res.text).toBe(201);
@@ -878,7 +879,6 @@ beforeAll(async () => {
     projectName[res.body.id] = name;
   }
 });
-afterAll(async () => t?.close());
 
 describe('authorization model', () => {
   it(

@@ -2,9 +2,9 @@
  * The eight ways one ordinary token could widen its own rights, each reproduced step by step as it was
  * found, and each expected to be refused (403 or 404) with nothing changed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseService } from '../../src/database/database.service.js';
-import { client, type Client, startApp, type TestApp } from '../support/app.js';
+import { useApp } from '../support/app.js';
 import { storedRights, WRITE_RIGHTS, writeTokensFile } from '../support/authz.js';
 import { createProject, createProjectToken, type ProjectBody, unique } from '../support/projects.js';
 
@@ -13,8 +13,6 @@ const FILE_LATER = 'authz-regressions-file-token-for-a-later-project-012345';
 const P_NAME = unique('reg-p');
 const LATER_NAME = unique('reg-later');
 
-let t: TestApp;
-let api: Client;
 let P: ProjectBody;
 let Q: ProjectBody;
 
@@ -35,17 +33,19 @@ async function publisher(access: 'read' | 'write', token?: string): Promise<{ id
 /** Does `token` still authenticate (whatever it may then do)? */
 const works = async (token: string) => (await api.get('/v1/projects', { token })).status !== 401;
 
-beforeAll(async () => {
+const t = useApp(() => {
   const file = writeTokensFile({
     'confined-p': { token: FILE_P, projects: [P_NAME] },
     'confined-later': { token: FILE_LATER, projects: [LATER_NAME] },
   });
-  t = await startApp({ KEYWARD_TOKENS_FILE: file });
-  api = client(t.url);
+  return { KEYWARD_TOKENS_FILE: file };
+});
+const api = t.api;
+
+beforeAll(async () => {
   P = await createProject(api, P_NAME);
   Q = await createProject(api);
 });
-afterAll(async () => t?.close());
 
 describe('authorization regressions', () => {
   it('1. Publisher routes check permissions: a [read:token] token cannot revoke, a [create:token] one cannot list', async () => {

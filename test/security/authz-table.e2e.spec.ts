@@ -7,17 +7,8 @@
  * rotate, both expiring in 1 h (before every caller that expires); see `targetFor` for their permissions.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ADMIN_TOKEN,
-  calyptiaErrorOf,
-  client,
-  type Client,
-  envelopeOf,
-  type Res,
-  startApp,
-  type TestApp,
-} from '../support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, calyptiaErrorOf, envelopeOf, type Res, useApp } from '../support/app.js';
 import { type Perm, storedRights, WRITE_RIGHTS, writeTokensFile } from '../support/authz.js';
 import { createProject, createProjectToken, type ProjectBody, unique } from '../support/projects.js';
 
@@ -276,8 +267,6 @@ const DOC_OPERATIONS = Object.entries(doc.paths).flatMap(([path, ops]) =>
 const FILE_SECRET = 'authz-table-file-token-confined-0123456789';
 const P_NAME = unique('table-p');
 
-let t: TestApp;
-let api: Client;
 let P: ProjectBody;
 let Q: ProjectBody;
 const callerTokens = new Map<Kind, string | null>();
@@ -336,10 +325,13 @@ async function targetFor(key: string, op: Operation, kind: Kind): Promise<string
   return id;
 }
 
-beforeAll(async () => {
+const t = useApp(() => {
   const file = writeTokensFile({ confined: { token: FILE_SECRET, projects: [P_NAME] } });
-  t = await startApp({ KEYWARD_TOKENS_FILE: file });
-  api = client(t.url);
+  return { KEYWARD_TOKENS_FILE: file };
+});
+const api = t.api;
+
+beforeAll(async () => {
   P = await createProject(api, P_NAME);
   Q = await createProject(api);
   callerTokens.set('none', null);
@@ -364,7 +356,6 @@ beforeAll(async () => {
   callerTokens.set('expired', (await ttlToken({ ttl: '1s' })).token);
   await new Promise((r) => setTimeout(r, 1200));
 });
-afterAll(async () => t?.close());
 
 describe('the table covers the OpenAPI document', () => {
   it('every operation of openapi/openapi.json has rows, and every row an operation', () => {

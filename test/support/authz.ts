@@ -90,7 +90,7 @@ export interface StoredRights {
   name: string | null;
 }
 
-export async function storedRights(t: TestApp, ids: string[]): Promise<Map<string, StoredRights>> {
+export async function storedRights(t: Pick<TestApp, 'app'>, ids: string[]): Promise<Map<string, StoredRights>> {
   const rows = await t.app.get(DatabaseService).prisma.apiToken.findMany({ where: { id: { in: ids } } });
   return new Map(
     rows.map((r) => [

@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './process.js';
 
 /**
@@ -110,9 +111,12 @@ export class PgCluster {
     this.run('pg_ctl', ['start', '-w', '-t', '30', '-D', this.dataDir, '-l', join(this.dir, 'log'), '-o', opts]);
   }
 
-  /** Fast shutdown (what an operator's `systemctl stop` does): open connections are dropped. */
-  async stop(): Promise<void> {
-    this.run('pg_ctl', ['stop', '-w', '-t', '30', '-m', 'fast', '-D', this.dataDir]);
+  /**
+   * `fast` (what an operator's `systemctl stop` does): open connections are dropped; `immediate`: the
+   * server goes away at once, as in a crash.
+   */
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    this.run('pg_ctl', ['stop', '-w', '-t', '30', '-m', mode, '-D', this.dataDir]);
   }
 
   /** The postmaster's pid (first line of postmaster.pid). */
@@ -167,4 +171,17 @@ export class PgCluster {
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** A cluster for the enclosing `describe`: created in `beforeAll`, destroyed in `afterAll`. */
+export function usePgCluster(): () => PgCluster {
+  let cluster: PgCluster | undefined;
+  beforeAll(async () => {
+    cluster = await PgCluster.create();
+  });
+  afterAll(async () => cluster?.destroy());
+  return () => {
+    if (!cluster) throw new Error('usePgCluster(): the cluster is not created yet (use it inside a test or a hook)');
+    return cluster;
+  };
 }

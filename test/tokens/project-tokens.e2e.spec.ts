@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, client, type Client, calyptiaErrorOf, startApp, type TestApp } from '../support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, calyptiaErrorOf, useApp } from '../support/app.js';
 import {
   createGlobalToken,
   createProject,
@@ -9,16 +9,14 @@ import {
   unique,
 } from '../support/projects.js';
 
-let t: TestApp;
-let api: Client;
 let project: ProjectBody;
 
+const t = useApp();
+const api = t.api;
+
 beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
   project = await createProject(api);
 });
-afterAll(async () => t?.close());
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
