@@ -23,7 +23,7 @@ export const ALL_PERMISSIONS = Object.values(Permission);
 /** `access: write`: the four wildcards. */
 export const WRITE_PERMISSIONS = [Permission.CreateAll, Permission.ReadAll, Permission.UpdateAll, Permission.DeleteAll];
 /** `access: read`: `read:*`. */
-export const READ_PERMISSIONS = [Permission.ReadAll];
+const READ_PERMISSIONS = [Permission.ReadAll];
 
 export type Access = 'read' | 'write';
 

@@ -31,7 +31,7 @@ export type Decision = { allowed: true } | { allowed: false; status: 403 | 404; 
 const ALLOW: Decision = { allowed: true };
 const deny = (status: 403 | 404, reason: string): Decision => ({ allowed: false, status, reason });
 
-export const REASONS = {
+const REASONS = {
   missingPermission: (p: Permission) => `This token lacks the ${p} permission`,
   notFound: 'Token not found',
   strongerTarget: 'Cannot act on a token that holds permissions you do not have',
@@ -107,9 +107,4 @@ export function enforce(decision: Decision, notFoundMessage = REASONS.notFound):
   if (decision.allowed) return;
   if (decision.status === 404) throw ApiError.notFound(notFoundMessage);
   throw ApiError.forbidden(decision.reason);
-}
-
-/** The rights of a principal, for comparing it with a token. */
-export function rightsOf(p: Principal): Rights {
-  return { permissions: p.permissions, projects: p.projects, expiresAt: p.expiresAt, singleUse: p.singleUse };
 }

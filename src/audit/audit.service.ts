@@ -8,7 +8,7 @@ import type { AuditAction } from './audit.actions.js';
 import { type AuditInsert, AuditRepository, type AuditRow } from './audit.repository.js';
 import type { AuditEventDto, ListAuditQueryDto } from './dto/audit.dto.js';
 
-export type AuditTargetType = 'token' | 'project' | 'tokens_file' | 'credential' | 'lookup';
+type AuditTargetType = 'token' | 'project' | 'tokens_file' | 'credential' | 'lookup';
 
 export interface AuditTarget {
   type: AuditTargetType;
@@ -18,7 +18,7 @@ export interface AuditTarget {
 }
 
 /** Plain facts about an action: counts, names, permission lists. Never a secret, hash or token. */
-export type AuditDetails = Record<string, string | number | boolean | null | string[]>;
+type AuditDetails = Record<string, string | number | boolean | null | string[]>;
 
 export interface AuditRecord {
   action: AuditAction;
@@ -64,7 +64,7 @@ interface PendingFailure {
 const FAILURE_FLUSH_MS = 1000;
 /** More distinct (credential, address) pairs than this in one flush period fold into one row. */
 const MAX_PENDING_FAILURES = 10_000;
-export const DEFAULT_AUDIT_PAGE_SIZE = 100;
+const DEFAULT_AUDIT_PAGE_SIZE = 100;
 
 /**
  * The audit trail: one row per audited action, written by the services that perform them (features
@@ -237,7 +237,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-export function toAuditEventDto(row: AuditRow): AuditEventDto {
+function toAuditEventDto(row: AuditRow): AuditEventDto {
   return {
     id: row.id,
     time: row.createdAt.toISOString(),
