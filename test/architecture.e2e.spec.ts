@@ -177,7 +177,8 @@ const RIGHTS_COMPARISON_EXCEPTIONS: Record<string, string> = {
   'src/auth/auth.guard.ts: inScope()': 'project route parameter inside the caller scope',
   // The verifier checks the permission a verify request asks about, and a project named by the request.
   'src/verification/token-verifier.ts: grants()': 'verify request: does the token hold the asked permission',
-  'src/verification/token-verifier.ts: .projects.includes()': 'verify request: is the token allowed on the asked project',
+  'src/verification/token-verifier.ts: .projects.includes()':
+    'verify request: is the token allowed on the asked project',
   // Repositories narrow a read by the caller's scope before querying (so "not yours" is "not found");
   // to become a scope filter the policy hands them.
   'src/projects/projects.repository.ts: inScope()': 'project read narrowed to the caller scope',
