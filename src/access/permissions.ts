@@ -17,6 +17,8 @@ export enum Permission {
   DeleteProject = 'delete:project',
   /** The audit trail (`GET /v1/audit`); `read:*` covers it. */
   ReadAudit = 'read:audit',
+  /** The Prometheus metrics (`GET /metrics`); `read:*` covers it. */
+  ReadMetrics = 'read:metrics',
 }
 
 export const ALL_PERMISSIONS = Object.values(Permission);

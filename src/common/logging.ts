@@ -1,6 +1,5 @@
 import type { Params } from 'nestjs-pino';
 import { pino, type Logger } from 'pino';
-import type { AppConfig } from '../config/config.schema.js';
 
 /** Headers that carry credentials: never written to a log, whatever the level. */
 export const SECRET_HEADERS = [
@@ -17,7 +16,7 @@ export const SECRET_HEADERS = [
  * nestjs-pino, and the access log (src/common/access-log.ts) writes one line per request with it.
  * Request bodies and credential headers are never logged.
  */
-export function createLogger(config: Pick<AppConfig, 'LOG_LEVEL'>): Logger {
+export function createLogger(config: { LOG_LEVEL: pino.LevelWithSilent }): Logger {
   return pino({
     level: config.LOG_LEVEL,
     base: { service: 'keyward' },
