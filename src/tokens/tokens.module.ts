@@ -17,10 +17,18 @@ import { RotationService } from './rotation.service.js';
 import { TokenIssuer } from './token-issuer.js';
 import { TokenSwitchController } from './token-switch.controller.js';
 import { TokenSwitchService } from './token-switch.service.js';
+import { TokenTreeController } from './token-tree.controller.js';
+import { TokenTreeService } from './token-tree.service.js';
 
 @Module({
   imports: [AuditModule],
-  controllers: [PublisherController, TtlTokensController, RotationController, TokenSwitchController],
+  controllers: [
+    PublisherController,
+    TtlTokensController,
+    RotationController,
+    TokenSwitchController,
+    TokenTreeController,
+  ],
   providers: [
     { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },
     PasswordHasher,
@@ -33,6 +41,7 @@ import { TokenSwitchService } from './token-switch.service.js';
     RotationService,
     TtlTokensService,
     TokenSwitchService,
+    TokenTreeService,
   ],
   exports: [TokenCodec, PasswordHasher, TokensRepository, TokenIssuer, TokenCache, TokenEventsService, UsageTracker],
 })
