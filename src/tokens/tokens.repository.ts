@@ -1,20 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service.js';
-import { Prisma, type ApiToken } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { TokenRow } from '../verification/verification.repository.js';
 import type { Scope } from '../access/scope.js';
 import { canonicalProjectId, inScope } from '../access/scope.js';
-import { TokenCache } from './token-cache.service.js';
+import { TokenCache } from '../verification/token-cache.service.js';
 import type { Direction, KeysetPosition } from '../common/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
 import { camelRow } from '../database/rows.js';
 
-export type TokenRow = ApiToken;
-
-/** A token row with the rows of its ancestors in the token tree, parent first. */
-export interface TokenWithAncestors {
-  row: TokenRow;
-  ancestors: TokenRow[];
-}
+export type { TokenRow } from '../verification/verification.repository.js';
 
 /** The insert was refused: the parent (or an ancestor) of the new token is revoked or gone. */
 export class RevokedAncestorError extends Error {
@@ -36,12 +31,7 @@ function isRevokedAncestor(e: unknown): boolean {
   return JSON.stringify(e ?? null)?.includes(REVOKED_ANCESTOR) ?? false;
 }
 
-/** `created_by_id` as a token id, or NULL for the configured roots (`admin`, `file:<name>`, `cli`). */
-const PARENT_ID = `(CASE WHEN c.created_by_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-  THEN c.created_by_id::uuid END)`;
-
-/** Deepest token tree the lookups follow (creation beyond it is refused by nothing; the walk stops). */
-export const MAX_TREE_DEPTH = 64;
+import { MAX_TREE_DEPTH } from '../verification/verification.repository.js';
 
 export interface PageQuery {
   limit: number;
@@ -88,36 +78,6 @@ export class TokensRepository {
       if (isRevokedAncestor(e)) throw new RevokedAncestorError();
       throw e;
     }
-  }
-
-  /**
-   * The verification lookup with the token's ancestors (parent first), in one statement: the token by
-   * its lookup id, then up `created_by_id` through the primary key, so that the verifier can bound the
-   * token by every ancestor's current state. A token created by a configured credential has none.
-   */
-  async findWithAncestors(lookupId: string): Promise<TokenWithAncestors | null> {
-    const rows = await this.db.sql.prepared(
-      'token_with_ancestors',
-      `WITH RECURSIVE c AS (
-         SELECT t.*, 0 AS tree_depth FROM api_tokens t WHERE t.lookup_id = $1
-         UNION ALL
-         SELECT p.*, c.tree_depth + 1 FROM c JOIN api_tokens p ON p.id = ${PARENT_ID}
-          WHERE c.tree_depth < ${MAX_TREE_DEPTH}
-       )
-       SELECT * FROM c ORDER BY tree_depth`,
-      [lookupId],
-    );
-    if (!rows.length) return null;
-    const [row, ...ancestors] = rows.map((r) => camelRow<TokenRow>(r, 'tree_depth'));
-    return { row, ancestors };
-  }
-
-  /** The verification lookup: one indexed read through the driver (no ORM on the hot path). */
-  async findByLookupId(lookupId: string): Promise<TokenRow | null> {
-    const rows = await this.db.sql.prepared('token_by_lookup_id', 'SELECT * FROM api_tokens WHERE lookup_id = $1', [
-      lookupId,
-    ]);
-    return rows.length ? camelRow<TokenRow>(rows[0]) : null;
   }
 
   findGlobalById(id: string): Promise<TokenRow | null> {
@@ -229,19 +189,6 @@ export class TokensRepository {
   }
 
   /**
-   * Consumes a single-use token in one atomic statement: exactly one caller gets `true`, whatever the
-   * concurrency (the row is updated only while `used_at IS NULL`).
-   */
-  async consumeSingleUse(id: string): Promise<boolean> {
-    const { count } = await this.prisma.apiToken.updateMany({
-      where: { id, removeOnUse: true, usedAt: null, revokedAt: null },
-      data: { usedAt: new Date() },
-    });
-    this.cache.invalidate(id);
-    return count === 1;
-  }
-
-  /**
    * A live (unrevoked, unless `revoked` says so) project token, only if it belongs to `projectId` when
    * given: anything else is null, i.e. "not found".
    */
@@ -318,55 +265,5 @@ export class TokensRepository {
     });
     if (count) this.cache.invalidate(id);
     return count ? this.prisma.apiToken.findFirst({ where: { ...where, id } }) : null;
-  }
-
-  countActive(): Promise<number> {
-    return this.prisma.apiToken.count({ where: { revokedAt: null } });
-  }
-
-  /**
-   * Canonical ids of the projects named by id or name (null where none exists), in the order given: the
-   * one resolution used for verify's and forward auth's `project` and TTL-token scopes. A reference
-   * shaped like a UUID is looked up as an id only, anything else as a name only, so one reference names
-   * at most one project (project names shaped like a UUID are refused).
-   */
-  async resolveProjectIds(refs: readonly string[]): Promise<Array<string | null>> {
-    if (!refs.length) return [];
-    const ids = [...new Set(refs.filter((r) => isUuid(r.trim())).map(canonicalProjectId))];
-    const names = [...new Set(refs.filter((r) => !isUuid(r.trim())))];
-    const [byId, byName] = await Promise.all([
-      ids.length ? this.prisma.project.findMany({ where: { id: { in: ids } }, select: { id: true } }) : [],
-      names.length
-        ? this.prisma.project.findMany({ where: { name: { in: names } }, select: { id: true, name: true } })
-        : [],
-    ]);
-    const known = new Set(byId.map((p) => canonicalProjectId(p.id)));
-    const named = new Map(byName.map((p) => [p.name, canonicalProjectId(p.id)]));
-    return refs.map((r) => {
-      if (isUuid(r.trim())) return known.has(canonicalProjectId(r)) ? canonicalProjectId(r) : null;
-      return named.get(r) ?? null;
-    });
-  }
-
-  /**
-   * The projects a tokens-file entry confined to `names` reaches: those bearing one of the names since
-   * they were created (never renamed). A rename never hands a tokens-file token a project.
-   */
-  async projectsCreatedAs(names: readonly string[]): Promise<string[]> {
-    if (!names.length) return [];
-    const rows = await this.prisma.project.findMany({
-      where: { name: { in: [...names] }, renamedAt: null },
-      select: { id: true },
-    });
-    return rows.map((p) => canonicalProjectId(p.id));
-  }
-
-  /** One statement for a batch of uses (last_used_at only moves forward). */
-  async touchLastUsed(ids: string[], at: Date): Promise<number> {
-    const { count } = await this.prisma.apiToken.updateMany({
-      where: { id: { in: ids }, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: at } }] },
-      data: { lastUsedAt: at },
-    });
-    return count;
   }
 }

@@ -11,7 +11,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
 import { TokenIssuer } from './token-issuer.js';
-import { TokensRepository } from './tokens.repository.js';
+import { VerificationRepository } from '../verification/verification.repository.js';
 
 const MIN_TTL_MS = 1000;
 
@@ -47,7 +47,7 @@ export class TtlTokensService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly issuer: TokenIssuer,
-    private readonly repo: TokensRepository,
+    private readonly projectRefs: VerificationRepository,
     private readonly audit: AuditService,
   ) {}
 
@@ -56,7 +56,7 @@ export class TtlTokensService {
     const permissions = requestedPermissions(caller, dto);
     let projects: Scope = caller.projects;
     if (dto.projects) {
-      const resolved = await this.repo.resolveProjectIds(dto.projects);
+      const resolved = await this.projectRefs.resolveProjectIds(dto.projects);
       // A confined caller gets the same answer for a project outside its scope and for no project at
       // all (403), so it learns nothing about other projects; an unconfined one sees every project.
       if (caller.projects !== null && resolved.some((id) => id === null || !inScope(caller.projects, id))) {

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseService } from '../../src/database/database.service.js';
-import { TokensFileService } from '../../src/tokens-file/tokens-file.service.js';
+import { TokensFileService } from '../../src/verification/tokens-file/tokens-file.service.js';
 import { client, type Client, startApp, type TestApp } from '../support/app.js';
 import { writeTokensFile } from '../support/authz.js';
 import { TEST_DB_MODE } from '../support/db.js';

@@ -5,13 +5,13 @@ import { grants, type Permission, WRITE_PERMISSIONS } from '../access/permission
 import type { Principal } from '../access/principal.js';
 import { canonicalScope } from '../access/scope.js';
 import { ApiError, MESSAGES } from '../common/api-error.js';
-import { PasswordHasher } from '../tokens/password-hasher.js';
-import { TokenCache } from '../tokens/token-cache.service.js';
-import { TokenCodec } from '../tokens/token-codec.js';
 import { isUuid } from '../common/uuid.js';
-import { effectiveState, type RootRights } from '../tokens/token-rights.js';
-import { type TokenWithAncestors, TokensRepository } from '../tokens/tokens.repository.js';
-import { UsageTracker } from '../tokens/usage-tracker.service.js';
+import { PasswordHasher } from './password-hasher.js';
+import { TokenCache } from './token-cache.service.js';
+import { TokenCodec } from './token-codec.js';
+import { effectiveState, type RootRights } from './token-rights.js';
+import { type TokenWithAncestors, VerificationRepository } from './verification.repository.js';
+import { UsageTracker } from './usage-tracker.service.js';
 import { StaticCredentials } from './static-credentials.js';
 import { VerificationOutcomes } from './verification-outcomes.js';
 import { type Admission, AuthThrottle } from './auth-throttle.js';
@@ -59,7 +59,7 @@ export class TokenVerifier {
   constructor(
     private readonly codec: TokenCodec,
     private readonly hasher: PasswordHasher,
-    private readonly tokens: TokensRepository,
+    private readonly tokens: VerificationRepository,
     private readonly statics: StaticCredentials,
     private readonly cache: TokenCache,
     private readonly usage: UsageTracker,
@@ -163,7 +163,7 @@ export class TokenVerifier {
     }
     if (state.code !== 'VALID') return { code: state.code, principal: subject };
     // Single-use tokens are never cached: each use must reach the atomic consumption.
-    if (key && !row.removeOnUse) this.cache.set(key, subject, row.id, subject.expiresAt, snapshot);
+    if (key && !row.removeOnUse) this.cache.set(key, subject, state.ids, subject.expiresAt, snapshot);
     return { code: 'VALID', principal: subject };
   }
 

@@ -10,6 +10,8 @@ interface Entry {
   principal: Principal;
   /** Database token id (for invalidation), or null for admin/tokens-file credentials. */
   tokenId: string | null;
+  /** Every token id the entry depends on (the token and its ancestors): a change to any drops it. */
+  ids: readonly string[];
   /** When the entry was stored (the normal path serves it for KEYWARD_AUTH_CACHE_TTL). */
   storedAt: number;
   /** Last time the token was known valid: read from the database, or served while the listener was trusted. */
@@ -62,7 +64,7 @@ export class TokenCache {
             // Kept past the TTL for the outage fallback; the normal path checks `storedAt` itself.
             ttl: this.ttl + this.outageGrace,
             ttlAutopurge: false,
-            dispose: (entry, key) => this.unindex(entry.tokenId, key),
+            dispose: (entry, key) => this.unindex(entry.ids, key),
           })
         : null;
   }
@@ -122,7 +124,16 @@ export class TokenCache {
     return this.generation;
   }
 
-  set(key: string, principal: Principal, tokenId: string | null, validUntil: Date | null, snapshot: number): void {
+  /** `tokenIds`: the token first, then every id whose change must drop the entry (its ancestors). */
+  set(
+    key: string,
+    principal: Principal,
+    tokenIds: string | readonly string[] | null,
+    validUntil: Date | null,
+    snapshot: number,
+  ): void {
+    const ids = tokenIds === null ? [] : typeof tokenIds === 'string' ? [tokenIds] : tokenIds;
+    const tokenId = ids[0] ?? null;
     if (!this.cache || snapshot !== this.generation) return;
     const now = Date.now();
     let ttl: number | undefined;
@@ -133,15 +144,16 @@ export class TokenCache {
     const entry: Entry = {
       principal,
       tokenId,
+      ids,
       storedAt: now,
       checkedAt: now,
       session: this.session,
       validUntil: validUntil ? validUntil.getTime() : null,
     };
     this.cache.set(key, entry, ttl === undefined ? undefined : { ttl });
-    if (tokenId) {
-      let keys = this.byToken.get(tokenId);
-      if (!keys) this.byToken.set(tokenId, (keys = new Set()));
+    for (const id of ids) {
+      let keys = this.byToken.get(id);
+      if (!keys) this.byToken.set(id, (keys = new Set()));
       keys.add(key);
     }
   }
@@ -192,11 +204,12 @@ export class TokenCache {
     return this.cache?.size ?? 0;
   }
 
-  private unindex(tokenId: string | null, key: string): void {
-    if (!tokenId) return;
-    const keys = this.byToken.get(tokenId);
-    if (!keys) return;
-    keys.delete(key);
-    if (!keys.size) this.byToken.delete(tokenId);
+  private unindex(ids: readonly string[], key: string): void {
+    for (const id of ids) {
+      const keys = this.byToken.get(id);
+      if (!keys) continue;
+      keys.delete(key);
+      if (!keys.size) this.byToken.delete(id);
+    }
   }
 }

@@ -3,7 +3,7 @@ import { accessOf, intersectPermissions, normalizePermissions } from '../access/
 import { principal, type Principal } from '../access/principal.js';
 import { canonicalProjectId, canonicalScope, intersectScope, type Scope } from '../access/scope.js';
 import { isUuid } from '../common/uuid.js';
-import type { TokenRow } from './tokens.repository.js';
+import type { TokenRow } from './verification.repository.js';
 
 /** A stored token's project scope: its project (project tokens), its narrowing, or every project. */
 export function scopeOf(row: Pick<TokenRow, 'kind' | 'projectId' | 'scopeProjects'>): Scope {
