@@ -8,7 +8,7 @@ import { RevokedTreeDto } from './dto/token-tree.dto.js';
 import { TokenTreeService } from './token-tree.service.js';
 
 /** `DELETE /v1/tokens-file/entries/{name}/tokens`: revoke every token a tokens-file entry created. */
-@ApiTags('tokens')
+@ApiTags('tokens file')
 @Controller('v1/tokens-file/entries')
 export class TokenTreeController {
   constructor(private readonly service: TokenTreeService) {}
