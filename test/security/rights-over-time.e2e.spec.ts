@@ -82,7 +82,7 @@ beforeAll(async () => {
   api = client(t.url);
   P = await createProject(api);
   Q = await createProject(api);
-});
+}, 180_000);
 afterAll(async () => t?.close());
 
 describe('project references', () => {
