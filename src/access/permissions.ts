@@ -59,3 +59,14 @@ export function permissionsForAccess(access: Access): Permission[] {
 export function normalizePermissions(list: readonly string[]): Permission[] {
   return ALL_PERMISSIONS.filter((p) => list.includes(p));
 }
+
+/**
+ * What both sets grant: each permission of one that the other grants (`create:*` ∩ `create:token` is
+ * `create:token`). The rights of a token under an ancestor are its own intersected with the ancestor's.
+ */
+export function intersectPermissions(a: readonly string[], b: readonly string[]): Permission[] {
+  const both = new Set<string>();
+  for (const p of a) if (isPermission(p) && grants(b, p)) both.add(p);
+  for (const p of b) if (isPermission(p) && grants(a, p)) both.add(p);
+  return normalizePermissions([...both]);
+}

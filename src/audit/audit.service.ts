@@ -129,6 +129,30 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** Several events of one action at once (one statement), e.g. every token a project deletion ended. */
+  async recordMany(events: readonly AuditRecord[]): Promise<void> {
+    if (!events.length) return;
+    const origin = this.origin();
+    try {
+      await this.repo.insertMany(
+        events.map((event) => ({
+          action: event.action,
+          actor: typeof event.actor === 'string' ? event.actor : event.actor.id,
+          targetType: event.target?.type ?? null,
+          targetId: event.target?.id ?? null,
+          projectId: event.target?.projectId ?? null,
+          clientAddress: origin.clientAddress,
+          userAgent: origin.userAgent,
+          traceId: origin.traceId,
+          outcome: event.outcome ?? 'success',
+          details: event.details ?? undefined,
+        })),
+      );
+    } catch (err) {
+      this.logger.error(`${events.length} audit events ${events[0].action} not written: ${(err as Error).message}`);
+    }
+  }
+
   /**
    * A revocation (or deletion) and its cascade: one event for the token named, with `cascade` = how many
    * tokens created through it were revoked with it, and one event per such descendant (`via` = the token

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { enforce, grantWithin, mayChange, mayRevoke, maySee } from '../access/policy.js';
+import { enforce, grantWithin, mayChange, mayManageToken, mayRevoke, maySee } from '../access/policy.js';
 import { accessOf, normalizePermissions, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
@@ -122,6 +122,7 @@ export class ProjectTokensService {
     if (dto.permissions !== undefined && dto.permissions !== null)
       next.permissions = requestedPermissions(dto.permissions);
     enforce(mayChange(caller, current, next));
+    enforce(mayManageToken(caller, row.id));
     if (dto.permissions !== undefined && dto.permissions !== null) {
       data.permissions = [...next.permissions] as Permission[];
       data.access = accessOf(next.permissions);
@@ -148,19 +149,27 @@ export class ProjectTokensService {
     }
   }
 
-  /** Delete = revoke, with every token created through it; the number revoked besides it is returned. */
+  /**
+   * Delete = revoke, with every token created through it; the number revoked besides it is returned.
+   * A token already revoked (deleted) is revoked further: whatever still lives under it is revoked now.
+   */
   async remove(caller: Principal, tokenId: string, projectId?: string): Promise<number> {
-    const row = await this.require(caller, tokenId, projectId);
+    const row = await this.require(caller, tokenId, projectId, { revoked: true });
     enforce(mayRevoke(caller, rightsOf(row)));
+    enforce(mayManageToken(caller, row.id));
     const revoked = await this.repo.revokeTree(row.id);
-    if (!revoked.includes(row.id)) throw ApiError.notFound('Token not found');
     await this.audit.recordRevocation({ action: 'token.delete', actor: caller, target: tokenTarget(row) }, revoked);
-    return revoked.length - 1;
+    return revoked.filter((id) => id !== row.id).length;
   }
 
-  /** A live project token the caller sees (its project inside the caller's scope); 404 otherwise. */
-  private async require(caller: Principal, tokenId: string, projectId?: string): Promise<TokenRow> {
-    const row = await this.repo.findProjectToken(tokenId, projectId);
+  /** A live (or, with `revoked`, any) project token the caller sees (its project inside the caller's scope); 404 otherwise. */
+  private async require(
+    caller: Principal,
+    tokenId: string,
+    projectId?: string,
+    opts: { revoked?: boolean } = {},
+  ): Promise<TokenRow> {
+    const row = await this.repo.findProjectToken(tokenId, projectId, opts);
     if (!row) throw ApiError.notFound('Token not found');
     enforce(maySee(caller, rightsOf(row)));
     return row;

@@ -11,11 +11,27 @@ import { RotationService } from './rotation.service.js';
 import { TokenIssuer } from './token-issuer.js';
 import { TokenSwitchController } from './token-switch.controller.js';
 import { TokenSwitchService } from './token-switch.service.js';
+import { TokenTreeController } from './token-tree.controller.js';
+import { TokenTreeService } from './token-tree.service.js';
 
 @Module({
   imports: [AuditModule, VerificationModule],
-  controllers: [PublisherController, TtlTokensController, RotationController, TokenSwitchController],
-  providers: [TokensRepository, TokenIssuer, PublisherService, RotationService, TtlTokensService, TokenSwitchService],
+  controllers: [
+    PublisherController,
+    TtlTokensController,
+    RotationController,
+    TokenSwitchController,
+    TokenTreeController,
+  ],
+  providers: [
+    TokensRepository,
+    TokenIssuer,
+    PublisherService,
+    RotationService,
+    TtlTokensService,
+    TokenSwitchService,
+    TokenTreeService,
+  ],
   exports: [TokensRepository, TokenIssuer],
 })
 export class TokensModule {}

@@ -11,6 +11,28 @@ import { camelRow } from '../database/rows.js';
 
 export type { TokenRow } from '../verification/verification.repository.js';
 
+/** The insert was refused: the parent (or an ancestor) of the new token is revoked or gone. */
+export class RevokedAncestorError extends Error {
+  constructor() {
+    super('the token this one would be created through is revoked');
+  }
+}
+
+/** SQLSTATE the insert trigger raises for a token under a revoked ancestor (see the token_tree_rights migration). */
+const REVOKED_ANCESTOR = 'KW001';
+
+function isRevokedAncestor(e: unknown): boolean {
+  for (let err = e as { code?: unknown; cause?: unknown; message?: unknown } | undefined, i = 0; err && i < 5; i++) {
+    if (err.code === REVOKED_ANCESTOR || (typeof err.message === 'string' && err.message.includes(REVOKED_ANCESTOR)))
+      return true;
+    const meta = (err as { meta?: { driverAdapterError?: unknown } }).meta;
+    err = (meta?.driverAdapterError ?? err.cause) as typeof err;
+  }
+  return JSON.stringify(e ?? null)?.includes(REVOKED_ANCESTOR) ?? false;
+}
+
+import { MAX_TREE_DEPTH } from '../verification/verification.repository.js';
+
 export interface PageQuery {
   limit: number;
   after?: KeysetPosition;
@@ -45,8 +67,17 @@ export class TokensRepository {
     return this.db.prisma;
   }
 
-  create(data: Prisma.ApiTokenUncheckedCreateInput): Promise<TokenRow> {
-    return this.prisma.apiToken.create({ data });
+  /**
+   * Stores a new token. The database refuses it (RevokedAncestorError) when the token it is created
+   * through is revoked, also when that revocation is concurrent: the insert locks its parent row.
+   */
+  async create(data: Prisma.ApiTokenUncheckedCreateInput): Promise<TokenRow> {
+    try {
+      return await this.prisma.apiToken.create({ data });
+    } catch (e) {
+      if (isRevokedAncestor(e)) throw new RevokedAncestorError();
+      throw e;
+    }
   }
 
   findGlobalById(id: string): Promise<TokenRow | null> {
@@ -89,24 +120,55 @@ export class TokensRepository {
   }
 
   /**
-   * Revokes a token and every token created through it, recursively (the token tree), in one
-   * statement; project tokens give their name back. Already revoked tokens stay as they are (their
-   * descendants are still revoked). Returns the ids revoked now.
+   * Revokes a token and every token created through it, recursively (the token tree); project tokens
+   * give their name back. Already revoked tokens stay as they are, and their descendants are still
+   * revoked: a revoked tree can always be revoked further. Returns the ids revoked now.
+   *
+   * One transaction of passes over the tree until a pass finds nothing left: a child whose insert
+   * committed while the first pass waited for its parent's row lock (the insert holds it FOR SHARE)
+   * is not in that pass's snapshot, but is in the next one; an insert that comes after the parent's
+   * row is locked waits, then sees the parent revoked and is refused.
    */
   async revokeTree(id: string): Promise<string[]> {
-    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
-      WITH RECURSIVE tree(id) AS (
-        SELECT id FROM api_tokens WHERE id = ${id}::uuid
-        UNION
-        SELECT t.id FROM api_tokens t JOIN tree ON t.created_by_id = tree.id::text
-      )
-      UPDATE api_tokens a SET revoked_at = now(),
-        name = CASE WHEN a.kind = 'project' THEN NULL ELSE a.name END,
-        description = CASE WHEN a.kind = 'project' THEN COALESCE(a.description, a.name) ELSE a.description END
-      FROM tree WHERE a.id = tree.id AND a.revoked_at IS NULL
-      RETURNING a.id::text AS id`;
-    for (const r of rows) this.cache.invalidate(r.id);
-    return rows.map((r) => r.id);
+    const ids = await this.revokeTrees('WHERE id = $1::uuid', [id]);
+    for (const r of ids) this.cache.invalidate(r);
+    return ids;
+  }
+
+  /** Revokes every tree whose root row matches `where` (over api_tokens, parameters `params`). */
+  private revokeTrees(where: string, params: unknown[]): Promise<string[]> {
+    return this.db.sql.transaction(async (tx) => {
+      const all: string[] = [];
+      for (let pass = 0; pass < MAX_TREE_DEPTH; pass++) {
+        const rows = await tx.query<{ id: string }>(
+          `WITH RECURSIVE tree(id, depth) AS (
+             SELECT id, 0 FROM api_tokens ${where}
+             UNION
+             SELECT t.id, tree.depth + 1 FROM api_tokens t JOIN tree ON t.created_by_id = tree.id::text
+              WHERE tree.depth < ${MAX_TREE_DEPTH}
+           )
+           UPDATE api_tokens a SET revoked_at = now(),
+             name = CASE WHEN a.kind = 'project' THEN NULL ELSE a.name END,
+             description = CASE WHEN a.kind = 'project' THEN COALESCE(a.description, a.name) ELSE a.description END
+           FROM (SELECT DISTINCT id FROM tree) d WHERE a.id = d.id AND a.revoked_at IS NULL
+           RETURNING a.id::text AS id`,
+          params,
+        );
+        if (!rows.length) break;
+        all.push(...rows.map((r) => r.id));
+      }
+      return all;
+    });
+  }
+
+  /**
+   * Revokes every token created by a tokens-file entry (`created_by_id = 'file:<name>'`) and their
+   * trees. Returns the ids revoked now.
+   */
+  async revokeTreesOf(creatorId: string): Promise<string[]> {
+    const ids = await this.revokeTrees('WHERE created_by_id = $1', [creatorId]);
+    for (const r of ids) this.cache.invalidate(r);
+    return ids;
   }
 
   /**
@@ -127,15 +189,19 @@ export class TokensRepository {
   }
 
   /**
-   * A live (unrevoked) project token, only if it belongs to one of `projects` (null = any project)
-   * and, when given, to `projectId`: anything else is null, i.e. "not found".
+   * A live (unrevoked, unless `revoked` says so) project token, only if it belongs to `projectId` when
+   * given: anything else is null, i.e. "not found".
    */
-  findProjectToken(id: string, projectId?: string): Promise<TokenRow | null> {
+  findProjectToken(
+    id: string,
+    projectId?: string,
+    { revoked = false }: { revoked?: boolean } = {},
+  ): Promise<TokenRow | null> {
     return this.prisma.apiToken.findFirst({
       where: {
         id,
         kind: 'project',
-        revokedAt: null,
+        ...(revoked ? {} : { revokedAt: null }),
         ...(projectId ? { projectId: canonicalProjectId(projectId) } : {}),
       },
     });

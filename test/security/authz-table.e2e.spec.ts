@@ -149,6 +149,20 @@ const TABLE: Record<string, Operation> = {
     path: '/metrics',
     rows: rows({ read: '2xx', 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
   },
+  'DELETE /v1/tokens-file/entries/{name}/tokens': {
+    permission: 'delete:token',
+    target: null,
+    path: '/v1/tokens-file/entries/no-such-entry/tokens',
+    // The admin token only (test/security/rights-over-time.e2e.spec.ts): every token kind is refused.
+    rows: rows({
+      read: 403,
+      write: 403,
+      'exact (only the permission)': 403,
+      'scoped to the project': 403,
+      'project token of another project': 403,
+      'tokens file, confined to the project': 403,
+    }),
+  },
   'GET /v1/audit': {
     permission: 'read:audit',
     target: null,

@@ -128,8 +128,10 @@ describe('project names in tokens files', () => {
       });
     }
     expect((await verify('elsewhere')).body).toMatchObject({ valid: false, code: 'FORBIDDEN' });
-    // A name counts once a project of that name exists (names resolve to ids, compared canonically).
-    expect((await verify('other-project')).body).toMatchObject({ valid: false, code: 'FORBIDDEN' });
+    // A listed name is allowed whether or not a project bears it (upload semantics); once a project is
+    // created under it, the entry reaches that project by id too.
+    expect((await verify('other-project')).body).toMatchObject({ valid: true, code: 'VALID' });
+    expect((await tokensOf(elsewhere.body.id)).status).toBe(404);
     const other = await api.post('/v1/projects', { name: 'other-project' }, { token: ADMIN, header: 'x-token' });
     expect(other.status, other.text).toBe(201);
     expect((await verify('other-project')).body).toMatchObject({ valid: true, code: 'VALID' });
