@@ -15,11 +15,28 @@ const logger = new Logger('Errors');
  *    `frameworkErrors` to the same `sendError` as everything else;
  *  - HTTP parse errors on the socket (bad request line, headers too large → 431) get a raw envelope;
  *  - during shutdown (from `app.close()`'s first step until the server is closed) requests get
- *    `503 service_unavailable` with `Retry-After`, instead of Fastify's own JSON.
+ *    `503 service_unavailable` with `Retry-After` and `Connection: close`, instead of Fastify's own JSON;
+ *    after a signal (`drainAfterSignal`) the port stays open that long answering so (readiness
+ *    included), letting load balancers and kept-alive clients move away before it closes; requests in
+ *    flight finish either way.
  */
 export class KeywardFastifyAdapter extends FastifyAdapter {
   /** True from the moment `app.close()` starts. */
   draining = false;
+  /** Set when a shutdown signal arrives: how long `beforeClose` keeps the port open, answering 503. */
+  drainFor = 0;
+
+  /** On the first of `signals`, `app.close()` drains for `ms` before closing the server. */
+  drainAfterSignal(ms: number, signals: string[]): void {
+    if (ms <= 0) return;
+    for (const signal of signals) {
+      // `once`: after the shutdown, Nest sends the signal again to end the process the default way.
+      process.once(signal, () => {
+        this.drainFor = ms;
+        this.draining = true;
+      });
+    }
+  }
 
   constructor(options: FastifyServerOptions) {
     super({
@@ -39,8 +56,9 @@ export class KeywardFastifyAdapter extends FastifyAdapter {
     });
   }
 
-  override beforeClose(): void {
+  override async beforeClose(): Promise<void> {
     this.draining = true;
+    if (this.drainFor > 0) await new Promise((resolve) => setTimeout(resolve, this.drainFor));
     super.beforeClose();
   }
 }

@@ -122,6 +122,7 @@ export class MetricsService implements OnModuleDestroy {
         [{ outcome: 'ran' }, cleanup.stats.ran],
         [{ outcome: 'skipped_locked' }, cleanup.stats.skippedLocked],
         [{ outcome: 'skipped_running' }, cleanup.stats.skippedRunning],
+        [{ outcome: 'skipped_recent' }, cleanup.stats.skippedRecent],
         [{ outcome: 'failed' }, cleanup.stats.failed],
       ],
       ['outcome'],
