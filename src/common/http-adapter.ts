@@ -1,13 +1,18 @@
 import { Logger } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
-import type { Socket } from 'node:net';
+import type { Server } from 'node:http';
+import { Server as NetServer, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from './api-error.js';
 import { sendError } from './all-exceptions.filter.js';
 import { envelope, toEnvelope } from './error-envelope.js';
 import { TRACE_HEADER, traceIdFor } from './trace-id.js';
 
 const logger = new Logger('Errors');
+
+/** After the drain, how long connections already accepted get to send their request and be answered. */
+const DRAIN_CONNECTION_GRACE_MS = 1000;
 
 /**
  * Fastify under Nest, with every answer Fastify would write by itself in the error envelope:
@@ -58,8 +63,29 @@ export class KeywardFastifyAdapter extends FastifyAdapter {
 
   override async beforeClose(): Promise<void> {
     this.draining = true;
-    if (this.drainFor > 0) await new Promise((resolve) => setTimeout(resolve, this.drainFor));
+    if (this.drainFor > 0) {
+      await sleep(this.drainFor);
+      await this.stopAccepting();
+    }
     super.beforeClose();
+  }
+
+  /**
+   * Closes the port but not the connections already accepted: `http.Server#close` would also close
+   * every connection without a request in progress, resetting one whose request is on its way. Each of
+   * those gets its 503 with `Connection: close` (or goes idle) within a short grace; Fastify's close then
+   * ends whatever is left.
+   */
+  private async stopAccepting(): Promise<void> {
+    const server = this.getHttpServer() as Server | undefined;
+    if (!server?.listening) return;
+    NetServer.prototype.close.call(server);
+    const deadline = Date.now() + DRAIN_CONNECTION_GRACE_MS;
+    while (Date.now() < deadline) {
+      const open = await new Promise<number>((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
+      if (open === 0) return;
+      await sleep(20);
+    }
   }
 }
 
