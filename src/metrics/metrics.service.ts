@@ -114,6 +114,17 @@ export class MetricsService implements OnModuleDestroy {
       () => throttle.stats.negativeHits,
     );
 
+    // Reads that could go to a replica (DATABASE_REPLICA_URLS), by where they were served
+    this.counterFrom(
+      'keyward_replica_reads_total',
+      'Cache misses and lists by where they were read: a replica, or the primary (no replica, lagging behind a change, failing)',
+      () => [
+        [{ served_by: 'replica' }, db.replicaReads.stats.replica],
+        [{ served_by: 'primary' }, db.replicaReads.stats.primary],
+      ],
+      ['served_by'],
+    );
+
     // Cleanup
     this.counterFrom(
       'keyward_cleanup_runs_total',

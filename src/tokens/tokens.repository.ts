@@ -53,9 +53,11 @@ export class TokensRepository {
 
   /** The verification lookup: one indexed read through the driver (no ORM on the hot path). */
   async findByLookupId(lookupId: string): Promise<TokenRow | null> {
-    const rows = await this.db.sql.prepared('token_by_lookup_id', 'SELECT * FROM api_tokens WHERE lookup_id = $1', [
-      lookupId,
-    ]);
+    const text = 'SELECT * FROM api_tokens WHERE lookup_id = $1';
+    // A replica when one is configured and has replayed every change this instance was told of.
+    const rows =
+      (await this.db.replicaReads.read(text, [lookupId], (r) => String(r.id))) ??
+      (await this.db.sql.prepared('token_by_lookup_id', text, [lookupId]));
     return rows.length ? camelRow<TokenRow>(rows[0]) : null;
   }
 
@@ -71,8 +73,14 @@ export class TokensRepository {
    * Global tokens, keyset-paginated over (created_at, id), in one statement. Scope containment
    * (`scope_projects <@ within`) has no Prisma filter, hence SQL.
    */
-  pageGlobal(filter: GlobalTokenFilter, page: PageQuery): Promise<TokenRow[]> {
-    return this.prisma.$queryRaw<TokenRow[]>(globalPageSql(filter, page));
+  async pageGlobal(filter: GlobalTokenFilter, page: PageQuery): Promise<TokenRow[]> {
+    const sql = globalPageSql(filter, page);
+    const fromReplica = await this.db.replicaReads.read<TokenRow & Record<string, unknown>>(
+      sql.text,
+      sql.values,
+      (r) => r.id,
+    );
+    return fromReplica ?? this.prisma.$queryRaw<TokenRow[]>(sql);
   }
 
   /**
@@ -153,7 +161,10 @@ export class TokensRepository {
   ): Promise<TokenRow[] | null> {
     if (!isUuid(projectId) || !inScope(scope, projectId)) return null;
     const statement = projectTokenListStatement(canonicalProjectId(projectId), opts);
-    const rows = await this.db.sql.prepared(statement.name, statement.text, statement.params);
+    const rows =
+      (await this.db.replicaReads.read(statement.text, statement.params, (r) =>
+        r.id === null ? null : String(r.id),
+      )) ?? (await this.db.sql.prepared(statement.name, statement.text, statement.params));
     if (!rows.length) return null;
     if (rows[0].id === null) return [];
     return rows.map((r) => camelRow<TokenRow>(r, 'project_exists'));
