@@ -164,7 +164,8 @@ export const configSchema = z.object({
   KEYWARD_MAX_TOKEN_TTL: duration('3650d'),
   /** How long a positive verification result may be served from memory (0 disables the cache). */
   KEYWARD_AUTH_CACHE_TTL: duration('30s'),
-  KEYWARD_AUTH_CACHE_MAX: int(100_000, 1, 10_000_000),
+  /** Cached verification results at most: ~1.5 KB of heap each (bench/cache-memory.js), 50k ≈ 75 MB. */
+  KEYWARD_AUTH_CACHE_MAX: int(50_000, 1, 10_000_000),
   /**
    * While the database is unreachable, a token confirmed valid within this time keeps working from the
    * cache (0: outages answer 503 for every database token).
