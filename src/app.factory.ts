@@ -33,6 +33,8 @@ export interface CreateAppOptions {
   logger?: Pino;
   /** An already opened database (main.ts opens it before Nest); opened by the app otherwise. */
   database?: DatabaseService;
+  /** The server process (main.ts): a shutdown signal drains for KEYWARD_SHUTDOWN_DRAIN before closing. */
+  drainOnSignal?: boolean;
 }
 
 /**
@@ -142,8 +144,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // handler Nest installs, so the filter is the one place that writes error responses.
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(new StorableTextPipe(), new RequireObjectBodyPipe(), createValidationPipe());
-  // Every usual signal stops the service gracefully, except SIGHUP: it reloads the tokens file.
-  app.enableShutdownHooks(Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP));
+  // Every usual signal stops the service gracefully, except SIGHUP: it reloads the tokens file. A signal
+  // first drains for KEYWARD_SHUTDOWN_DRAIN (503 with `Connection: close`), then closes.
+  const signals = Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP);
+  if (options.drainOnSignal) adapter.drainAfterSignal(config.KEYWARD_SHUTDOWN_DRAIN, signals);
+  app.enableShutdownHooks(signals);
 
   if (config.KEYWARD_DOCS_ENABLED) {
     const document = buildOpenApiDocument(app);

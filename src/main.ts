@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     log: (message: string) => dbLog.info(message),
     warn: (message: string) => dbLog.warn(message),
   });
-  const app = await createApp(config, { logger, database });
+  const app = await createApp(config, { logger, database, drainOnSignal: true });
   try {
     await app.listen({ port: config.PORT, host: config.HOST });
   } catch (err) {

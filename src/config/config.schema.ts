@@ -46,6 +46,38 @@ export const configSchema = z.object({
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
   ),
+  /**
+   * A direct PostgreSQL URL for LISTEN/NOTIFY and advisory locks, when DATABASE_URL goes through a
+   * transaction pooler (PgBouncer); unset, DATABASE_URL serves both.
+   */
+  DATABASE_DIRECT_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  /** Streaming replicas (comma-separated URLs) that serve cache misses and lists; writes stay on DATABASE_URL. */
+  DATABASE_REPLICA_URLS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        if (value === undefined) return [];
+        const urls = value
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean);
+        for (const url of urls) {
+          if (!/^postgres(ql)?:\/\//.test(url)) {
+            ctx.addIssue({ code: 'custom', message: 'every entry must be a postgres:// or postgresql:// URL' });
+            return z.NEVER;
+          }
+        }
+        return urls;
+      }),
+  ),
   DATABASE_POOL_SIZE: int(10, 1, 200),
   /** Longest wait for a new PostgreSQL connection (TCP + startup). */
   DATABASE_CONNECT_TIMEOUT: duration('2s').refine((v) => v >= 100, 'must be at least 100ms'),
@@ -127,12 +159,18 @@ export const configSchema = z.object({
   ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEYWARD_TRUST_PROXY: bool(false),
+  /**
+   * On SIGTERM, how long the service keeps its port open answering 503 with `Connection: close`
+   * (readiness included) before it stops accepting; requests in flight always finish.
+   */
+  KEYWARD_SHUTDOWN_DRAIN: duration('5s'),
   KEYWARD_MIGRATE_ON_START: bool(true),
   KEYWARD_DEFAULT_PAGE_SIZE: int(500, 1, 1000),
   KEYWARD_MAX_TOKEN_TTL: duration('3650d'),
   /** How long a positive verification result may be served from memory (0 disables the cache). */
   KEYWARD_AUTH_CACHE_TTL: duration('30s'),
-  KEYWARD_AUTH_CACHE_MAX: int(100_000, 1, 10_000_000),
+  /** Cached verification results at most: ~1.5 KB of heap each (bench/cache-memory.js), 50k ≈ 75 MB. */
+  KEYWARD_AUTH_CACHE_MAX: int(50_000, 1, 10_000_000),
   /**
    * While the database is unreachable, a token confirmed valid within this time keeps working from the
    * cache (0: outages answer 503 for every database token).

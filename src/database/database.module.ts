@@ -28,6 +28,7 @@ export async function openDatabase(
         query: config.DATABASE_QUERY_TIMEOUT,
       },
       { log: (m) => logger.log(m), warn: (m) => (logger.warn ? logger.warn(m) : logger.log(m)) },
+      { directUrl: config.DATABASE_DIRECT_URL, replicaUrls: config.DATABASE_REPLICA_URLS },
     );
   } else {
     try {
@@ -48,7 +49,12 @@ export async function openDatabase(
     if (err instanceof MigrationError) throw err;
     throw new MigrationError(`migrations: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
   }
-  logger.log(`using ${handle.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'} at ${handle.location}`);
+  const through =
+    handle.mode === 'pooler' ? ' through a connection pooler (direct connection for LISTEN and locks)' : '';
+  const replicas = handle.replicas.length ? `, ${handle.replicas.length} read replica(s)` : '';
+  logger.log(
+    `using ${handle.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'} at ${handle.location}${through}${replicas}`,
+  );
   return new DatabaseService(handle);
 }
 

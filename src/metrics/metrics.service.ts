@@ -129,6 +129,7 @@ export class MetricsService implements OnModuleDestroy {
         [{ outcome: 'ran' }, cleanup.stats.ran],
         [{ outcome: 'skipped_locked' }, cleanup.stats.skippedLocked],
         [{ outcome: 'skipped_running' }, cleanup.stats.skippedRunning],
+        [{ outcome: 'skipped_recent' }, cleanup.stats.skippedRecent],
         [{ outcome: 'failed' }, cleanup.stats.failed],
       ],
       ['outcome'],
@@ -161,6 +162,16 @@ export class MetricsService implements OnModuleDestroy {
 
   /** The PostgreSQL pool (absent on PGlite) and the token change listener's connection. */
   private readDatabase(db: DatabaseService, config: AppConfig, events: TokenEventsService): void {
+    // Reads that could go to a replica (DATABASE_REPLICA_URLS), by where they were served
+    this.counterFrom(
+      'keyward_replica_reads_total',
+      'Cache misses and lists by where they were read: a replica, or the primary (no replica, lagging behind a change, failing)',
+      () => [
+        [{ served_by: 'replica' }, db.replicaReads.stats.replica],
+        [{ served_by: 'primary' }, db.replicaReads.stats.primary],
+      ],
+      ['served_by'],
+    );
     const pool = db.handle.pool;
     if (pool) {
       this.gaugeFrom(

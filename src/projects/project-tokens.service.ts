@@ -47,6 +47,9 @@ export function toProjectTokenDto(row: TokenRow): ProjectTokenDto {
 const nameTaken = (name: string) => ApiError.conflict('A token with this name already exists in the project', { name });
 
 /** Calyptia-style project tokens: api_tokens rows of kind `project`, confined to their project. */
+/** The largest page of a project's token list (`last` above it is served as this many, with a next page). */
+export const MAX_PROJECT_TOKEN_PAGE = 1000;
+
 @Injectable()
 export class ProjectTokensService {
   constructor(
@@ -82,8 +85,9 @@ export class ProjectTokensService {
   }
 
   /**
-   * Newest first. `last` is the page size (all tokens without it); `before` continues after the cursor
-   * of a previous page. `next` is the cursor of the following page, null at the end.
+   * Newest first. `last` is the page size (KEYWARD_DEFAULT_PAGE_SIZE without it, at most
+   * MAX_PROJECT_TOKEN_PAGE: a larger `last` gets that many and a next page); `before` continues after
+   * the cursor of a previous page. `next` is the cursor of the following page, null at the end.
    */
   async list(
     caller: Principal,
@@ -96,13 +100,17 @@ export class ProjectTokensService {
           message: 'before is not a cursor returned in the Link or X-Next-Cursor header',
         })
       : undefined;
-    const take = query.last === undefined ? undefined : query.last + 1;
+    const size = Math.min(query.last ?? this.config.KEYWARD_DEFAULT_PAGE_SIZE, MAX_PROJECT_TOKEN_PAGE);
     // One statement: the project's existence (404) and the page together.
-    const found = await this.repo.listProjectTokens(caller.projects, projectId, { take, name: query.name, before });
+    const found = await this.repo.listProjectTokens(caller.projects, projectId, {
+      take: size + 1,
+      name: query.name,
+      before,
+    });
     if (!found) throw ApiError.notFound('Project not found');
-    const rows = query.last === 0 ? [] : found;
-    const page = query.last === undefined ? rows : rows.slice(0, query.last);
-    const more = query.last !== undefined && rows.length > query.last;
+    const rows = size === 0 ? [] : found;
+    const page = rows.slice(0, size);
+    const more = rows.length > size;
     return { items: page.map(toProjectTokenDto), next: more ? encodeCursor(page[page.length - 1]) : null };
   }
 

@@ -8,6 +8,13 @@ import { canonicalProjectId, inScope, type Scope } from '../access/scope.js';
 
 export type ProjectRow = Project;
 
+/**
+ * Live global tokens narrowed to this project alone (`$1`), revoked at `$2` when it is deleted: found
+ * through the scope index (`= ARRAY[…]` is one of its operators), not by walking every global token.
+ */
+export const REVOKE_NARROWED_TO_PROJECT = `UPDATE api_tokens SET revoked_at = $2::timestamptz
+  WHERE scope_projects = ARRAY[$1::text] AND kind = 'global' AND revoked_at IS NULL`;
+
 /** All Prisma access for projects. Reads take the caller's scope, so "not yours" is "not found". */
 @Injectable()
 export class ProjectsRepository {

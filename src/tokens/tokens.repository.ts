@@ -33,6 +33,9 @@ function isRevokedAncestor(e: unknown): boolean {
 
 import { MAX_TREE_DEPTH } from '../verification/verification.repository.js';
 
+/** Rows a project's token list reads at most when the caller gives no page size (services pass their own). */
+const DEFAULT_PAGE_CAP = 1001;
+
 export interface PageQuery {
   limit: number;
   after?: KeysetPosition;
@@ -93,30 +96,13 @@ export class TokensRepository {
    * (`scope_projects <@ within`) has no Prisma filter, hence SQL.
    */
   async pageGlobal(filter: GlobalTokenFilter, page: PageQuery): Promise<TokenRow[]> {
-    const where: Prisma.Sql[] = [Prisma.sql`kind = 'global'`];
-    if (filter.within !== null) {
-      const ids = [...filter.within];
-      where.push(Prisma.sql`cardinality(scope_projects) > 0 AND scope_projects <@ ${ids}::text[]`);
-    }
-    if (filter.access) where.push(Prisma.sql`access = ${filter.access}::"TokenAccess"`);
-    if (filter.status === 'active') {
-      where.push(
-        Prisma.sql`revoked_at IS NULL AND used_at IS NULL AND (expires_at IS NULL OR expires_at > ${filter.now})`,
-      );
-    } else if (filter.status === 'revoked') where.push(Prisma.sql`revoked_at IS NOT NULL`);
-    else if (filter.status === 'expired') where.push(Prisma.sql`revoked_at IS NULL AND expires_at <= ${filter.now}`);
-    const desc = page.direction === 'desc';
-    if (page.after) {
-      const { createdAt, id } = page.after;
-      where.push(
-        desc
-          ? Prisma.sql`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`
-          : Prisma.sql`(created_at, id) > (${createdAt}::timestamptz, ${id}::uuid)`,
-      );
-    }
-    const order = desc ? Prisma.sql`created_at DESC, id DESC` : Prisma.sql`created_at ASC, id ASC`;
-    return this.prisma.$queryRaw<TokenRow[]>`SELECT ${TOKEN_COLUMNS} FROM api_tokens
-      WHERE ${Prisma.join(where, ' AND ')} ORDER BY ${order} LIMIT ${page.limit}`;
+    const sql = globalPageSql(filter, page);
+    const fromReplica = await this.db.replicaReads.read<TokenRow & Record<string, unknown>>(
+      sql.text,
+      sql.values,
+      (r) => r.id,
+    );
+    return fromReplica ?? this.prisma.$queryRaw<TokenRow[]>(sql);
   }
 
   /**
@@ -218,27 +204,11 @@ export class TokensRepository {
     opts: { take?: number; name?: string; before?: KeysetPosition } = {},
   ): Promise<TokenRow[] | null> {
     if (!isUuid(projectId) || !inScope(scope, projectId)) return null;
-    const rows = await this.db.sql.prepared(
-      'project_token_list',
-      `SELECT p.id AS project_exists, t.*
-         FROM projects p
-         LEFT JOIN LATERAL (
-           SELECT * FROM api_tokens
-            WHERE project_id = p.id AND kind = 'project' AND revoked_at IS NULL
-              AND ($2::text IS NULL OR name = $2::text)
-              AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))
-            ORDER BY created_at DESC, id DESC
-            LIMIT $3::int
-         ) t ON true
-        WHERE p.id = $1::uuid`,
-      [
-        canonicalProjectId(projectId),
-        opts.name ?? null,
-        opts.take ?? null,
-        opts.before?.createdAt ?? null,
-        opts.before?.id ?? null,
-      ],
-    );
+    const statement = projectTokenListStatement(canonicalProjectId(projectId), opts);
+    const rows =
+      (await this.db.replicaReads.read(statement.text, statement.params, (r) =>
+        r.id === null ? null : String(r.id),
+      )) ?? (await this.db.sql.prepared(statement.name, statement.text, statement.params));
     if (!rows.length) return null;
     if (rows[0].id === null) return [];
     return rows.map((r) => camelRow<TokenRow>(r, 'project_exists'));
@@ -266,4 +236,68 @@ export class TokensRepository {
     if (count) this.cache.invalidate(id);
     return count ? this.prisma.apiToken.findFirst({ where: { ...where, id } }) : null;
   }
+}
+
+/** The Publisher list's statement (exported for the plan checks of the tests). */
+export function globalPageSql(filter: GlobalTokenFilter, page: PageQuery): Prisma.Sql {
+  const where: Prisma.Sql[] = [Prisma.sql`kind = 'global'`];
+  if (filter.within !== null) {
+    const ids = [...filter.within];
+    // Overlap first: the scope index finds the tokens naming one of these projects, whatever the
+    // number of other global tokens; containment then keeps those narrowed to them alone.
+    where.push(Prisma.sql`scope_projects && ${ids}::text[] AND scope_projects <@ ${ids}::text[]`);
+  }
+  if (filter.access) where.push(Prisma.sql`access = ${filter.access}::"TokenAccess"`);
+  if (filter.status === 'active') {
+    where.push(
+      Prisma.sql`revoked_at IS NULL AND used_at IS NULL AND (expires_at IS NULL OR expires_at > ${filter.now})`,
+    );
+  } else if (filter.status === 'revoked') where.push(Prisma.sql`revoked_at IS NOT NULL`);
+  else if (filter.status === 'expired') where.push(Prisma.sql`revoked_at IS NULL AND expires_at <= ${filter.now}`);
+  const desc = page.direction === 'desc';
+  if (page.after) {
+    const { createdAt, id } = page.after;
+    where.push(
+      desc
+        ? Prisma.sql`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`
+        : Prisma.sql`(created_at, id) > (${createdAt}::timestamptz, ${id}::uuid)`,
+    );
+  }
+  const order = desc ? Prisma.sql`created_at DESC, id DESC` : Prisma.sql`created_at ASC, id ASC`;
+  return Prisma.sql`SELECT ${TOKEN_COLUMNS} FROM api_tokens
+    WHERE ${Prisma.join(where, ' AND ')} ORDER BY ${order} LIMIT ${page.limit}`;
+}
+
+/**
+ * A project's token list: one statement per shape (with or without a name, a cursor), each a plan that
+ * reads only the page from the live-tokens index (or the (project, name) one), generic or custom.
+ * Exported for the plan checks of the tests.
+ */
+export function projectTokenListStatement(
+  projectId: string,
+  opts: { take?: number; name?: string; before?: KeysetPosition },
+): { name: string; text: string; params: unknown[] } {
+  const params: unknown[] = [projectId, opts.take ?? DEFAULT_PAGE_CAP];
+  let filter = '';
+  if (opts.name !== undefined) {
+    params.push(opts.name);
+    filter += ` AND name = $${params.length}::text`;
+  }
+  if (opts.before) {
+    params.push(opts.before.createdAt, opts.before.id);
+    filter += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+  }
+  return {
+    name: `project_token_list${opts.name !== undefined ? '_name' : ''}${opts.before ? '_before' : ''}`,
+    text: `SELECT p.id AS project_exists, t.*
+         FROM projects p
+         LEFT JOIN LATERAL (
+           SELECT * FROM api_tokens
+            WHERE project_id = p.id AND kind = 'project' AND revoked_at IS NULL${filter}
+            ORDER BY created_at DESC, id DESC
+            LIMIT $2::int
+         ) t ON true
+        WHERE p.id = $1::uuid`,
+    params,
+  };
 }

@@ -58,9 +58,11 @@ export class VerificationRepository {
 
   /** The verification lookup: one indexed read through the driver (no ORM on the hot path). */
   async findByLookupId(lookupId: string): Promise<TokenRow | null> {
-    const rows = await this.db.sql.prepared('token_by_lookup_id', 'SELECT * FROM api_tokens WHERE lookup_id = $1', [
-      lookupId,
-    ]);
+    const text = 'SELECT * FROM api_tokens WHERE lookup_id = $1';
+    // A replica when one is configured and has replayed every change this instance was told of.
+    const rows =
+      (await this.db.replicaReads.read(text, [lookupId], (r) => String(r.id))) ??
+      (await this.db.sql.prepared('token_by_lookup_id', text, [lookupId]));
     return rows.length ? camelRow<TokenRow>(rows[0]) : null;
   }
 
