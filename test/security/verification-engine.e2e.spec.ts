@@ -3,7 +3,7 @@ import { DatabaseService } from '../../src/database/database.service.js';
 import { PasswordHasher } from '../../src/verification/password-hasher.js';
 import { TokenCache } from '../../src/verification/token-cache.service.js';
 import { TokenCodec } from '../../src/verification/token-codec.js';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, type TestApp } from '../support/app.js';
+import { ADMIN_TOKEN, calyptiaErrorOf, client, type Client, startApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 /**
@@ -205,7 +205,7 @@ describe('the verification engine', () => {
         expiresAt,
       });
       expect(res.status, expiresAt).toBe(400);
-      expect(envelopeOf(res).message, expiresAt).toMatch(/expiresAt/);
+      expect(calyptiaErrorOf(res).detail, expiresAt).toMatch(/expiresAt/);
     }
     const ok = await api.post(`/v1/projects/${project.id}/tokens`, {
       name: 'ok',
