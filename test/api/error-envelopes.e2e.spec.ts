@@ -40,7 +40,7 @@ function rawRequest(text: string): Promise<string> {
   });
 }
 
-describe('inputs that used to answer 500', () => {
+describe('edge-case inputs get a 2xx or a 4xx envelope, never a 500', () => {
   it('"grace": null on both rotate routes means no grace', async () => {
     const a = await api.post('/api-token/create', { access: 'read' });
     const rest = await api.post(`/v1/tokens/${a.body.id}/rotate`, { grace: null });
