@@ -31,7 +31,7 @@ describe('a missing or invalid file stops the start', () => {
         const err = await run('node', [DIST_MAIN, '--tokens', path], {
           cwd: ROOT,
           env: { ...process.env, DATABASE_URL: '', KEYWARD_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' },
-          timeout: 20_000,
+          timeout: 120_000,
         }).then(
           () => null,
           (e: { code: number; stderr: string }) => e,
