@@ -16,14 +16,29 @@ export default defineConfig({
     hookTimeout: 60_000,
     reporters: ['default'],
     projects: [
+      // Unit specs share one module graph per worker (isolate: false): they hold no global state.
       { extends: true, test: { name: 'unit', include: ['src/**/*.spec.ts'], isolate: false } },
       {
         extends: true,
-        test: { name: 'e2e', include: ['test/**/*.e2e.spec.ts'], globalSetup: ['test/support/global-setup.ts'] },
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.e2e.spec.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          // The files of a worker share one module graph (NestJS, Prisma, the app's modules are loaded once);
+          // each file still starts its own app on its own database.
+          isolate: false,
+        },
       },
       {
         extends: true,
-        test: { name: 'system', include: ['test/**/*.system.spec.ts'], globalSetup: ['test/support/global-setup.ts'] },
+        test: {
+          name: 'system',
+          include: ['test/**/*.system.spec.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          // Processes start cold (Node, the bin's imports, initdb): slower than an in-process app.
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
       },
     ],
   },

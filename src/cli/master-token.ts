@@ -220,6 +220,7 @@ export async function set(
   out: Output,
   hashOnly: boolean,
   json = false,
+  input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
 ): Promise<void> {
   const prefix = config.KEYWARD_TOKEN_PREFIX;
   // With --json the prompt goes to stderr, so that stdout is only the JSON answer.
@@ -227,8 +228,9 @@ export async function set(
   const token = await promptLine(
     `Enter new token (must start with '${prefix}' and be at least ${MIN_MASTER_TOKEN_LENGTH} characters):\n> `,
     prompt,
+    input,
   );
-  if (!process.stdin.isTTY && !json) out.write('\n');
+  if (!input.isTTY && !json) out.write('\n');
   if (!token) throw new CliError('no token given');
   const problem = masterTokenProblem(token, prefix);
   if (problem) throw new CliError(problem);
