@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.spec.ts', 'test/**/*.e2e.spec.ts'],
+    include: ['src/**/*.spec.ts', 'test/**/*.e2e.spec.ts', 'test/**/*.system.spec.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,

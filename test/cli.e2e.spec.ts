@@ -329,9 +329,12 @@ describe('on the embedded database', () => {
         const r = await keyward(args, env);
         expect(r.code).toBe(1);
         expect(r.stdout).toBe('');
-        expect(r.stderr.trim()).toBe(
-          `keyward: The embedded database directory ${dataDir} is in use by another Keyward process. ` +
-            'Only one process may open it: stop the running service first, or point KEYWARD_DATA_DIR elsewhere.',
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toContain(
+          `keyward: The embedded database directory ${dataDir} is in use by another Keyward process (PID ${process.pid} `,
+        );
+        expect(r.stderr).toContain(
+          'Only one process may open it: stop the running service first, or point KEYWARD_DATA_DIR elsewhere.',
         );
       }
     } finally {
@@ -369,6 +372,15 @@ describe('master-token commands token what|reset|set on a tokens file', () => {
     expect(ok(await keyward(['token', 'what', '--file', file], masterTokenEnv)).stdout).toBe(
       `Current Token: ${token}\n`,
     );
+  });
+
+  it('reset on a file without a master token creates one and does not speak of an old token', async () => {
+    const file = join(dir, 'fresh.json');
+    const reset = ok(await keyward(['token', 'reset', '--file', file], masterTokenEnv));
+    const lines = reset.stdout.split('\n');
+    expect(lines[0]).toBe('✓ Token created');
+    expect(lines[1]).toMatch(/^New Token: lightd_[0-9a-f]{64}$/);
+    expect(reset.stdout).not.toMatch(/old token/i);
   });
 
   it('reset --hash-only keeps only the hash: the service accepts the token, what shows the stub', async () => {

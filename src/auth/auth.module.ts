@@ -4,7 +4,6 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
-import { TokensRepository } from '../tokens/tokens.repository.js';
 import { AuthGuard } from './auth.guard.js';
 import { TokenVerifier } from './token-verifier.js';
 import { permissionsForAccess } from '../access/permissions.js';
@@ -30,7 +29,6 @@ export class AuthModule implements OnApplicationBootstrap {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly statics: StaticCredentials,
-    private readonly tokens: TokensRepository,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -57,14 +55,6 @@ export class AuthModule implements OnApplicationBootstrap {
         },
       ]);
       this.logger.log('bootstrap admin token configured (KEYWARD_ADMIN_TOKEN)');
-    }
-    if (this.statics.size === 0 && (await this.tokens.countActive()) === 0) {
-      this.logger.warn(
-        'No tokens exist and no admin token is configured: every protected route answers 401. ' +
-          'To create the first token, start Keyward with KEYWARD_ADMIN_TOKEN set to a secret of at least ' +
-          '20 characters (e.g. `KEYWARD_ADMIN_TOKEN=$(openssl rand -hex 32) npm start`) and call ' +
-          'POST /api-token/create with it, or run `node dist/cli/main.js token create --access write` while the service is stopped.',
-      );
     }
   }
 }

@@ -14,6 +14,7 @@ import { TokenCodec } from '../tokens/token-codec.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import { PublisherService } from '../tokens/publisher.service.js';
 import { RotationService } from '../tokens/rotation.service.js';
+import { AdminTokens } from '../tokens/admin-token.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
 import { UsageTracker } from '../tokens/usage-tracker.service.js';
 import { AuthThrottle } from '../auth/auth-throttle.js';
@@ -59,6 +60,7 @@ export interface TokenServices {
   audit: AuditService;
   /** The same verifier the service's guard and verify API use (no tokens file, no cache). */
   verifier: TokenVerifier;
+  admin: AdminTokens;
 }
 
 /** What the audit trail shows as the origin of CLI actions (their actor is `cli`). */
@@ -104,6 +106,7 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
         projectTokens: new ProjectTokensService(config, projects, repo, issuer, audit),
         tokens: repo,
         audit,
+        admin: new AdminTokens(repo, issuer, audit),
       });
     } finally {
       await usage.flush();
@@ -288,4 +291,20 @@ export async function verify(config: AppConfig, opts: VerifyOptions, input: stri
     }
   }
   return result.valid;
+}
+
+/**
+ * `keyward admin reset`: a new secret for the admin token a first start created (same id: the tokens
+ * created through it keep working), or a new admin token when there is none. Printed once.
+ */
+export async function adminReset(config: AppConfig, opts: { json?: boolean }, out: Output): Promise<void> {
+  const reset = await withTokens(config, (tokens) => tokens.admin.reset(OPERATOR));
+  const doc = { id: reset.row.id, token: reset.token, replaced: reset.replaced };
+  if (opts.json) return out.line(JSON.stringify(doc, null, 2));
+  out.line(reset.replaced ? '✓ Admin token rotated' : '✓ Admin token created');
+  out.line(`ID:          ${reset.row.id}`);
+  out.line(`Admin token: ${reset.token}`);
+  out.line('');
+  out.line('⚠️  Store the token now: it is shown only this once.');
+  if (reset.replaced) out.line('   The previous admin token no longer works.');
 }

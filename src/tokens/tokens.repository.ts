@@ -221,6 +221,18 @@ export class TokensRepository {
     return count ? this.prisma.apiToken.findFirst({ where: { ...where, id } }) : null;
   }
 
+  /** The live tokens created by `creatorId` (for `bootstrap`: the admin token, at most one) and how many ever were. */
+  async createdBy(creatorId: string): Promise<{ live: TokenRow | null; ever: number }> {
+    const [live, ever] = await Promise.all([
+      this.prisma.apiToken.findFirst({
+        where: { createdById: creatorId, revokedAt: null },
+        orderBy: { createdAt: 'desc' },
+      }),
+      this.prisma.apiToken.count({ where: { createdById: creatorId } }),
+    ]);
+    return { live, ever };
+  }
+
   countActive(): Promise<number> {
     return this.prisma.apiToken.count({ where: { revokedAt: null } });
   }
