@@ -56,7 +56,7 @@ describe.skipIf(skip)(title, () => {
     });
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 2000 });
-    page.setDefaultTimeout(45_000);
+    page.setDefaultTimeout(30_000);
   }, 90_000);
 
   afterAll(async () => {
@@ -67,6 +67,7 @@ describe.skipIf(skip)(title, () => {
 
   /** The operation block of `method` on exactly `path`, opened and in "Try it out" mode. */
   async function openOperation(method: string, path: string): Promise<Handle> {
+    console.log(`swagger-ui: opening ${method} ${path}`);
     const handle = (await page.waitForFunction(
       (m: string, p: string) =>
         [
@@ -140,6 +141,7 @@ describe.skipIf(skip)(title, () => {
     } catch {
       /* text (metrics) */
     }
+    console.log(`swagger-ui: ${key}${copy.params || copy.body ? ' (with an earlier answer)' : ''} → ${code}`);
     return { status: code, body };
   }
 
@@ -246,5 +248,5 @@ describe.skipIf(skip)(title, () => {
     expect([...new Set(executed)].sort()).toEqual([...new Set(listed)].sort());
     for (const key of new Set(filled)) expect(COPY_BEFORE_EXECUTE, key).toHaveProperty([key]);
     for (const key of Object.keys(COPY_BEFORE_EXECUTE)) expect(filled, key).toContain(key);
-  }, 600_000);
+  }, 1_500_000);
 });
