@@ -9,7 +9,7 @@ import { ADMIN_TOKEN, startApp, type TestApp } from '../support/app.js';
 let t: TestApp;
 beforeAll(async () => {
   t = await startApp();
-});
+}, 180_000);
 afterAll(async () => t?.close());
 
 const UNSUPPORTED = 'Unsupported Content-Type: send application/json';

@@ -119,7 +119,7 @@ describe('docs/ covers the metrics', () => {
     registered = (await t.app.get(MetricsService).registry.getMetricsAsJSON())
       .map((m) => m.name)
       .filter((name) => name.startsWith('keyward_'));
-  });
+  }, 180_000);
   afterAll(async () => t?.close());
 
   it('every keyward_ metric of the registry is in docs/operations/metrics.md', () => {
