@@ -10,7 +10,8 @@ import type { Logger as Pino } from 'pino';
 import { AppModule } from './app.module.js';
 import { presentedToken } from './verification/credentials.js';
 import { installAccessLog } from './common/access-log.js';
-import { createLogger } from './common/logging.js';
+import { createLogger, quietStartup } from './common/logging.js';
+import { installMethodNotAllowed } from './common/method-not-allowed.js';
 import type { DatabaseService } from './database/database.service.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { TokenCodec } from './verification/token-codec.js';
@@ -81,8 +82,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       bodyParser: false,
     },
   );
-  app.useLogger(app.get(Logger));
+  app.useLogger(quietStartup(app.get(Logger)));
   const fastify = app.getHttpAdapter().getInstance();
+  // A known path asked with another method: 405 with `Allow` (routes are collected as they register).
+  installMethodNotAllowed(fastify);
   // Client address, user agent and trace id of the current request, for the audit trail.
   await registerRequestContext(fastify);
 
@@ -136,7 +139,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       return problem ? done(new BadJsonError(`Invalid JSON body: ${problem}`)) : done(null, value);
     });
   };
-  fastify.removeContentTypeParser('application/json');
+  // Every other media type (text/plain included, whatever it holds) and a body without one: 415.
+  fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
   fastify.addContentTypeParser(/^application\/[\w.+-]+\+json$/i, { parseAs: 'string' }, parseJson);
 

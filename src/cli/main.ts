@@ -128,6 +128,14 @@ function program(io: CliIo, exit: { code: number }): Command {
       return master.set(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly, !!opts.json, io.stdin);
     });
 
+  root
+    .command('admin')
+    .description('the admin token a first start creates (every permission, every project)')
+    .command('reset')
+    .description('give the admin token a new secret (or create one when there is none) and print it once')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => tokens.adminReset(config(), opts, out));
+
   const project = root.command('project').description('manage projects and their (Calyptia-style) project tokens');
 
   project

@@ -19,6 +19,8 @@ import { TokensRepository } from '../tokens/tokens.repository.js';
 import { TokenVerifier, verifyResult } from '../verification/token-verifier.js';
 import { VerificationRepository } from '../verification/verification.repository.js';
 import { CliModule } from './cli.module.js';
+import { AdminTokens } from '../tokens/admin-token.js';
+import { TokenIssuer } from '../tokens/token-issuer.js';
 import { CliError, type Output } from './output.js';
 import { hostname, userInfo } from 'node:os';
 
@@ -41,6 +43,7 @@ export interface TokenServices {
   audit: AuditService;
   /** The same verifier the service's guard and verify API use (no tokens file, no cache). */
   verifier: TokenVerifier;
+  admin: AdminTokens;
 }
 
 /** What the audit trail shows as the origin of CLI actions (their actor is `cli`). */
@@ -94,6 +97,7 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
       tokens: app.get(TokensRepository),
       projectRefs: app.get(VerificationRepository),
       audit,
+      admin: new AdminTokens(app.get(TokensRepository), app.get(TokenIssuer), audit),
     });
   } catch (err) {
     if (err instanceof ApiError) {
@@ -266,4 +270,20 @@ export async function verify(config: AppConfig, opts: VerifyOptions, input: stri
     }
   }
   return result.valid;
+}
+
+/**
+ * `keyward admin reset`: a new secret for the admin token a first start created (same id: the tokens
+ * created through it keep working), or a new admin token when there is none. Printed once.
+ */
+export async function adminReset(config: AppConfig, opts: { json?: boolean }, out: Output): Promise<void> {
+  const reset = await withTokens(config, (tokens) => tokens.admin.reset(OPERATOR));
+  const doc = { id: reset.row.id, token: reset.token, replaced: reset.replaced };
+  if (opts.json) return out.line(JSON.stringify(doc, null, 2));
+  out.line(reset.replaced ? '✓ Admin token rotated' : '✓ Admin token created');
+  out.line(`ID:          ${reset.row.id}`);
+  out.line(`Admin token: ${reset.token}`);
+  out.line('');
+  out.line('⚠️  Store the token now: it is shown only this once.');
+  if (reset.replaced) out.line('   The previous admin token no longer works.');
 }

@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import lockfile from 'proper-lockfile';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { DatabaseDownError } from '../common/database-errors.js';
 import { DatabaseAvailability, type AvailabilityLogger } from './database-availability.js';
@@ -131,7 +131,7 @@ function guard(pool: pg.Pool, availability: DatabaseAvailability): void {
   };
 }
 
-export class DataDirLockedError extends Error {}
+export { DataDirLockedError } from './data-dir-lock.js';
 
 export function redactUrl(url: string): string {
   try {
@@ -417,29 +417,28 @@ export async function connectPostgres(
 
 /**
  * Opens the embedded database in `dir` (or in memory for `memory://`). A PGlite directory has no lock
- * between processes, so a lock file beside it (`<dir>.lock`, refreshed while we run and considered
- * stale after 15 s if the holder died) keeps a second process out.
+ * between processes, so a lock file beside it (`<dir>.pid`: the owner's PID and start time) keeps a
+ * second process out; a lock left by a process that is gone is taken over at once (see data-dir-lock.ts).
  */
-export async function connectPglite(dir: string): Promise<DatabaseHandle> {
-  let release: (() => Promise<void>) | undefined;
+export async function connectPglite(
+  dir: string,
+  log: (message: string) => void = () => undefined,
+): Promise<DatabaseHandle> {
+  let lock: DataDirLock | undefined;
   let dataDir: string | undefined;
   if (dir !== 'memory://') {
     dataDir = resolve(dir);
     mkdirSync(dataDir, { recursive: true });
-    try {
-      release = await lockfile.lock(dataDir, { stale: 15_000, update: 5_000, retries: 0, realpath: false });
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ELOCKED') {
-        throw new DataDirLockedError(
-          `The embedded database directory ${dataDir} is in use by another Keyward process. ` +
-            'Only one process may open it: stop the running service first, or point KEYWARD_DATA_DIR elsewhere.',
-        );
-      }
-      throw err;
-    }
+    lock = lockDataDir(dataDir);
+    if (lock.tookOverFrom) log(`took over the lock of ${dataDir} (${lock.tookOverFrom})`);
   }
   const db = dataDir ? new PGlite(dataDir) : new PGlite();
-  await db.waitReady;
+  try {
+    await db.waitReady;
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
   return {
     kind: 'pglite',
@@ -459,7 +458,7 @@ export async function connectPglite(dir: string): Promise<DatabaseHandle> {
     async close() {
       await prisma.$disconnect();
       await db.close();
-      await release?.();
+      lock?.release();
     },
   };
 }

@@ -32,7 +32,7 @@ export async function openDatabase(
     );
   } else {
     try {
-      handle = await connectPglite(config.KEYWARD_DATA_DIR);
+      handle = await connectPglite(config.KEYWARD_DATA_DIR, (m) => logger.log(m));
     } catch (err) {
       if (err instanceof DataDirLockedError) throw err;
       throw new DatabaseUnavailableError(`KEYWARD_DATA_DIR: ${String((err as Error)?.message ?? err).split('\n')[0]}`);

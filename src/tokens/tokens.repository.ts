@@ -236,6 +236,22 @@ export class TokensRepository {
     if (count) this.cache.invalidate(id);
     return count ? this.prisma.apiToken.findFirst({ where: { ...where, id } }) : null;
   }
+
+  /** The live tokens created by `creatorId` (for `bootstrap`: the admin token, at most one) and how many ever were. */
+  async createdBy(creatorId: string): Promise<{ live: TokenRow | null; ever: number }> {
+    const [live, ever] = await Promise.all([
+      this.prisma.apiToken.findFirst({
+        where: { createdById: creatorId, revokedAt: null },
+        orderBy: { createdAt: 'desc' },
+      }),
+      this.prisma.apiToken.count({ where: { createdById: creatorId } }),
+    ]);
+    return { live, ever };
+  }
+
+  countActive(): Promise<number> {
+    return this.prisma.apiToken.count({ where: { revokedAt: null } });
+  }
 }
 
 /** The Publisher list's statement (exported for the plan checks of the tests). */

@@ -317,6 +317,15 @@ describe('master-token commands token what|reset|set on a tokens file', () => {
     );
   });
 
+  it('reset on a file without a master token creates one and does not speak of an old token', async () => {
+    const file = join(dir, 'fresh.json');
+    const reset = ok(await keyward(['token', 'reset', '--file', file], masterTokenEnv));
+    const lines = reset.stdout.split('\n');
+    expect(lines[0]).toBe('✓ Token created');
+    expect(lines[1]).toMatch(/^New Token: lightd_[0-9a-f]{64}$/);
+    expect(reset.stdout).not.toMatch(/old token/i);
+  });
+
   it('reset --hash-only keeps only the hash: the service accepts the token, what shows the stub', async () => {
     const file = join(dir, 'hashed.json');
     writeFileSync(

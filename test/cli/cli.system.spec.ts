@@ -54,9 +54,12 @@ describe('on the embedded database', () => {
         const r = await keyward(args, env);
         expect(r.code).toBe(1);
         expect(r.stdout).toBe('');
-        expect(r.stderr.trim()).toBe(
-          `keyward: The embedded database directory ${dataDir} is in use by another Keyward process. ` +
-            'Only one process may open it: stop the running service first, or point KEYWARD_DATA_DIR elsewhere.',
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toContain(
+          `keyward: The embedded database directory ${dataDir} is in use by another Keyward process (PID ${process.pid} `,
+        );
+        expect(r.stderr).toContain(
+          'Only one process may open it: stop the running service first, or point KEYWARD_DATA_DIR elsewhere.',
         );
       }
     } finally {
