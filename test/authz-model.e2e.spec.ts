@@ -1206,7 +1206,7 @@ describe('authorization model', () => {
 describe('concurrent pairs', () => {
   it(
     `concurrent pairs agree with the oracle (${CREATE_PAIRS} create-child ∥ revoke-parent, ${USE_PAIRS} use ∥ disable)`,
-    { timeout: 600_000 },
+    { timeout: 1_800_000 },
     async () => {
       const verdict = async (token: string) => (await api.post('/v1/tokens/verify', { token })).body?.code;
       const publisherToken = async (access: 'read' | 'write', token?: string) => {
