@@ -17,6 +17,7 @@ import { ProjectsModule } from './projects/projects.module.js';
 import { TokensFileModule } from './tokens-file/tokens-file.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { VerificationModule } from './verification/verification.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -38,6 +39,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         CleanupModule,
         MetricsModule,
+        WebhooksModule,
       ],
     };
   }

@@ -11,6 +11,8 @@ import { DatabaseService } from '../database/database.service.js';
 import { PasswordHasher } from '../tokens/password-hasher.js';
 import { TokenCache } from '../tokens/token-cache.service.js';
 import { TokenEventsService } from '../tokens/token-events.service.js';
+import { WebhookDeliveryService } from '../webhooks/webhook-delivery.service.js';
+import { WebhookEventsService } from '../webhooks/webhook-events.service.js';
 
 type Labels = Record<string, string>;
 /** A value read at scrape time: one number, or one number per label set. */
@@ -39,6 +41,8 @@ export class MetricsService implements OnModuleDestroy {
     cleanup: CleanupService,
     outcomes: VerificationOutcomes,
     throttle: AuthThrottle,
+    webhookEvents: WebhookEventsService,
+    webhookDelivery: WebhookDeliveryService,
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
@@ -149,6 +153,24 @@ export class MetricsService implements OnModuleDestroy {
       'keyward_cleanup_last_run_timestamp_seconds',
       'When the last completed cleanup pass finished (Unix time, 0: none yet)',
       () => (cleanup.history.at(-1)?.finishedAt.getTime() ?? 0) / 1000,
+    );
+
+    // Webhooks
+    this.counterFrom(
+      'keyward_webhook_events_total',
+      'Webhook deliveries queued by this instance, by event type',
+      () => [...webhookEvents.queued].map(([type, n]) => [{ type }, n]),
+      ['type'],
+    );
+    this.counterFrom(
+      'keyward_webhook_attempts_total',
+      'Webhook delivery attempts by outcome (success: a 2xx answer), and deliveries given up',
+      () => [
+        [{ outcome: 'success' }, webhookDelivery.stats.succeeded],
+        [{ outcome: 'failure' }, webhookDelivery.stats.failed],
+        [{ outcome: 'gave_up' }, webhookDelivery.stats.gaveUp],
+      ],
+      ['outcome'],
     );
 
     // Database
