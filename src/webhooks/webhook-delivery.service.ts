@@ -127,11 +127,17 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, OnModuleD
       return this.repo.settle(d.id, d.attempts, { status: 'succeeded', code, error: null });
     }
     this.stats.failed++;
-    const delay = retryDelay(d.attempts, this.config.KEYWARD_WEBHOOK_RETRY_BASE, this.config.KEYWARD_WEBHOOK_RETRY_MAX_DELAY);
+    const delay = retryDelay(
+      d.attempts,
+      this.config.KEYWARD_WEBHOOK_RETRY_BASE,
+      this.config.KEYWARD_WEBHOOK_RETRY_MAX_DELAY,
+    );
     const giveUp = Date.now() + delay > d.createdAt.getTime() + this.config.KEYWARD_WEBHOOK_RETRY_WINDOW;
     if (giveUp) {
       this.stats.gaveUp++;
-      this.logger.warn(`webhooks: delivery ${d.id} to webhook ${d.webhookId} failed for good after ${d.attempts} attempts`);
+      this.logger.warn(
+        `webhooks: delivery ${d.id} to webhook ${d.webhookId} failed for good after ${d.attempts} attempts`,
+      );
     }
     await this.repo.settle(d.id, d.attempts, {
       status: giveUp ? 'failed' : 'pending',

@@ -4,12 +4,7 @@ import { AuditService, type RecordedAction } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type { Webhook } from '../generated/prisma/client.js';
-import {
-  type TokenSummary,
-  tokenScope,
-  type WebhookEventType,
-  type WebhookPayload,
-} from './webhook-events.js';
+import { type TokenSummary, tokenScope, type WebhookEventType, type WebhookPayload } from './webhook-events.js';
 import { WebhooksRepository, type NewDelivery } from './webhooks.repository.js';
 
 /** The audit actions that are token events, and the events they announce. */
@@ -21,7 +16,11 @@ const ANNOUNCED: Record<string, WebhookEventType[]> = {
   'token.leaked': ['token.leaked', 'token.revoked'],
 };
 
-const REASONS: Record<string, string> = { 'token.revoke': 'revoked', 'token.delete': 'deleted', 'token.leaked': 'leaked' };
+const REASONS: Record<string, string> = {
+  'token.revoke': 'revoked',
+  'token.delete': 'deleted',
+  'token.leaked': 'leaked',
+};
 
 /** Tokens announced per expiry statement (a larger backlog takes several scans). */
 const SCAN_BATCH = 500;
@@ -67,7 +66,9 @@ export class WebhookEventsService implements OnApplicationBootstrap, OnModuleDes
   }
 
   private track(p: Promise<void>): void {
-    const tracked = p.catch((err: Error) => this.fail('queueing an event', err)).finally(() => this.pending.delete(tracked));
+    const tracked = p
+      .catch((err: Error) => this.fail('queueing an event', err))
+      .finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
   }
 
@@ -149,13 +150,11 @@ export class WebhookEventsService implements OnApplicationBootstrap, OnModuleDes
           if (!hooks.length) return { tokens: 0, queued: 0 };
           const tokens = await this.repo.takeExpiring(q, lead, SCAN_BATCH);
           const timestamp = new Date().toISOString();
-          const payloads = tokens.map(
-            (token): WebhookPayload => ({
-              type: 'token.expiring',
-              timestamp,
-              data: { token, lead_seconds: Math.round(lead / 1000) },
-            }),
-          );
+          const payloads = tokens.map((token): WebhookPayload => ({
+            type: 'token.expiring',
+            timestamp,
+            data: { token, lead_seconds: Math.round(lead / 1000) },
+          }));
           return { tokens: tokens.length, queued: await this.queue(hooks, payloads, q) };
         });
         total += n.queued;

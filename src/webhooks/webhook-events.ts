@@ -39,7 +39,8 @@ export function tokenScope(token: Pick<TokenSummary, 'kind' | 'project_id' | 'sc
 }
 
 export function tokenSummary(row: Record<string, unknown>): TokenSummary {
-  const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : typeof v === 'string' ? new Date(v).toISOString() : null);
+  const iso = (v: unknown) =>
+    v instanceof Date ? v.toISOString() : typeof v === 'string' ? new Date(v).toISOString() : null;
   return {
     id: String(row.id),
     name: (row.name as string | null) ?? null,

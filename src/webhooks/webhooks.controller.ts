@@ -32,7 +32,10 @@ const AUTH = { permission: Permission.ManageWebhook };
  * retried with exponential backoff. Every route needs `manage:webhook`.
  */
 @ApiTags('webhooks')
-@ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields, malformed UUID', type: ErrorEnvelopeDto })
+@ApiBadRequestResponse({
+  description: 'Malformed JSON, unknown or invalid fields, malformed UUID',
+  type: ErrorEnvelopeDto,
+})
 @Controller('v1/webhooks')
 export class WebhooksController {
   constructor(private readonly service: WebhooksService) {}
@@ -60,7 +63,10 @@ export class WebhooksController {
 
   @Get()
   @Authenticated(AUTH)
-  @ApiOperation({ operationId: 'listWebhooks', summary: 'The webhook endpoints the caller can see (never their secrets)' })
+  @ApiOperation({
+    operationId: 'listWebhooks',
+    summary: 'The webhook endpoints the caller can see (never their secrets)',
+  })
   @ApiOkResponse({ type: [WebhookDto] })
   list(@Auth() caller: Principal): Promise<WebhookDto[]> {
     return this.service.list(caller);
@@ -95,7 +101,11 @@ export class WebhooksController {
       'With `grace`, deliveries carry a signature by the previous secret too until the grace ends, so the ' +
       'receiver can switch secrets without rejecting a delivery.',
   })
-  @ApiBody({ type: RotateWebhookSecretDto, required: false, examples: { 'one hour of overlap': { value: { grace: '1h' } } } })
+  @ApiBody({
+    type: RotateWebhookSecretDto,
+    required: false,
+    examples: { 'one hour of overlap': { value: { grace: '1h' } } },
+  })
   @ApiOkResponse({ type: WebhookCreatedDto })
   @ApiNotFoundResponse(NO_WEBHOOK)
   rotate(

@@ -141,7 +141,12 @@ export class WebhooksRepository {
   async settle(
     id: string,
     attempts: number,
-    outcome: { status: 'succeeded' | 'pending' | 'failed'; code: number | null; error: string | null; retryInMs?: number },
+    outcome: {
+      status: 'succeeded' | 'pending' | 'failed';
+      code: number | null;
+      error: string | null;
+      retryInMs?: number;
+    },
   ): Promise<void> {
     await this.db.sql.query(
       `UPDATE webhook_deliveries

@@ -241,16 +241,24 @@ describe('webhooks', () => {
     it('sends token.expiring once per lead time (7 days, 1 day), then token.expired once', async () => {
       const r = await receiver();
       await register(api, r, ['token.expiring', 'token.expired']);
-      const token = await publisherToken(api, { access: 'read', expires_at: new Date(Date.now() + 3 * 86400_000).toISOString() });
+      const token = await publisherToken(api, {
+        access: 'read',
+        expires_at: new Date(Date.now() + 3 * 86400_000).toISOString(),
+      });
       await sql().query(`UPDATE api_tokens SET created_at = now() - interval '30 days' WHERE id = $1`, [token.id]);
       // A short-lived token (lifetime under both leads) gets no reminder, only its expiry.
-      const brief = await publisherToken(api, { access: 'read', expires_at: new Date(Date.now() + 3600_000).toISOString() });
+      const brief = await publisherToken(api, {
+        access: 'read',
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      });
 
       await scan();
       await r.until(() => r.of('token.expiring').length >= 1);
       await scan();
       const first = r.of('token.expiring').map((c) => c.verified!.data);
-      expect(first).toEqual([expect.objectContaining({ lead_seconds: 7 * 86400, token: expect.objectContaining({ id: token.id }) })]);
+      expect(first).toEqual([
+        expect.objectContaining({ lead_seconds: 7 * 86400, token: expect.objectContaining({ id: token.id }) }),
+      ]);
 
       await sql().query(`UPDATE api_tokens SET expires_at = now() + interval '12 hours' WHERE id = $1`, [token.id]);
       await scan();
@@ -265,14 +273,22 @@ describe('webhooks', () => {
       await r.until(() => r.of('token.expired').length >= 2);
       await scan();
       await new Promise((res) => setTimeout(res, 200));
-      expect(r.of('token.expired').map((c) => c.verified!.data.token.id).sort()).toEqual([token.id, brief.id].sort());
+      expect(
+        r
+          .of('token.expired')
+          .map((c) => c.verified!.data.token.id)
+          .sort(),
+      ).toEqual([token.id, brief.id].sort());
       expect(r.of('token.expiring')).toHaveLength(2);
     });
 
     it('announces a token deleted after it expired before the scan saw it', async () => {
       const r = await receiver();
       await register(api, r, ['token.expired']);
-      const token = await publisherToken(api, { access: 'read', expires_at: new Date(Date.now() + 3600_000).toISOString() });
+      const token = await publisherToken(api, {
+        access: 'read',
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      });
       await sql().query(`UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE id = $1`, [token.id]);
       await sql().query(`DELETE FROM api_tokens WHERE id = $1`, [token.id]);
       await scan();
@@ -307,7 +323,7 @@ describe('webhook deliveries survive a restart', () => {
       expect(new Set(r.calls.map((c) => c.id)).size).toBe(1);
       const log = await client(b.url).get(`/v1/webhooks/${hook.id}/deliveries`);
       let entry = log.body[0];
-      for (; entry.status !== 'succeeded'; ) {
+      for (; entry.status !== 'succeeded';) {
         await new Promise((res) => setTimeout(res, 20));
         entry = (await client(b.url).get(`/v1/webhooks/${hook.id}/deliveries`)).body[0];
       }

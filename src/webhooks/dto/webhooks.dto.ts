@@ -113,7 +113,13 @@ export class ListDeliveriesQueryDto {
   @IsIn(['pending', 'succeeded', 'failed'], { message: 'status must be one of: pending, succeeded, failed' })
   status?: 'pending' | 'succeeded' | 'failed';
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Newest first, at most' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 1000,
+    default: 100,
+    description: 'Newest first, at most',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -123,7 +129,10 @@ export class ListDeliveriesQueryDto {
 }
 
 export class WebhookDeliveryDto {
-  @ApiProperty({ description: 'The `webhook-id` header of every attempt', example: 'msg_2b0c8c2e6f3e4b1e9d0c5a7f1e2d3c4b' })
+  @ApiProperty({
+    description: 'The `webhook-id` header of every attempt',
+    example: 'msg_2b0c8c2e6f3e4b1e9d0c5a7f1e2d3c4b',
+  })
   id: string;
   @ApiProperty({ enum: WEBHOOK_EVENTS, enumName: 'WebhookEventType' }) event_type: WebhookEventType;
   @ApiProperty({
