@@ -20,6 +20,9 @@ import { AuthThrottle } from '../auth/auth-throttle.js';
 import { StaticCredentials } from '../auth/static-credentials.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { isPermission, type Permission } from '../access/permissions.js';
+import { WebhookEventsService } from '../webhooks/webhook-events.service.js';
+import { WebhooksRepository } from '../webhooks/webhooks.repository.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { CliError, type Output } from './output.js';
 import { isUuid } from '../common/uuid.js';
 import { AuditRepository } from '../audit/audit.repository.js';
@@ -59,6 +62,7 @@ export interface TokenServices {
   audit: AuditService;
   /** The same verifier the service's guard and verify API use (no tokens file, no cache). */
   verifier: TokenVerifier;
+  webhooks: WebhooksService;
 }
 
 /** What the audit trail shows as the origin of CLI actions (their actor is `cli`). */
@@ -91,6 +95,9 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
     const usage = new UsageTracker(config, repo);
     const audit = new AuditService(new AuditRepository(db));
     audit.setFallbackOrigin(cliOrigin());
+    // Token events of CLI actions are queued for webhooks too (the running service delivers them).
+    const webhookRepo = new WebhooksRepository(db);
+    const webhookEvents = new WebhookEventsService(config, webhookRepo, audit);
     const throttle = new AuthThrottle(config);
     const statics = new StaticCredentials(hasher, cache, throttle);
     const verifier = new TokenVerifier(codec, hasher, repo, statics, cache, usage, audit, throttle);
@@ -104,9 +111,11 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
         projectTokens: new ProjectTokensService(config, projects, repo, issuer, audit),
         tokens: repo,
         audit,
+        webhooks: new WebhooksService(webhookRepo, audit),
       });
     } finally {
       await usage.flush();
+      await webhookEvents.settled();
     }
   } catch (err) {
     if (err instanceof ApiError) {
