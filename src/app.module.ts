@@ -9,12 +9,10 @@ import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.schema.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { DatabaseService } from './database/database.service.js';
-import { ForwardAuthModule } from './forward-auth/forward-auth.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import type { Logger } from 'pino';
 import { HealthModule } from './health/health.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
-import { TokensFileModule } from './tokens-file/tokens-file.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { VerificationModule } from './verification/verification.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
@@ -30,11 +28,9 @@ export class AppModule {
         DatabaseModule.forRoot(database),
         AuditModule,
         AuthModule,
-        TokensFileModule,
         TokensModule,
         ProjectsModule,
         VerificationModule,
-        ForwardAuthModule,
         HealthModule,
         ScheduleModule.forRoot(),
         CleanupModule,

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const config = loadConfig(parseArgs(process.argv));
   // The application (Nest, Prisma, drivers) loads only once the arguments and configuration are good.
   const [{ readTokensFile }, { createLogger }, { openDatabase }, { createApp }] = await Promise.all([
-    import('./tokens-file/tokens-file.service.js'),
+    import('./verification/tokens-file/tokens-file.service.js'),
     import('./common/logging.js'),
     import('./database/database.module.js'),
     import('./app.factory.js'),

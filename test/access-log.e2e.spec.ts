@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TokenCodec } from '../src/tokens/token-codec.js';
+import { TokenCodec } from '../src/verification/token-codec.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { freePort, MAIN, type Proc, spawnService, waitForHttp } from './support/process.js';
 

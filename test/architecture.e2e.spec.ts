@@ -51,4 +51,13 @@ describe('layout', () => {
   it('token storage does not depend on authentication', () => {
     expect(graph.get('tokens')?.has('auth') ?? false).toBe(false);
   });
+
+  it('the verification engine depends on no feature (tokens, projects) nor on the guard', () => {
+    const features = ['tokens', 'projects', 'auth', 'metrics', 'health', 'cli'];
+    expect([...(graph.get('verification') ?? [])].filter((d) => features.includes(d))).toEqual([]);
+  });
+
+  it('src/auth holds the guard only', () => {
+    expect(readdirSync(join(SRC, 'auth')).sort()).toEqual(['auth.guard.ts', 'auth.module.ts']);
+  });
 });

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthThrottle } from '../src/auth/auth-throttle.js';
-import { PasswordHasher } from '../src/tokens/password-hasher.js';
-import { TokenCodec } from '../src/tokens/token-codec.js';
+import { AuthThrottle } from '../src/verification/auth-throttle.js';
+import { PasswordHasher } from '../src/verification/password-hasher.js';
+import { TokenCodec } from '../src/verification/token-codec.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { ADMIN_TOKEN, client, envelopeOf, type Res, startApp, type TestApp } from './support/app.js';
 

@@ -387,7 +387,7 @@ beforeAll(async () => {
   Q = await createProject(api);
   callerTokens.set('none', null);
   callerTokens.set('garbage', 'garbage');
-  const codec = t.app.get((await import('../src/tokens/token-codec.js')).TokenCodec);
+  const codec = t.app.get((await import('../src/verification/token-codec.js')).TokenCodec);
   callerTokens.set('unknown well-formed', codec.generate().token);
   callerTokens.set('read', (await publisherToken('read')).token);
   callerTokens.set('write', (await publisherToken('write')).token);

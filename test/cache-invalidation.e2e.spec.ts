@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseService } from '../src/database/database.service.js';
-import { TokenCache } from '../src/tokens/token-cache.service.js';
-import { UsageTracker } from '../src/tokens/usage-tracker.service.js';
+import { TokenCache } from '../src/verification/token-cache.service.js';
+import { UsageTracker } from '../src/verification/usage-tracker.service.js';
 import { client, type Client, startApp, type TestApp } from './support/app.js';
 import { createTestDatabase, TEST_DB_MODE, type TestDatabase } from './support/db.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.factory.js';
 import { loadConfig } from '../src/config/config.schema.js';
-import { TokensFileService } from '../src/tokens-file/tokens-file.service.js';
+import { TokensFileService } from '../src/verification/tokens-file/tokens-file.service.js';
 import { client, startApp } from './support/app.js';
 import { DIST_CLI, ROOT } from './support/build.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TokenCache } from '../src/tokens/token-cache.service.js';
-import { TokenEventsService } from '../src/tokens/token-events.service.js';
-import { UsageTracker } from '../src/tokens/usage-tracker.service.js';
+import { TokenCache } from '../src/verification/token-cache.service.js';
+import { TokenEventsService } from '../src/verification/token-events.service.js';
+import { UsageTracker } from '../src/verification/usage-tracker.service.js';
 import { ADMIN_TOKEN, startApp } from './support/app.js';
 import { TEST_DB_MODE, type TestDatabase } from './support/db.js';
 import { PgCluster } from './support/pg-cluster.js';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TokenCodec } from '../src/tokens/token-codec.js';
+import { TokenCodec } from '../src/verification/token-codec.js';
 import { ADMIN_TOKEN, client, type Client, errorOf, type Res, startApp, type TestApp } from './support/app.js';
 import { ROOT } from './support/build.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CleanupService } from '../src/cleanup/cleanup.service.js';
-import { TokenCodec } from '../src/tokens/token-codec.js';
+import { TokenCodec } from '../src/verification/token-codec.js';
 import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, startSibling, type TestApp } from './support/app.js';
 import { parsePrometheus, valueOf } from './support/prometheus.js';
 

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { StaticCredentials } from '../src/auth/static-credentials.js';
-import { TokensFileError } from '../src/tokens-file/tokens-file.parser.js';
-import { TokensFileService } from '../src/tokens-file/tokens-file.service.js';
+import { StaticCredentials } from '../src/verification/static-credentials.js';
+import { TokensFileError } from '../src/verification/tokens-file/tokens-file.parser.js';
+import { TokensFileService } from '../src/verification/tokens-file/tokens-file.service.js';
 import { client, type Client, envelopeOf, startApp, type TestApp } from './support/app.js';
 import { DIST_MAIN, ROOT } from './support/build.js';
 

@@ -6,9 +6,9 @@ import type { Principal } from '../access/principal.js';
 import { inScope } from '../access/scope.js';
 import { ApiError } from '../common/api-error.js';
 import { isUuid } from '../common/uuid.js';
-import { presentedToken } from './credentials.js';
-import { TokenVerifier } from './token-verifier.js';
-import { AuthThrottle } from './auth-throttle.js';
+import { presentedToken } from '../verification/credentials.js';
+import { TokenVerifier } from '../verification/token-verifier.js';
+import { AuthThrottle } from '../verification/auth-throttle.js';
 
 /**
  * The one global guard: authenticates every route except @Public() ones through the verifier, with

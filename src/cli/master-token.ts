@@ -4,9 +4,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { AppConfig } from '../config/config.schema.js';
-import { PasswordHasher } from '../tokens/password-hasher.js';
-import { MAX_PRESENTED_TOKEN_LENGTH, TokenCodec } from '../tokens/token-codec.js';
-import { jsonSyntaxProblem, parseTokensFile } from '../tokens-file/tokens-file.parser.js';
+import { PasswordHasher } from '../verification/password-hasher.js';
+import { MAX_PRESENTED_TOKEN_LENGTH, TokenCodec } from '../verification/token-codec.js';
+import { jsonSyntaxProblem, parseTokensFile } from '../verification/tokens-file/tokens-file.parser.js';
 import { CliError, type Output } from './output.js';
 
 /**

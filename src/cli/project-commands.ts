@@ -12,7 +12,7 @@ export const PROJECT_PERMISSIONS: readonly string[] = ALL_PERMISSIONS;
 
 /** A project given by id or by name. */
 async function projectId(services: TokenServices, ref: string): Promise<string> {
-  const [id] = await services.tokens.resolveProjectIds([ref]);
+  const [id] = await services.projectRefs.resolveProjectIds([ref]);
   if (!id) throw new CliError(`no such project: "${ref}" (see \`keyward project list\`)`);
   return id;
 }

@@ -1,4 +1,4 @@
-import { TokenCache } from '../tokens/token-cache.service.js';
+import { TokenCache } from '../verification/token-cache.service.js';
 import { Logger } from '@nestjs/common';
 import ms from 'ms';
 import { permissionsForAccess } from '../access/permissions.js';
@@ -9,16 +9,17 @@ import { DataDirLockedError } from '../database/connect.js';
 import { openDatabase } from '../database/database.module.js';
 import type { DatabaseService } from '../database/database.service.js';
 import type { ApiTokenDto, CreateApiTokenDto } from '../tokens/dto/publisher.dto.js';
-import { PasswordHasher } from '../tokens/password-hasher.js';
-import { TokenCodec } from '../tokens/token-codec.js';
+import { PasswordHasher } from '../verification/password-hasher.js';
+import { TokenCodec } from '../verification/token-codec.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import { PublisherService } from '../tokens/publisher.service.js';
 import { RotationService } from '../tokens/rotation.service.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
-import { UsageTracker } from '../tokens/usage-tracker.service.js';
-import { AuthThrottle } from '../auth/auth-throttle.js';
-import { StaticCredentials } from '../auth/static-credentials.js';
-import { TokenVerifier } from '../auth/token-verifier.js';
+import { UsageTracker } from '../verification/usage-tracker.service.js';
+import { AuthThrottle } from '../verification/auth-throttle.js';
+import { StaticCredentials } from '../verification/static-credentials.js';
+import { TokenVerifier } from '../verification/token-verifier.js';
+import { VerificationRepository } from '../verification/verification.repository.js';
 import { isPermission, type Permission } from '../access/permissions.js';
 import { WebhookEventsService } from '../webhooks/webhook-events.service.js';
 import { WebhooksRepository } from '../webhooks/webhooks.repository.js';
@@ -59,6 +60,7 @@ export interface TokenServices {
   projects: ProjectsService;
   projectTokens: ProjectTokensService;
   tokens: TokensRepository;
+  projectRefs: VerificationRepository;
   audit: AuditService;
   /** The same verifier the service's guard and verify API use (no tokens file, no cache). */
   verifier: TokenVerifier;
@@ -92,7 +94,8 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
     const codec = new TokenCodec(config.KEYWARD_TOKEN_PREFIX);
     const hasher = new PasswordHasher(config);
     const issuer = new TokenIssuer(codec, hasher, repo);
-    const usage = new UsageTracker(config, repo);
+    const verification = new VerificationRepository(db, cache);
+    const usage = new UsageTracker(config, verification);
     const audit = new AuditService(new AuditRepository(db));
     audit.setFallbackOrigin(cliOrigin());
     // Token events of CLI actions are queued for webhooks too (the running service delivers them).
@@ -100,7 +103,7 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
     const webhookEvents = new WebhookEventsService(config, webhookRepo, audit);
     const throttle = new AuthThrottle(config);
     const statics = new StaticCredentials(hasher, cache, throttle);
-    const verifier = new TokenVerifier(codec, hasher, repo, statics, cache, usage, audit, throttle);
+    const verifier = new TokenVerifier(codec, hasher, verification, statics, cache, usage, audit, throttle);
     const projects = new ProjectsService(new ProjectsRepository(db), cache, audit);
     try {
       return await fn({
@@ -110,6 +113,7 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
         projects,
         projectTokens: new ProjectTokensService(config, projects, repo, issuer, audit),
         tokens: repo,
+        projectRefs: verification,
         audit,
         webhooks: new WebhooksService(webhookRepo, audit),
       });

@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { TokensModule } from '../tokens/tokens.module.js';
+import { VerificationModule } from '../verification/verification.module.js';
 import { DatabaseHealthIndicator } from './database.health.js';
 import { HealthController } from './health.controller.js';
 import { ListenerHealthIndicator } from './listener.health.js';
 
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), TokensModule],
+  imports: [TerminusModule.forRoot({ logger: false }), VerificationModule],
   controllers: [HealthController],
   providers: [DatabaseHealthIndicator, ListenerHealthIndicator],
 })

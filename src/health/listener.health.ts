@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { TokenEventsService } from '../tokens/token-events.service.js';
+import { TokenEventsService } from '../verification/token-events.service.js';
 
 /**
  * The LISTEN connection that carries token changes from other instances is up. Without it this

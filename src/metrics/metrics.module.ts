@@ -1,14 +1,13 @@
 import { Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module.js';
+import { VerificationModule } from '../verification/verification.module.js';
 import { CleanupModule } from '../cleanup/cleanup.module.js';
-import { TokensModule } from '../tokens/tokens.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsService } from './metrics.service.js';
 
 /** Prometheus `/metrics`: reads the numbers other features keep; no feature imports this one. */
 @Module({
-  imports: [AuthModule, TokensModule, CleanupModule, WebhooksModule],
+  imports: [VerificationModule, CleanupModule, WebhooksModule],
   controllers: [MetricsController],
   providers: [MetricsService],
   exports: [MetricsService],

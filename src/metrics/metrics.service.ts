@@ -1,16 +1,16 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { AuthThrottle } from '../auth/auth-throttle.js';
-import { VerificationOutcomes } from '../auth/verification-outcomes.js';
+import { AuthThrottle } from '../verification/auth-throttle.js';
+import { VerificationOutcomes } from '../verification/verification-outcomes.js';
 import { CleanupService } from '../cleanup/cleanup.service.js';
 import type { RequestSummary } from '../common/access-log.js';
 import { VERSION } from '../common/version.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { DatabaseService } from '../database/database.service.js';
-import { PasswordHasher } from '../tokens/password-hasher.js';
-import { TokenCache } from '../tokens/token-cache.service.js';
-import { TokenEventsService } from '../tokens/token-events.service.js';
+import { PasswordHasher } from '../verification/password-hasher.js';
+import { TokenCache } from '../verification/token-cache.service.js';
+import { TokenEventsService } from '../verification/token-events.service.js';
 import { WebhookDeliveryService } from '../webhooks/webhook-delivery.service.js';
 import { WebhookEventsService } from '../webhooks/webhook-events.service.js';
 

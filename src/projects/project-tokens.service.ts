@@ -11,7 +11,7 @@ import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
-import { rightsOf } from '../tokens/token-rights.js';
+import { rightsOf } from '../verification/token-rights.js';
 import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
 import type {
   CreateProjectTokenDto,

@@ -5,7 +5,7 @@ import { AuditService, projectTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
 import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
-import { TokenCache } from '../tokens/token-cache.service.js';
+import { TokenCache } from '../verification/token-cache.service.js';
 import { validationFailed } from '../common/validation.js';
 import type {
   CreateProjectDto,

@@ -18,7 +18,7 @@ import type {
   RevokedApiTokenDto,
 } from './dto/publisher.dto.js';
 import { TokenIssuer } from './token-issuer.js';
-import { rightsOf } from './token-rights.js';
+import { rightsOf } from '../verification/token-rights.js';
 import { type GlobalTokenFilter, type TokenRow, TokensRepository } from './tokens.repository.js';
 
 export const iso = (d: Date | null) =>

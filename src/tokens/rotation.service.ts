@@ -6,7 +6,7 @@ import { ApiError } from '../common/api-error.js';
 import type { RotatedTokenResponseDto } from './dto/rotate.dto.js';
 import { iso, tokenStatus } from './publisher.service.js';
 import { TokenIssuer } from './token-issuer.js';
-import { rightsOf } from './token-rights.js';
+import { rightsOf } from '../verification/token-rights.js';
 import { TokensRepository } from './tokens.repository.js';
 
 /**

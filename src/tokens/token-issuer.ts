@@ -4,8 +4,8 @@ import type { Rights } from '../access/policy.js';
 import { accessOf, normalizePermissions } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import type { Prisma } from '../generated/prisma/client.js';
-import { PasswordHasher } from './password-hasher.js';
-import { TokenCodec } from './token-codec.js';
+import { PasswordHasher } from '../verification/password-hasher.js';
+import { TokenCodec } from '../verification/token-codec.js';
 import { type TokenRow, TokensRepository } from './tokens.repository.js';
 
 /** Issues a token row and returns it with its secret (the only moment the secret exists in clear). */

@@ -5,7 +5,7 @@ import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import type { ApiTokenDto } from './dto/publisher.dto.js';
 import { toApiTokenDto } from './publisher.service.js';
-import { rightsOf } from './token-rights.js';
+import { rightsOf } from '../verification/token-rights.js';
 import { TokensRepository } from './tokens.repository.js';
 
 /**

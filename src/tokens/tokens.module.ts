@@ -1,12 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/config.schema.js';
-import { PasswordHasher } from './password-hasher.js';
-import { TokenCodec } from './token-codec.js';
-import { TokenCache } from './token-cache.service.js';
-import { TokenEventsService } from './token-events.service.js';
-import { UsageTracker } from './usage-tracker.service.js';
+import { VerificationModule } from '../verification/verification.module.js';
 import { RotationController } from './rotation.controller.js';
 import { PublisherController } from './publisher.controller.js';
 import { TtlTokensController } from './ttl-tokens.controller.js';
@@ -19,21 +13,9 @@ import { TokenSwitchController } from './token-switch.controller.js';
 import { TokenSwitchService } from './token-switch.service.js';
 
 @Module({
-  imports: [AuditModule],
+  imports: [AuditModule, VerificationModule],
   controllers: [PublisherController, TtlTokensController, RotationController, TokenSwitchController],
-  providers: [
-    { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },
-    PasswordHasher,
-    TokensRepository,
-    TokenCache,
-    TokenEventsService,
-    UsageTracker,
-    TokenIssuer,
-    PublisherService,
-    RotationService,
-    TtlTokensService,
-    TokenSwitchService,
-  ],
-  exports: [TokenCodec, PasswordHasher, TokensRepository, TokenIssuer, TokenCache, TokenEventsService, UsageTracker],
+  providers: [TokensRepository, TokenIssuer, PublisherService, RotationService, TtlTokensService, TokenSwitchService],
+  exports: [TokensRepository, TokenIssuer],
 })
 export class TokensModule {}

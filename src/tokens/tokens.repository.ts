@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service.js';
-import { Prisma, type ApiToken } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { TokenRow } from '../verification/verification.repository.js';
 import type { Scope } from '../access/scope.js';
 import { canonicalProjectId, inScope } from '../access/scope.js';
-import { TokenCache } from './token-cache.service.js';
+import { TokenCache } from '../verification/token-cache.service.js';
 import type { Direction, KeysetPosition } from '../common/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
 import { camelRow } from '../database/rows.js';
 
-export type TokenRow = ApiToken;
+export type { TokenRow } from '../verification/verification.repository.js';
 
 export interface PageQuery {
   limit: number;
@@ -46,14 +47,6 @@ export class TokensRepository {
 
   create(data: Prisma.ApiTokenUncheckedCreateInput): Promise<TokenRow> {
     return this.prisma.apiToken.create({ data });
-  }
-
-  /** The verification lookup: one indexed read through the driver (no ORM on the hot path). */
-  async findByLookupId(lookupId: string): Promise<TokenRow | null> {
-    const rows = await this.db.sql.prepared('token_by_lookup_id', 'SELECT * FROM api_tokens WHERE lookup_id = $1', [
-      lookupId,
-    ]);
-    return rows.length ? camelRow<TokenRow>(rows[0]) : null;
   }
 
   findGlobalById(id: string): Promise<TokenRow | null> {
@@ -134,19 +127,6 @@ export class TokensRepository {
   }
 
   /**
-   * Consumes a single-use token in one atomic statement: exactly one caller gets `true`, whatever the
-   * concurrency (the row is updated only while `used_at IS NULL`).
-   */
-  async consumeSingleUse(id: string): Promise<boolean> {
-    const { count } = await this.prisma.apiToken.updateMany({
-      where: { id, removeOnUse: true, usedAt: null, revokedAt: null },
-      data: { usedAt: new Date() },
-    });
-    this.cache.invalidate(id);
-    return count === 1;
-  }
-
-  /**
    * A live (unrevoked) project token, only if it belongs to one of `projects` (null = any project)
    * and, when given, to `projectId`: anything else is null, i.e. "not found".
    */
@@ -219,36 +199,5 @@ export class TokensRepository {
     });
     if (count) this.cache.invalidate(id);
     return count ? this.prisma.apiToken.findFirst({ where: { ...where, id } }) : null;
-  }
-
-  countActive(): Promise<number> {
-    return this.prisma.apiToken.count({ where: { revokedAt: null } });
-  }
-
-  /**
-   * Canonical ids of the projects named by id or name (null where none exists), in the order given:
-   * the one resolution used for tokens-file confinement, verify's `project` and TTL-token scopes.
-   */
-  async resolveProjectIds(refs: readonly string[]): Promise<Array<string | null>> {
-    if (!refs.length) return [];
-    const uuids = refs.filter((r) => isUuid(r.trim())).map(canonicalProjectId);
-    const rows = await this.prisma.project.findMany({
-      where: { OR: [{ name: { in: [...refs] } }, ...(uuids.length ? [{ id: { in: uuids } }] : [])] },
-      select: { id: true, name: true },
-    });
-    return refs.map((r) => {
-      const id = isUuid(r.trim()) ? canonicalProjectId(r) : null;
-      const hit = rows.find((p) => (id !== null && canonicalProjectId(p.id) === id) || p.name === r);
-      return hit ? canonicalProjectId(hit.id) : null;
-    });
-  }
-
-  /** One statement for a batch of uses (last_used_at only moves forward). */
-  async touchLastUsed(ids: string[], at: Date): Promise<number> {
-    const { count } = await this.prisma.apiToken.updateMany({
-      where: { id: { in: ids }, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: at } }] },
-      data: { lastUsedAt: at },
-    });
-    return count;
   }
 }

@@ -10,7 +10,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
 import { TokenIssuer } from './token-issuer.js';
-import { TokensRepository } from './tokens.repository.js';
+import { VerificationRepository } from '../verification/verification.repository.js';
 
 const MIN_TTL_MS = 1000;
 
@@ -46,7 +46,7 @@ export class TtlTokensService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly issuer: TokenIssuer,
-    private readonly repo: TokensRepository,
+    private readonly projectRefs: VerificationRepository,
     private readonly audit: AuditService,
   ) {}
 
@@ -55,7 +55,7 @@ export class TtlTokensService {
     const permissions = requestedPermissions(caller, dto);
     let projects: Scope = caller.projects;
     if (dto.projects) {
-      const resolved = await this.repo.resolveProjectIds(dto.projects);
+      const resolved = await this.projectRefs.resolveProjectIds(dto.projects);
       const unknown = dto.projects.filter((_, i) => resolved[i] === null);
       if (unknown.length) throw validationFailed({ projects: unknown.map((p) => `unknown project: ${p}`) });
       projects = [...new Set(resolved as string[])];

@@ -6,7 +6,7 @@ import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { parseVerifyBody, VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
 import { VerificationService } from './verification.service.js';
-import { VerificationOutcomes } from '../auth/verification-outcomes.js';
+import { VerificationOutcomes } from './verification-outcomes.js';
 
 @ApiTags('verification')
 @Controller('v1/tokens')

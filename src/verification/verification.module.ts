@@ -1,7 +1,104 @@
-import { Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module.js';
+import { Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { permissionsForAccess } from '../access/permissions.js';
+import { principal } from '../access/principal.js';
+import { AuditModule } from '../audit/audit.module.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { ForwardAuthController } from './forward-auth.controller.js';
+import { ForwardAuthService } from './forward-auth.service.js';
+import { PasswordHasher } from './password-hasher.js';
+import { StaticCredentials } from './static-credentials.js';
+import { TokenCache } from './token-cache.service.js';
+import { TokenCodec } from './token-codec.js';
+import { TokenEventsService } from './token-events.service.js';
+import { TokenVerifier } from './token-verifier.js';
+import { TokensFileService } from './tokens-file/tokens-file.service.js';
+import { UsageTracker } from './usage-tracker.service.js';
 import { VerificationController } from './verification.controller.js';
+import { VerificationOutcomes } from './verification-outcomes.js';
+import { VerificationRepository } from './verification.repository.js';
 import { VerificationService } from './verification.service.js';
 
-@Module({ imports: [AuthModule], controllers: [VerificationController], providers: [VerificationService] })
-export class VerificationModule {}
+/**
+ * The verification engine: everything that turns a presented credential into a verdict (codec, hasher,
+ * cache and its change listener, throttle, tokens-file and admin credentials, usage tracking, verdict
+ * counts), plus the routes that expose verdicts: `POST /v1/tokens/verify` and `GET /v1/auth/check`.
+ * Features (tokens, projects) import it for issuing and invalidation; it imports none of them.
+ */
+@Module({
+  imports: [AuditModule],
+  controllers: [VerificationController, ForwardAuthController],
+  providers: [
+    { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },
+    PasswordHasher,
+    TokenCache,
+    TokenEventsService,
+    VerificationRepository,
+    UsageTracker,
+    AuthThrottle,
+    StaticCredentials,
+    TokensFileService,
+    TokenVerifier,
+    VerificationOutcomes,
+    VerificationService,
+    ForwardAuthService,
+  ],
+  exports: [
+    TokenCodec,
+    PasswordHasher,
+    TokenCache,
+    TokenEventsService,
+    VerificationRepository,
+    UsageTracker,
+    AuthThrottle,
+    StaticCredentials,
+    TokensFileService,
+    TokenVerifier,
+    VerificationOutcomes,
+  ],
+})
+export class VerificationModule implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Auth');
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly statics: StaticCredentials,
+    private readonly tokens: VerificationRepository,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const admin = this.config.KEYWARD_ADMIN_TOKEN;
+    if (admin) {
+      // Kept only as an HMAC in memory; the variable's value is never logged or stored.
+      this.statics.replace('admin', [
+        {
+          origin: 'KEYWARD_ADMIN_TOKEN',
+          enabled: true,
+          mac: this.statics.mac(admin),
+          projectRefs: null,
+          principal: principal({
+            source: 'admin',
+            id: 'admin',
+            name: 'admin',
+            kind: 'global',
+            permissions: permissionsForAccess('write'),
+            projects: null,
+            expiresAt: null,
+            singleUse: false,
+            parentId: null,
+          }),
+        },
+      ]);
+      this.logger.log('bootstrap admin token configured (KEYWARD_ADMIN_TOKEN)');
+    }
+    if (this.statics.size === 0 && (await this.tokens.countActive()) === 0) {
+      this.logger.warn(
+        'No tokens exist and no admin token is configured: every protected route answers 401. ' +
+          'To create the first token, start Keyward with KEYWARD_ADMIN_TOKEN set to a secret of at least ' +
+          '20 characters (e.g. `KEYWARD_ADMIN_TOKEN=$(openssl rand -hex 32) npm start`) and call ' +
+          'POST /api-token/create with it, or run `node dist/cli/main.js token create --access write` while the service is stopped.',
+      );
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../access/principal.js';
-import { TokenVerifier } from '../auth/token-verifier.js';
+import { TokenVerifier } from './token-verifier.js';
 import type { VerifiedTokenDto, VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
 
 const NO_FLAGS = { allow_overwrite: false, allow_delete: false, existing_projects_only: false };

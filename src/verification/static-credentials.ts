@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
-import { PasswordHasher } from '../tokens/password-hasher.js';
-import { TokenCache } from '../tokens/token-cache.service.js';
+import { PasswordHasher } from './password-hasher.js';
+import { TokenCache } from './token-cache.service.js';
 import type { Principal } from '../access/principal.js';
 import { AuthThrottle } from './auth-throttle.js';
 

@@ -2,7 +2,7 @@ import type { Rights } from '../access/policy.js';
 import { normalizePermissions } from '../access/permissions.js';
 import { principal, type Principal } from '../access/principal.js';
 import { canonicalProjectId, canonicalScope, type Scope } from '../access/scope.js';
-import type { TokenRow } from './tokens.repository.js';
+import type { TokenRow } from './verification.repository.js';
 
 /** A stored token's project scope: its project (project tokens), its narrowing, or every project. */
 export function scopeOf(row: Pick<TokenRow, 'kind' | 'projectId' | 'scopeProjects'>): Scope {

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { MAX_PRESENTED_TOKEN_LENGTH } from '../tokens/token-codec.js';
+import { MAX_PRESENTED_TOKEN_LENGTH } from './token-codec.js';
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 const OTHER_HEADERS = ['x-token', 'x-api-key', 'x-project-token'] as const;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { TokenFlags } from '../access/principal.js';
-import type { Access } from '../access/permissions.js';
-import { MAX_PRESENTED_TOKEN_LENGTH } from '../tokens/token-codec.js';
-import { PasswordHasher } from '../tokens/password-hasher.js';
+import type { TokenFlags } from '../../access/principal.js';
+import type { Access } from '../../access/permissions.js';
+import { MAX_PRESENTED_TOKEN_LENGTH } from '../token-codec.js';
+import { PasswordHasher } from '../password-hasher.js';
 
 /**
  * Operator-managed tokens files. Three layouts are read as-is, and may be combined in one file:

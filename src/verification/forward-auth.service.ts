@@ -3,7 +3,7 @@ import { isPermission, type Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { ApiError, MESSAGES } from '../common/api-error.js';
 import { validationFailed } from '../common/validation.js';
-import { TokenVerifier } from '../auth/token-verifier.js';
+import { TokenVerifier } from './token-verifier.js';
 
 export interface CheckQuery {
   permission?: Permission;

@@ -5,12 +5,12 @@ import { grants, type Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { canonicalScope } from '../access/scope.js';
 import { ApiError, MESSAGES } from '../common/api-error.js';
-import { PasswordHasher } from '../tokens/password-hasher.js';
-import { TokenCache } from '../tokens/token-cache.service.js';
-import { TokenCodec } from '../tokens/token-codec.js';
-import { principalOf } from '../tokens/token-rights.js';
-import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
-import { UsageTracker } from '../tokens/usage-tracker.service.js';
+import { PasswordHasher } from './password-hasher.js';
+import { TokenCache } from './token-cache.service.js';
+import { TokenCodec } from './token-codec.js';
+import { principalOf } from './token-rights.js';
+import { type TokenRow, VerificationRepository } from './verification.repository.js';
+import { UsageTracker } from './usage-tracker.service.js';
 import { StaticCredentials } from './static-credentials.js';
 import { VerificationOutcomes } from './verification-outcomes.js';
 import { type Admission, AuthThrottle } from './auth-throttle.js';
@@ -55,7 +55,7 @@ export class TokenVerifier {
   constructor(
     private readonly codec: TokenCodec,
     private readonly hasher: PasswordHasher,
-    private readonly tokens: TokensRepository,
+    private readonly tokens: VerificationRepository,
     private readonly statics: StaticCredentials,
     private readonly cache: TokenCache,
     private readonly usage: UsageTracker,

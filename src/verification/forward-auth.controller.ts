@@ -14,7 +14,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public, SECURITY_SCHEMES } from '../access/access.decorators.js';
 import { ALL_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { presentedToken } from '../auth/credentials.js';
+import { presentedToken } from './credentials.js';
 import { addLogFields } from '../common/access-log.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { ForwardAuthService, MAX_PROJECT_LENGTH, parseCheckQuery } from './forward-auth.service.js';

@@ -8,12 +8,12 @@ import {
 } from '@nestjs/common';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { permissionsForAccess } from '../access/permissions.js';
-import { AuditService } from '../audit/audit.service.js';
-import { principal } from '../access/principal.js';
-import { type StaticEntry, StaticCredentials } from '../auth/static-credentials.js';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/config.schema.js';
+import { permissionsForAccess } from '../../access/permissions.js';
+import { AuditService } from '../../audit/audit.service.js';
+import { principal } from '../../access/principal.js';
+import { type StaticEntry, StaticCredentials } from '../static-credentials.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/config.schema.js';
 import { type TokensFileEntry, TokensFileError, parseTokensFile } from './tokens-file.parser.js';
 
 /** The StaticCredentials group tokens-file entries live in. */

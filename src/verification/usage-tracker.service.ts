@@ -9,7 +9,7 @@ import {
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { errorSummary } from '../database/database-availability.js';
-import { TokensRepository } from './tokens.repository.js';
+import { VerificationRepository } from './verification.repository.js';
 
 /**
  * `last_used_at` without a write per request: uses are collected in memory and written in one
@@ -27,7 +27,7 @@ export class UsageTracker implements OnModuleInit, BeforeApplicationShutdown, On
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly tokens: TokensRepository,
+    private readonly tokens: VerificationRepository,
   ) {}
 
   onModuleInit(): void {
