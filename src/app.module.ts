@@ -16,6 +16,8 @@ import { ProjectsModule } from './projects/projects.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { VerificationModule } from './verification/verification.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { LeaksModule } from './leaks/leaks.module.js';
+import { IntrospectionModule } from './introspection/introspection.module.js';
 
 @Module({})
 export class AppModule {
@@ -36,6 +38,8 @@ export class AppModule {
         CleanupModule,
         MetricsModule,
         WebhooksModule,
+        LeaksModule,
+        IntrospectionModule,
       ],
     };
   }

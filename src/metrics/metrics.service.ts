@@ -11,6 +11,7 @@ import { DatabaseService } from '../database/database.service.js';
 import { PasswordHasher } from '../verification/password-hasher.js';
 import { TokenCache } from '../verification/token-cache.service.js';
 import { TokenEventsService } from '../verification/token-events.service.js';
+import { LeakedTokensService } from '../leaks/leaked-tokens.service.js';
 import { WebhookDeliveryService } from '../webhooks/webhook-delivery.service.js';
 import { WebhookEventsService } from '../webhooks/webhook-events.service.js';
 
@@ -43,6 +44,7 @@ export class MetricsService implements OnModuleDestroy {
     throttle: AuthThrottle,
     webhookEvents: WebhookEventsService,
     webhookDelivery: WebhookDeliveryService,
+    leaks: LeakedTokensService,
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
@@ -171,6 +173,19 @@ export class MetricsService implements OnModuleDestroy {
         [{ outcome: 'gave_up' }, webhookDelivery.stats.gaveUp],
       ],
       ['outcome'],
+    );
+
+    this.counterFrom(
+      'keyward_leak_reports_total',
+      'Leaked-token reports (POST /v1/tokens/revoke-leaked): reports accepted, strings reported, tokens revoked ' +
+        '(descendants included), reports refused by the per-address limit',
+      () => [
+        [{ kind: 'reports' }, leaks.stats.reports],
+        [{ kind: 'strings' }, leaks.stats.strings],
+        [{ kind: 'revoked' }, leaks.stats.revoked],
+        [{ kind: 'throttled' }, leaks.stats.throttled],
+      ],
+      ['kind'],
     );
 
     // Database

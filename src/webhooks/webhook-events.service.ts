@@ -108,7 +108,8 @@ export class WebhookEventsService implements OnApplicationBootstrap, OnModuleDes
         data.descendants = cascade.map((id) => rows.get(id) ?? fallback(id));
       }
       if (type === 'token.leaked') {
-        data.reporter_address = action.origin.clientAddress;
+        data.reporter_address =
+          (action.details?.reporter_address as string | null | undefined) ?? action.origin.clientAddress;
         data.source_url = (action.details?.source_url as string | null | undefined) ?? null;
       }
       return { type, timestamp, data };
