@@ -259,6 +259,21 @@ const TABLE: Record<string, Operation> = {
   },
   ...projectTokenRoutes('/v1/project_tokens/{T}', '/v1/project_tokens/{tokenID}'),
   ...projectTokenRoutes('/v1/projects/{P}/tokens/{T}', '/v1/projects/{projectID}/tokens/{tokenID}'),
+  // Leak reports need no credential (whatever comes with one, the answer is 202).
+  'POST /v1/tokens/revoke-leaked': {
+    permission: null,
+    target: null,
+    path: '/v1/tokens/revoke-leaked',
+    body: () => ({ tokens: ['kw_nothing'] }),
+    rows: Object.fromEntries(KINDS.map((k) => [k, '2xx'])) as Record<Kind, Want>,
+  },
+  'POST /oauth2/introspect': {
+    permission: 'read:token',
+    target: null,
+    path: '/oauth2/introspect',
+    body: () => ({ token: 'kw_nothing' }),
+    rows: rows({ read: '2xx', 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
+  },
   // Webhooks: {W} is a fresh endpoint registered by a caller confined to P (so it hears about P only).
   'POST /v1/webhooks': {
     permission: 'manage:webhook',

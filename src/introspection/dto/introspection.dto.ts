@@ -16,6 +16,17 @@ export class IntrospectTokenDto {
   @IsString()
   @MaxLength(64)
   token_type_hint?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Sent by OAuth clients that authenticate as public clients; ignored (the caller is identified by its ' +
+      'Keyward token)',
+    maxLength: 256,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  client_id?: string;
 }
 
 /** RFC 7662 §2.2. An inactive token is `{"active": false}` and nothing else. */
