@@ -159,10 +159,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
    * tokens created through it were revoked with it, and one event per such descendant (`via` = the token
    * named), so that "who revoked X" finds cascaded tokens too. Nothing when nothing was revoked.
    */
-  async recordRevocation(
-    event: AuditRecord & { target: AuditTarget },
-    revokedIds: readonly string[],
-  ): Promise<void> {
+  async recordRevocation(event: AuditRecord & { target: AuditTarget }, revokedIds: readonly string[]): Promise<void> {
     if (!revokedIds.length) return;
     const rootId = event.target.id;
     const descendants = revokedIds.filter((id) => id !== rootId);
