@@ -13,7 +13,7 @@ import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { LeakReportReceivedDto, RevokeLeakedTokensDto } from './dto/leaks.dto.js';
 import { LeakedTokensService } from './leaked-tokens.service.js';
 
-@ApiTags('tokens')
+@ApiTags('leak reports')
 @Controller('v1/tokens')
 export class LeaksController {
   constructor(private readonly service: LeakedTokensService) {}
