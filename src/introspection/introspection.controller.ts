@@ -1,5 +1,13 @@
 import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
@@ -35,6 +43,10 @@ export class IntrospectionController {
     headers: { 'Cache-Control': { description: 'no-store', schema: { type: 'string' } } },
   })
   @ApiBadRequestResponse({ description: 'No `token` parameter, or a parameter given twice', type: ErrorEnvelopeDto })
+  @ApiUnsupportedMediaTypeResponse({
+    description: 'A body neither form-encoded (`application/x-www-form-urlencoded`) nor JSON',
+    type: ErrorEnvelopeDto,
+  })
   introspect(@Auth() caller: Principal, @Body() dto: IntrospectTokenDto): Promise<IntrospectionDto> {
     return this.service.introspect(caller, dto);
   }

@@ -134,7 +134,7 @@ export class WebhookDeliveryDto {
     example: 'msg_2b0c8c2e6f3e4b1e9d0c5a7f1e2d3c4b',
   })
   id: string;
-  @ApiProperty({ enum: WEBHOOK_EVENTS, enumName: 'WebhookEventType' }) event_type: WebhookEventType;
+  @ApiProperty({ enum: WEBHOOK_EVENTS, description: 'The event delivered' }) event_type: WebhookEventType;
   @ApiProperty({
     enum: ['pending', 'succeeded', 'failed'],
     description: '`failed`: no 2xx answer within KEYWARD_WEBHOOK_RETRY_WINDOW of the event; no more attempts',
