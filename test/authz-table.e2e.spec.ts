@@ -144,13 +144,20 @@ const projectTokenRoutes = (prefix: string, label: string): Record<string, Opera
 });
 
 const TABLE: Record<string, Operation> = {
-  // Public: liveness, readiness and metrics answer whatever token comes with the request.
+  // Public: liveness and readiness answer whatever token comes with the request.
   ...Object.fromEntries(
-    ['/api/v1/public/ping', '/health/live', '/health/ready', '/metrics'].map((path) => [
+    ['/api/v1/public/ping', '/health/live', '/health/ready'].map((path) => [
       `GET ${path}`,
       { permission: null, target: null, path, rows: Object.fromEntries(KINDS.map((k) => [k, '2xx'])) },
     ]),
   ),
+  // Process-wide numbers that name no project: any holder of read:metrics (read:* covers it).
+  'GET /metrics': {
+    permission: 'read:metrics',
+    target: null,
+    path: '/metrics',
+    rows: rows({ read: '2xx', 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
+  },
   'GET /v1/audit': {
     permission: 'read:audit',
     target: null,

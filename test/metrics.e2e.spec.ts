@@ -45,14 +45,14 @@ const POOL_FAMILIES = {
 };
 
 async function scrape() {
-  const res = await fetch(`${t.url}/metrics`);
+  const res = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   return parsePrometheus(await res.text());
 }
 
 describe('GET /metrics', () => {
-  it('is open by default and has every named family, with its type', async () => {
+  it('has every named family, with its type (read with the admin token)', async () => {
     const families = await scrape();
     const expected: Record<string, string> = { ...FAMILIES, ...(t.db.mode === 'postgres' ? POOL_FAMILIES : {}) };
     for (const [name, type] of Object.entries(expected)) {
@@ -119,9 +119,10 @@ describe('GET /metrics', () => {
     }, 180_000);
     afterAll(async () => guarded?.close());
 
-    it('answers 401 without it, with a wrong one or with an API token, and 200 with it', async () => {
+    it('answers 401 without a token or with a wrong one, and 200 with it or with the admin token', async () => {
       const g = client(guarded.url);
-      for (const token of [null, 'wrong-metrics-token-0123456789', ADMIN_TOKEN]) {
+      expect((await g.get('/metrics', { token: ADMIN_TOKEN })).status).toBe(200);
+      for (const token of [null, 'wrong-metrics-token-0123456789']) {
         const res = await g.get('/metrics', { token });
         expect(res.status, String(token)).toBe(401);
         expect(envelopeOf(res).code).toBe('authentication_error');

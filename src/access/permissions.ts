@@ -17,6 +17,8 @@ export enum Permission {
   DeleteProject = 'delete:project',
   /** The audit trail (`GET /v1/audit`); `read:*` covers it. */
   ReadAudit = 'read:audit',
+  /** The Prometheus metrics (`GET /metrics`); `read:*` covers it. */
+  ReadMetrics = 'read:metrics',
   /**
    * Webhook endpoints (`/v1/webhooks`): create, list, delete, rotate their secrets, read their
    * delivery logs. Held on its own, or implied by holding all four write wildcards.

@@ -1,4 +1,4 @@
-import { type Access, accessOf, type Permission } from './permissions.js';
+import { type Access, accessOf, type Permission, permissionsForAccess } from './permissions.js';
 import type { Scope } from './scope.js';
 
 /** Flags a tokens-file entry may carry; reported by verification. */
@@ -37,4 +37,22 @@ export interface Principal {
 /** Builds a Principal; `access` is always derived from the permissions. */
 export function principal(fields: Omit<Principal, 'access'>): Principal {
   return { ...fields, access: accessOf(fields.permissions) };
+}
+
+/**
+ * A credential with every right (write, every project, no expiry, not created through another): the
+ * bootstrap admin token (`admin`) and the operator at the console (`cli`).
+ */
+export function fullAccessPrincipal(source: 'admin' | 'cli', id: string, name: string): Principal {
+  return principal({
+    source,
+    id,
+    name,
+    kind: 'global',
+    permissions: permissionsForAccess('write'),
+    projects: null,
+    expiresAt: null,
+    singleUse: false,
+    parentId: null,
+  });
 }

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@ne
 import type { Principal } from '../access/principal.js';
 import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
 import { currentOrigin, type RequestOrigin } from '../common/request-context.js';
+import { parseSince } from '../common/time.js';
 import { isUuid } from '../common/uuid.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { AuditAction } from './audit.actions.js';
@@ -74,8 +75,12 @@ interface PendingFailure {
 
 /** Failed authentications are counted in memory and written once a second, one row per key and minute. */
 const FAILURE_FLUSH_MS = 1000;
-/** More distinct (credential, address) pairs than this in one flush period fold into one row. */
-const MAX_PENDING_FAILURES = 10_000;
+/**
+ * Distinct failed-authentication rows one instance starts per minute, whatever the number of client
+ * addresses and credentials; past it, the minute's other attempts fold into one row per verdict (no
+ * target, address `*`). So a flood adds at most this many rows plus one per verdict code a minute.
+ */
+export const MAX_FAILURE_ROWS_PER_MINUTE = 100;
 export const DEFAULT_AUDIT_PAGE_SIZE = 100;
 
 /**
@@ -88,6 +93,9 @@ export const DEFAULT_AUDIT_PAGE_SIZE = 100;
 export class AuditService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Audit');
   private failures = new Map<string, PendingFailure>();
+  /** The rows started in the current minute (`minute`), for MAX_FAILURE_ROWS_PER_MINUTE. */
+  private minute = -1;
+  private readonly rowsThisMinute = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   /** Origin of events recorded outside any request (e.g. the CLI's user and host). */
   private fallbackOrigin: RequestOrigin | null = null;
@@ -188,7 +196,8 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Counts a failed authentication (never awaited on the request path). Attempts are aggregated per
-   * credential (or lookup id), client address, verdict and minute; one row each, with a `count`.
+   * credential (or lookup id), client address, verdict and minute; one row each, with a `count`, at
+   * most MAX_FAILURE_ROWS_PER_MINUTE such rows a minute (then one row per verdict for the rest).
    */
   failedAuthentication(f: FailedAuthentication): void {
     const origin = this.origin();
@@ -199,11 +208,17 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
       : { type: 'lookup', id: f.lookupId, projectId: null };
     let address = origin.clientAddress;
     let key = `auth.failed|${minute}|${f.code}|${target.type}:${target.id ?? '-'}|${address ?? '-'}`;
-    if (!this.failures.has(key) && this.failures.size >= MAX_PENDING_FAILURES) {
-      // Under a flood of distinct keys, keep counting in one row per verdict and minute.
-      target = { type: 'lookup', id: null, projectId: null };
-      address = '*';
-      key = `auth.failed|${minute}|${f.code}|*|*`;
+    if (minute !== this.minute) {
+      this.minute = minute;
+      this.rowsThisMinute.clear();
+    }
+    if (!this.rowsThisMinute.has(key)) {
+      if (this.rowsThisMinute.size >= MAX_FAILURE_ROWS_PER_MINUTE) {
+        // Under a flood of distinct keys, keep counting in one row per verdict and minute.
+        target = { type: 'lookup', id: null, projectId: null };
+        address = '*';
+        key = `auth.failed|${minute}|${f.code}|*|*`;
+      } else this.rowsThisMinute.add(key);
     }
     const pending = this.failures.get(key);
     if (pending) {
@@ -258,7 +273,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     if (query.token_id) where.push({ OR: [{ actor: query.token_id }, { targetId: query.token_id }] });
     if (query.action) where.push({ action: query.action });
     if (query.since) {
-      const since = new Date(query.since);
+      const since = parseSince(query.since)!;
       where.push({ OR: [{ createdAt: { gte: since } }, { lastSeenAt: { gte: since } }] });
     }
     const rows = await this.repo.page({ AND: where }, limit + 1, after);

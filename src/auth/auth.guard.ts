@@ -8,10 +8,9 @@ import { ApiError } from '../common/api-error.js';
 import { isUuid } from '../common/uuid.js';
 import { presentedToken } from '../verification/credentials.js';
 import { TokenVerifier } from '../verification/token-verifier.js';
-import { AuthThrottle } from '../verification/auth-throttle.js';
 
 /**
- * The one global guard: authenticates every route except @Public() ones through the verifier, with
+ * The one global guard: authenticates every route except @Public() ones through the engine, with
  * the route's one required permission, then confines a project path parameter to the caller's scope.
  * A route that declares neither @Public() nor @Authenticated() is refused (deny by default).
  */
@@ -20,7 +19,6 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly verifier: TokenVerifier,
-    private readonly throttle: AuthThrottle,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -28,10 +26,15 @@ export class AuthGuard implements CanActivate {
     if (isPublic) return true;
     if (!requirement) throw ApiError.forbidden('This route declares no permission: refused');
     const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: Principal }>();
-    // The client address is for the failed-authentication throttle (AuthThrottle).
-    const principal = await this.throttle.forClient(request.ip, () =>
-      this.verifier.authenticate(presentedToken(request), requirement.permission),
-    );
+    const verification = await this.verifier.check({
+      credential: presentedToken(request),
+      via: 'auth',
+      clientAddress: request.ip,
+      permission: requirement.permission,
+      consume: true,
+    });
+    if (verification.error) throw verification.error;
+    const principal = verification.principal!;
     request.principal = principal;
     if (requirement.projectParam) {
       const params = (request.params ?? {}) as Record<string, string | undefined>;

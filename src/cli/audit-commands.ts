@@ -1,6 +1,6 @@
-import ms from 'ms';
 import { AUDIT_ACTIONS, type AuditAction } from '../audit/audit.actions.js';
 import type { AuditEventDto } from '../audit/dto/audit.dto.js';
+import { parseSince } from '../common/time.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { CliError, type Output } from './output.js';
 import { OPERATOR, printTable, withTokens } from './token-commands.js';
@@ -13,13 +13,10 @@ export interface AuditOptions {
   json?: boolean;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
-
 /** `--since` as an RFC 3339 time, or a duration back from now (`1h`, `7d`). */
 export function sinceOf(value: string, now = Date.now()): string {
-  if (RFC3339.test(value) && !Number.isNaN(Date.parse(value))) return new Date(value).toISOString();
-  const back = ms(value as ms.StringValue);
-  if (typeof back === 'number' && Number.isFinite(back) && back > 0) return new Date(now - back).toISOString();
+  const since = parseSince(value, now);
+  if (since) return since.toISOString();
   throw new CliError(
     `--since: "${value}" is neither an RFC 3339 time nor a duration (e.g. 2030-01-01T00:00:00Z, 1h, 7d)`,
   );

@@ -1,52 +1,32 @@
-import { TokenCache } from '../verification/token-cache.service.js';
-import { Logger } from '@nestjs/common';
-import ms from 'ms';
-import { permissionsForAccess } from '../access/permissions.js';
-import { principal, type Principal } from '../access/principal.js';
+import { type INestApplicationContext, Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { fullAccessPrincipal, type Principal } from '../access/principal.js';
+import { isPermission, type Permission } from '../access/permissions.js';
+import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
+import { parseDateTime, parseDuration as parseDurationText } from '../common/time.js';
+import { isUuid } from '../common/uuid.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { DataDirLockedError } from '../database/connect.js';
 import { openDatabase } from '../database/database.module.js';
 import type { DatabaseService } from '../database/database.service.js';
+import { ProjectTokensService } from '../projects/project-tokens.service.js';
+import { ProjectsService } from '../projects/projects.service.js';
 import type { ApiTokenDto, CreateApiTokenDto } from '../tokens/dto/publisher.dto.js';
-import { PasswordHasher } from '../verification/password-hasher.js';
-import { TokenCodec } from '../verification/token-codec.js';
-import { TokensRepository } from '../tokens/tokens.repository.js';
 import { PublisherService } from '../tokens/publisher.service.js';
 import { RotationService } from '../tokens/rotation.service.js';
-import { TokenIssuer } from '../tokens/token-issuer.js';
-import { UsageTracker } from '../verification/usage-tracker.service.js';
-import { AuthThrottle } from '../verification/auth-throttle.js';
-import { StaticCredentials } from '../verification/static-credentials.js';
-import { TokenVerifier } from '../verification/token-verifier.js';
+import { TokensRepository } from '../tokens/tokens.repository.js';
+import { TokenVerifier, verifyResult } from '../verification/token-verifier.js';
 import { VerificationRepository } from '../verification/verification.repository.js';
-import { isPermission, type Permission } from '../access/permissions.js';
 import { WebhookEventsService } from '../webhooks/webhook-events.service.js';
 import { WebhooksRepository } from '../webhooks/webhooks.repository.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
+import { CliModule } from './cli.module.js';
 import { CliError, type Output } from './output.js';
-import { isUuid } from '../common/uuid.js';
-import { AuditRepository } from '../audit/audit.repository.js';
-import { AuditService } from '../audit/audit.service.js';
-import { ProjectsRepository } from '../projects/projects.repository.js';
-import { ProjectsService } from '../projects/projects.service.js';
-import { ProjectTokensService } from '../projects/project-tokens.service.js';
 import { hostname, userInfo } from 'node:os';
 
 /** The operator at the console: acts like the bootstrap admin token (write, every project, no expiry). */
-export const OPERATOR: Principal = principal({
-  source: 'cli',
-  id: 'cli',
-  name: 'keyward CLI',
-  kind: 'global',
-  permissions: permissionsForAccess('write'),
-  projects: null,
-  expiresAt: null,
-  singleUse: false,
-  parentId: null,
-});
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+export const OPERATOR: Principal = fullAccessPrincipal('cli', 'cli', 'keyward CLI');
 
 class SilentLogger extends Logger {
   override log(): void {}
@@ -88,37 +68,43 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
     if (err instanceof DataDirLockedError) throw new CliError(err.message);
     throw new CliError(`cannot open the database: ${(err as Error).message}`);
   }
+  let app: INestApplicationContext;
   try {
-    const cache = new TokenCache({ ...config, KEYWARD_AUTH_CACHE_TTL: 0 });
-    const repo = new TokensRepository(db, cache);
-    const codec = new TokenCodec(config.KEYWARD_TOKEN_PREFIX);
-    const hasher = new PasswordHasher(config);
-    const issuer = new TokenIssuer(codec, hasher, repo);
-    const verification = new VerificationRepository(db, cache);
-    const usage = new UsageTracker(config, verification);
-    const audit = new AuditService(new AuditRepository(db));
+    // The service's own modules, without HTTP: no cache (one check per process), no tokens file, no
+    // admin token (the operator acts as itself).
+    const cliConfig: AppConfig = {
+      ...config,
+      KEYWARD_AUTH_CACHE_TTL: 0,
+      KEYWARD_TOKENS_FILE: undefined,
+      KEYWARD_ADMIN_TOKEN: undefined,
+    };
+    app = await NestFactory.createApplicationContext(CliModule.forRoot(cliConfig, db), {
+      logger: false,
+      abortOnError: false,
+    });
+  } catch (err) {
+    await db.handle.close();
+    throw err;
+  }
+  try {
+    const audit = app.get(AuditService);
     audit.setFallbackOrigin(cliOrigin());
     // Token events of CLI actions are queued for webhooks too (the running service delivers them).
     const webhookRepo = new WebhooksRepository(db);
     const webhookEvents = new WebhookEventsService(config, webhookRepo, audit);
-    const throttle = new AuthThrottle(config);
-    const statics = new StaticCredentials(hasher, cache, throttle);
-    const verifier = new TokenVerifier(codec, hasher, verification, statics, cache, usage, audit, throttle);
-    const projects = new ProjectsService(new ProjectsRepository(db), cache, audit);
     try {
       return await fn({
-        publisher: new PublisherService(config, repo, issuer, audit),
-        rotation: new RotationService(repo, issuer, audit),
-        verifier,
-        projects,
-        projectTokens: new ProjectTokensService(config, projects, repo, issuer, audit),
-        tokens: repo,
-        projectRefs: verification,
+        publisher: app.get(PublisherService),
+        rotation: app.get(RotationService),
+        verifier: app.get(TokenVerifier),
+        projects: app.get(ProjectsService),
+        projectTokens: app.get(ProjectTokensService),
+        tokens: app.get(TokensRepository),
+        projectRefs: app.get(VerificationRepository),
         audit,
         webhooks: new WebhooksService(webhookRepo, audit),
       });
     } finally {
-      await usage.flush();
       await webhookEvents.settled();
     }
   } catch (err) {
@@ -128,13 +114,14 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
     }
     throw err;
   } finally {
-    await db.handle.close();
+    // Flushes the last-use times and the audit counts, then closes the database.
+    await app.close();
   }
 }
 
 export function parseDuration(value: string, what: string): number {
-  const parsed = ms(value as ms.StringValue);
-  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed <= 0) {
+  const parsed = parseDurationText(value);
+  if (parsed === null || parsed <= 0) {
     throw new CliError(`${what}: not a duration: "${value}" (use e.g. 30s, 15m, 1h, 7d)`);
   }
   return parsed;
@@ -158,12 +145,13 @@ export async function create(config: AppConfig, opts: CreateOptions, out: Output
   let expires_at: string | undefined;
   if (opts.ttl) expires_at = new Date(Date.now() + parseDuration(opts.ttl, '--ttl')).toISOString();
   if (opts.expiresAt) {
-    if (!RFC3339.test(opts.expiresAt) || Number.isNaN(Date.parse(opts.expiresAt))) {
+    const at = parseDateTime(opts.expiresAt);
+    if (!at) {
       throw new CliError(
         `--expires-at must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z (got "${opts.expiresAt}")`,
       );
     }
-    if (Date.parse(opts.expiresAt) <= Date.now()) throw new CliError('--expires-at must be in the future');
+    if (at.getTime() <= Date.now()) throw new CliError('--expires-at must be in the future');
     expires_at = opts.expiresAt;
   }
   const dto: CreateApiTokenDto = { access: opts.access, description: opts.description ?? null, expires_at };
@@ -258,7 +246,8 @@ export interface VerifyOptions {
 
 /**
  * Checks a token read from standard input (never from the command line, where it would land in the
- * shell history and the process list) through the service's own verifier. Exit code 0 only if VALID.
+ * shell history and the process list) through the service's own engine. Exit code 0 only if VALID;
+ * `--json` prints what `POST /v1/tokens/verify` answers.
  */
 export async function verify(config: AppConfig, opts: VerifyOptions, input: string, out: Output): Promise<boolean> {
   const presented = input.trim();
@@ -266,33 +255,21 @@ export async function verify(config: AppConfig, opts: VerifyOptions, input: stri
   if (opts.permission !== undefined && !isPermission(opts.permission)) {
     throw new CliError(`--permission must be a permission such as read:token (got "${opts.permission}")`);
   }
-  const verdict = await withTokens(config, (tokens) =>
-    tokens.verifier.verify(presented, {
+  const verification = await withTokens(config, (tokens) =>
+    tokens.verifier.check({
+      credential: presented,
+      via: 'cli',
       permission: opts.permission as Permission | undefined,
       project: opts.project,
       consume: !!opts.consume,
     }),
   );
-  const p = verdict.principal;
-  const result = {
-    valid: verdict.code === 'VALID',
-    code: verdict.code,
-    ...(p
-      ? {
-          token: {
-            id: p.id,
-            access: p.access,
-            permissions: p.permissions,
-            projects: p.projects,
-            expiresAt: p.expiresAt?.toISOString() ?? null,
-            singleUse: p.singleUse,
-          },
-        }
-      : {}),
-  };
+  // The same answer as POST /v1/tokens/verify.
+  const result = verifyResult(verification);
+  const p = result.valid || result.code !== 'NOT_FOUND' ? verification.principal : undefined;
   if (opts.json) out.line(JSON.stringify(result, null, 2));
   else {
-    out.line(`${result.valid ? '✓' : '✗'} ${verdict.code}`);
+    out.line(`${result.valid ? '✓' : '✗'} ${result.code}`);
     if (p) {
       out.line(`ID:          ${p.id}`);
       out.line(`Permissions: ${p.permissions.join(' ')}`);

@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import ms from 'ms';
+import { parseDuration } from '../common/time.js';
 
-/** A duration written as `30s`, `15m`, `1h`, `7d` (parsed by `ms`), or plain milliseconds. */
+/** A duration written as `30s`, `15m`, `1h`, `7d`, or plain milliseconds (common/time.ts). */
 const duration = (fallback: string) =>
   z
     .string()
     .default(fallback)
     .transform((value, ctx) => {
-      const parsed = /^\d+$/.test(value) ? Number(value) : ms(value as ms.StringValue);
-      if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {
+      const parsed = parseDuration(value);
+      if (parsed === null) {
         ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use e.g. 30s, 5m, 1h)` });
         return z.NEVER;
       }
@@ -81,9 +81,14 @@ export const configSchema = z.object({
   KEYWARD_NEGATIVE_CACHE_TTL: duration('1m'),
   KEYWARD_BODY_LIMIT: int(64 * 1024, 1024, 10 * 1024 * 1024),
   KEYWARD_DOCS_ENABLED: bool(true),
+  /** `/metrics` open to anyone who reaches the port (default: it needs a token). */
+  KEYWARD_METRICS_PUBLIC: bool(false),
   /** Swagger UI keeps the token typed into "Authorize" across page reloads (in the browser's storage). */
   KEYWARD_DOCS_PERSIST_AUTH: bool(false),
-  /** When set, `/metrics` needs `Authorization: Bearer <this value>`; unset, it is open. */
+  /**
+   * A scraper's secret for `/metrics` (besides API tokens holding `read:metrics`, and the admin token);
+   * not an API token: it opens `/metrics` only.
+   */
   KEYWARD_METRICS_TOKEN: z.preprocess(
     (v) => (v === '' ? undefined : v),
     z.string().min(16, 'must be at least 16 characters').max(512).optional(),
@@ -168,12 +173,12 @@ export const configSchema = z.object({
         .split(',')
         .map((v) => v.trim())
         .filter(Boolean)
-        .map((v) => (/^\d+$/.test(v) ? Number(v) : ms(v as ms.StringValue)));
-      if (leads.some((l) => typeof l !== 'number' || !Number.isFinite(l) || l <= 0)) {
+        .map((v) => parseDuration(v));
+      if (leads.some((l) => l === null || l <= 0)) {
         ctx.addIssue({ code: 'custom', message: `not a list of durations: "${value}" (use e.g. 7d,1d)` });
         return z.NEVER;
       }
-      return [...new Set(leads)].sort((a, b) => b - a);
+      return [...new Set(leads as number[])].sort((a, b) => b - a);
     }),
   /** How often expiring and expired tokens are looked for (`0`/`off`: no expiry events from this instance). */
   KEYWARD_WEBHOOK_EXPIRY_SCAN: optionalDuration('1m', 100),

@@ -24,7 +24,7 @@ export class IntrospectionService {
   ) {}
 
   async introspect(caller: Principal, dto: IntrospectTokenDto): Promise<IntrospectionDto> {
-    const verdict = await this.verifier.verify(dto.token, { visibleTo: caller });
+    const verdict = await this.verifier.check({ credential: dto.token, via: 'introspection', visibleTo: caller });
     if (verdict.code !== 'VALID' || !verdict.principal) return INACTIVE;
     const p = verdict.principal as WithApplicationFields;
     const issued = p.source === 'database' ? await this.repo.issuedAt(p.id) : null;

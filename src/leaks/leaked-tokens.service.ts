@@ -72,7 +72,8 @@ export class LeakedTokensService implements OnModuleDestroy {
     for (const presented of strings) {
       // Only database tokens can be revoked; anything failing the checksum is not one (no I/O at all).
       if (!this.codec.parse(presented)) continue;
-      const verdict = await this.verifier.verify(presented);
+      // Throttled per credential by the engine; the per-address limit was taken for the whole report.
+      const verdict = await this.verifier.check({ credential: presented, via: 'leak_report' });
       const p = verdict.principal;
       if (!p || p.source !== 'database') continue;
       const revoked = await this.tokens.revokeTree(p.id);

@@ -1,12 +1,23 @@
-import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
+import {
+  ApiForbiddenResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Public } from '../access/access.decorators.js';
-import { ApiError } from '../common/api-error.js';
+import { Public, SECURITY_SCHEMES } from '../access/access.decorators.js';
+import { Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
+import { presentedToken } from '../verification/credentials.js';
+import { TokenVerifier } from '../verification/token-verifier.js';
 import { MetricsService } from './metrics.service.js';
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
@@ -14,43 +25,62 @@ const digest = (value: string) => createHash('sha256').update(value, 'utf8').dig
 @ApiTags('operations')
 @Controller()
 export class MetricsController {
-  private readonly expected: Buffer | null;
+  private readonly scraperToken: Buffer | null;
+  private readonly open: boolean;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly verifier: TokenVerifier,
   ) {
-    this.expected = config.KEYWARD_METRICS_TOKEN ? digest(config.KEYWARD_METRICS_TOKEN) : null;
+    this.scraperToken = config.KEYWARD_METRICS_TOKEN ? digest(config.KEYWARD_METRICS_TOKEN) : null;
+    this.open = config.KEYWARD_METRICS_PUBLIC;
   }
 
   /**
-   * Prometheus text format. Open unless KEYWARD_METRICS_TOKEN is set; then it needs
-   * `Authorization: Bearer <that value>` (not an API token: scrapers hold no API rights).
+   * Prometheus text format. Needs a token: KEYWARD_METRICS_TOKEN (a scraper's secret), or an API token
+   * holding `read:metrics` (`read:*` and the admin token hold it), checked by the verification engine
+   * like any route; open to anyone only with KEYWARD_METRICS_PUBLIC=true.
    */
   @Get('metrics')
   @Public()
   @ApiOperation({
     operationId: 'metrics',
-    summary: 'Prometheus metrics (open, or `Authorization: Bearer $KEYWARD_METRICS_TOKEN` when that is set)',
+    summary: 'Prometheus metrics (needs `read:metrics`, or `Authorization: Bearer $KEYWARD_METRICS_TOKEN`)',
     description:
-      'Prometheus text format. Open unless KEYWARD_METRICS_TOKEN is set; then it needs that value as a bearer ' +
-      'token (not an API token: scrapers hold no API rights).',
+      'Prometheus text format. Needs a token: the value of KEYWARD_METRICS_TOKEN as a bearer token, or an API ' +
+      'token holding `read:metrics` (`read:*` and the admin token hold it). KEYWARD_METRICS_PUBLIC=true opens ' +
+      'it to anyone who reaches the port.',
   })
   @ApiOkResponse({
     description: 'Prometheus text exposition format 0.0.4',
     content: { 'text/plain': { schema: { type: 'string' } } },
   })
-  @ApiUnauthorizedResponse({
-    description: 'KEYWARD_METRICS_TOKEN is set and was not presented',
-    type: ErrorEnvelopeDto,
-  })
+  @ApiUnauthorizedResponse({ description: 'Missing, invalid, expired or revoked token', type: ErrorEnvelopeDto })
+  @ApiForbiddenResponse({ description: 'A valid token without `read:metrics`', type: ErrorEnvelopeDto })
+  @ApiTooManyRequestsResponse({ description: 'Rate limited', type: ErrorEnvelopeDto })
+  @ApiSecurity(SECURITY_SCHEMES[0])
+  @ApiSecurity(SECURITY_SCHEMES[1])
+  @ApiSecurity(SECURITY_SCHEMES[2])
+  @ApiSecurity(SECURITY_SCHEMES[3])
   async scrape(
-    @Headers('authorization') authorization: string | undefined,
+    @Req() request: FastifyRequest & { principal?: Principal },
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    if (this.expected) {
-      const presented = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '')?.[1];
-      if (!presented || !timingSafeEqual(digest(presented), this.expected)) throw ApiError.unauthenticated();
+    if (!this.open) {
+      const presented = presentedToken(request);
+      const scraper = this.scraperToken && presented && timingSafeEqual(digest(presented), this.scraperToken);
+      if (!scraper) {
+        const verification = await this.verifier.check({
+          credential: presented,
+          via: 'auth',
+          clientAddress: request.ip,
+          permission: Permission.ReadMetrics,
+          consume: true,
+        });
+        if (verification.error) throw verification.error;
+        request.principal = verification.principal;
+      }
     }
     void reply.header('content-type', this.metrics.registry.contentType);
     return this.metrics.metrics();

@@ -7,6 +7,7 @@ import { canonicalProjectId } from '../access/scope.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
 import { isUniqueViolation } from '../common/prisma-errors.js';
+import { parseDateTime } from '../common/time.js';
 import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -167,7 +168,9 @@ export class ProjectTokensService {
 
   private requestedExpiry(value: string | null | undefined): Date | null {
     if (value === undefined || value === null) return null;
-    const at = new Date(value);
+    const at = parseDateTime(value);
+    if (!at)
+      throw validationFailed({ expiresAt: ['expiresAt must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z'] });
     if (at.getTime() <= Date.now()) throw validationFailed({ expiresAt: ['expiresAt must be in the future'] });
     if (at.getTime() > Date.now() + this.config.KEYWARD_MAX_TOKEN_TTL) {
       throw validationFailed({ expiresAt: ['expiresAt is further away than KEYWARD_MAX_TOKEN_TTL allows'] });

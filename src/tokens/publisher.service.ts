@@ -4,7 +4,7 @@ import { normalizePermissions, permissionsForAccess } from '../access/permission
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
-import { parseDateTime } from '../common/dates.js';
+import { parseDateTime } from '../common/time.js';
 import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/keyset-cursor.js';
 import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';

@@ -8,12 +8,12 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import ms from 'ms';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { UuidParam } from '../common/uuid-param.js';
+import { parseDuration } from '../common/time.js';
 import { validationFailed } from '../common/validation.js';
 import { EXAMPLE_TOKEN_ID } from './dto/publisher.dto.js';
 import { RotateApiTokenDto, RotatedTokenResponseDto, RotateTokenDto } from './dto/rotate.dto.js';
@@ -24,8 +24,8 @@ const MAX_GRACE_MS = 30 * 86_400_000;
 /** `grace` absent or null: none. */
 export function parseGrace(grace: string | null | undefined): number {
   if (grace === undefined || grace === null) return 0;
-  const value = ms(grace.trim().toLowerCase() as ms.StringValue);
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_GRACE_MS) {
+  const value = parseDuration(grace);
+  if (value === null || value > MAX_GRACE_MS) {
     throw validationFailed({ grace: ['grace must be between 0s and 30d'] });
   }
   return value;

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import ms from 'ms';
 import { enforce, grantWithin } from '../access/policy.js';
 import { accessOf, normalizePermissions, type Permission, permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import type { Scope } from '../access/scope.js';
+import { formatDuration, parseDuration } from '../common/time.js';
 import { validationFailed } from '../common/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -14,14 +14,14 @@ import { VerificationRepository } from '../verification/verification.repository.
 
 const MIN_TTL_MS = 1000;
 
-/** Parses a `ttl` with `ms`, bounded: at least 1 s, at most KEYWARD_MAX_TOKEN_TTL. */
+/** A `ttl`, bounded: at least 1 s, at most KEYWARD_MAX_TOKEN_TTL. */
 export function parseTtl(ttl: string, maxMs: number): number {
-  const value = ms(ttl.trim() as ms.StringValue);
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
+  const value = parseDuration(ttl);
+  if (value === null) {
     throw validationFailed({ ttl: ['ttl must be a duration like 30s, 15m, 1h or 7d'] });
   }
   if (value < MIN_TTL_MS) throw validationFailed({ ttl: ['ttl must be at least 1s'] });
-  if (value > maxMs) throw validationFailed({ ttl: [`ttl must be at most ${ms(maxMs, { long: true })}`] });
+  if (value > maxMs) throw validationFailed({ ttl: [`ttl must be at most ${formatDuration(maxMs)}`] });
   return value;
 }
 

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHmac, randomBytes } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { ApiError } from '../common/api-error.js';
@@ -29,9 +28,12 @@ const TOO_MANY = 'Too many failed authentication attempts: try again later';
  * reaches this class, and a value that succeeded recently is "proven" (remembered by its HMAC) and skips
  * both buckets until it fails. Attempts that succeed give their points back, so only failures count.
  *
- * The client address comes from the guard (`forClient`), through AsyncLocalStorage, so TokenVerifier's
- * signature does not carry it; callers without one (the verification API's inner checks, the CLI) are
- * throttled per token only.
+ * The client address comes with the verification request (the guard and forward auth give the
+ * request's address); callers without one (the verification API's checks of third-party tokens, the
+ * CLI) are throttled per token only.
+ *
+ * An authorization failure (the right secret, asked for a permission or project it lacks) counts like
+ * an authentication failure: `chargeForbidden` takes a point from both buckets, proven or not.
  */
 @Injectable()
 export class AuthThrottle {
@@ -40,7 +42,6 @@ export class AuthThrottle {
   private readonly byToken: RateLimiterMemory;
   private readonly misses: LRUCache<string, true> | null;
   private readonly proven: LRUCache<string, true>;
-  private readonly client = new AsyncLocalStorage<{ address: string | undefined }>();
   private readonly counters: ThrottleStats = {
     throttled: 0,
     throttledByAddress: 0,
@@ -65,19 +66,14 @@ export class AuthThrottle {
     this.proven = new LRUCache({ max: config.KEYWARD_AUTH_CACHE_MAX, ttl: 24 * 3_600_000 });
   }
 
-  /** Runs `fn` with `address` as the client address of the checks it makes. */
-  forClient<T>(address: string | undefined, fn: () => Promise<T>): Promise<T> {
-    return this.client.run({ address }, fn);
-  }
-
   /**
    * Before a presented value is checked (after the positive cache missed): 429 when its client address
    * is over the limit; `knownMiss` when it matched nothing a moment ago.
    */
-  async admit(presented: string): Promise<Admission> {
+  async admit(presented: string, clientAddress: string | undefined): Promise<Admission> {
     const mac = createHmac('sha256', this.key).update(presented, 'utf8').digest('base64url');
     const exempt = this.proven.has(mac);
-    const address = exempt ? undefined : this.client.getStore()?.address;
+    const address = exempt ? undefined : clientAddress;
     if (address !== undefined) await this.take(this.byAddress, address, 'address');
     const admission = new Admission(this, mac, address, exempt);
     if (this.misses?.has(mac)) {
@@ -85,6 +81,16 @@ export class AuthThrottle {
       admission.knownMiss = true;
     }
     return admission;
+  }
+
+  /**
+   * An authorization failure of a credential that authenticated (`credential`: its id): one point from
+   * the client address's bucket and one from the credential's, whether it came from the cache or not;
+   * 429 when either is exhausted.
+   */
+  async chargeForbidden(clientAddress: string | undefined, credential: string): Promise<void> {
+    if (clientAddress !== undefined) await this.take(this.byAddress, clientAddress, 'address');
+    await this.take(this.byToken, `forbidden:${credential}`, 'token');
   }
 
   /** Forgets every remembered miss (a tokens file was reloaded: a value may match now). */

@@ -20,28 +20,6 @@ import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
 import { ForwardAuthService, MAX_PROJECT_LENGTH, parseCheckQuery } from './forward-auth.service.js';
 import { forwardedRequest } from './original-request.js';
 
-export const TOKEN_ID_HEADER = 'x-keyward-token-id';
-export const PERMISSIONS_HEADER = 'x-keyward-permissions';
-export const PROJECTS_HEADER = 'x-keyward-projects';
-
-/**
- * The identity headers of a principal. Cached principals are the same object on every hit, so the
- * joined strings are built once per cached token, not per request.
- */
-const identityHeaders = new WeakMap<Principal, Record<string, string>>();
-function identityOf(principal: Principal): Record<string, string> {
-  let headers = identityHeaders.get(principal);
-  if (!headers) {
-    headers = {
-      [TOKEN_ID_HEADER]: principal.id,
-      [PERMISSIONS_HEADER]: principal.permissions.join(','),
-      [PROJECTS_HEADER]: principal.projects === null ? '*' : principal.projects.join(','),
-    };
-    identityHeaders.set(principal, headers);
-  }
-  return headers;
-}
-
 /** The checked token becomes the request's principal, for the access log's `token_id`. */
 type ForwardAuthRequest = FastifyRequest & { principal?: Principal };
 
@@ -109,8 +87,9 @@ export class ForwardAuthController {
     const forwarded = forwardedRequest(request.headers);
     if (forwarded) addLogFields(request, { forwarded_method: forwarded.method, forwarded_uri: forwarded.uri });
     const query = parseCheckQuery(request.query as Record<string, unknown> | undefined, ALL_PERMISSIONS);
-    const principal = await this.service.check(presentedToken(request), query);
-    request.principal = principal;
-    void reply.headers(identityOf(principal));
+    const verification = await this.service.check(presentedToken(request), request.ip, query);
+    if (verification.error) throw verification.error;
+    request.principal = verification.principal;
+    void reply.headers(verification.headers);
   }
 }

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isPermission, type Permission } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
-import { ApiError, MESSAGES } from '../common/api-error.js';
 import { validationFailed } from '../common/validation.js';
-import { TokenVerifier } from './token-verifier.js';
+import { TokenVerifier, type Verification } from './token-verifier.js';
 
 export interface CheckQuery {
   permission?: Permission;
@@ -42,29 +40,22 @@ export function parseCheckQuery(
 
 /**
  * Forward auth (nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`): the verdict on the
- * token the request presents, through the one TokenVerifier. A single-use token is consumed by the one
- * check that allows it, never by a 401/403.
+ * token the request presents, through the engine, like the guard: throttled per client address and per
+ * credential, failed authentications audited. A single-use token is consumed by the one check that
+ * allows it, never by a 401/403.
  */
 @Injectable()
 export class ForwardAuthService {
   constructor(private readonly verifier: TokenVerifier) {}
 
-  async check(presented: string | null, query: CheckQuery): Promise<Principal> {
-    if (!presented) throw ApiError.unauthenticated();
-    const verdict = await this.verifier.verify(presented, {
+  check(presented: string | null, clientAddress: string, query: CheckQuery): Promise<Verification> {
+    return this.verifier.check({
+      credential: presented,
+      via: 'forward_auth',
+      clientAddress,
       permission: query.permission,
       project: query.project,
       consume: true,
     });
-    switch (verdict.code) {
-      case 'VALID':
-        return verdict.principal!;
-      case 'FORBIDDEN':
-        throw ApiError.forbidden();
-      case 'EXPIRED':
-        throw ApiError.unauthenticated(MESSAGES.expired);
-      default:
-        throw ApiError.unauthenticated();
-    }
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
-import { PasswordHasher } from './password-hasher.js';
+import { SecretMatches } from './secret-matches.js';
 import { TokenCache } from './token-cache.service.js';
 import type { Principal } from '../access/principal.js';
 import { AuthThrottle } from './auth-throttle.js';
@@ -35,7 +35,7 @@ export class StaticCredentials {
   private groups = new Map<string, StaticEntry[]>();
 
   constructor(
-    private readonly hasher: PasswordHasher,
+    private readonly secrets: SecretMatches,
     private readonly cache: TokenCache,
     private readonly throttle: AuthThrottle,
   ) {}
@@ -80,12 +80,13 @@ export class StaticCredentials {
    * token reset --hash-only`); an entry without a stub is tried for every value that matched nothing else.
    */
   async match(presented: string, gate?: { beforeArgon2(key: string): Promise<void> }): Promise<StaticEntry | null> {
-    const hit = this.byMac.get(this.cache.keyOf(presented));
+    const key = this.cache.keyOf(presented);
+    const hit = this.byMac.get(key);
     if (hit?.mac && timingSafeEqual(hit.mac, this.mac(presented))) return hit;
     for (const entry of this.hashed) {
       if (entry.stubPrefix !== undefined && !presented.startsWith(entry.stubPrefix)) continue;
-      await gate?.beforeArgon2(`${entry.origin}#${entry.principal.id}`);
-      if (await this.hasher.verify(entry.argon2Hash!, presented)) return entry;
+      const before = gate && (() => gate.beforeArgon2(`${entry.origin}#${entry.principal.id}`));
+      if (await this.secrets.matches(key, entry.argon2Hash!, presented, before)) return entry;
     }
     return null;
   }

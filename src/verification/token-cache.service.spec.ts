@@ -16,7 +16,7 @@ describe('TokenCache: trust in the invalidation listener', () => {
     const cache = cacheWith();
     cache.newSession();
     const key = cache.keyOf('kw_x');
-    cache.set(key, principal, 't1', null, cache.snapshot());
+    cache.set(key, principal, ['t1'], null, cache.snapshot());
     expect(cache.get(key)).toBeUndefined(); // no heartbeat yet
     cache.confirm(Date.now(), 2000);
     expect(cache.get(key)).toBe(principal);
@@ -31,7 +31,7 @@ describe('TokenCache: trust in the invalidation listener', () => {
     cache.newSession();
     cache.confirm(Date.now(), 2000);
     const key = cache.keyOf('kw_x');
-    cache.set(key, principal, 't1', null, cache.snapshot());
+    cache.set(key, principal, ['t1'], null, cache.snapshot());
     cache.newSession();
     cache.confirm(Date.now(), 2000);
     expect(cache.get(key)).toBeUndefined();
@@ -42,14 +42,14 @@ describe('TokenCache: trust in the invalidation listener', () => {
     const cache = cacheWith();
     const snapshot = cache.snapshot();
     cache.newSession();
-    cache.set(cache.keyOf('kw_x'), principal, 't1', null, snapshot);
+    cache.set(cache.keyOf('kw_x'), principal, ['t1'], null, snapshot);
     expect(cache.size).toBe(0);
   });
 
   it('outage fallback: only for "unreachable" errors, only within the grace, never past expiry', () => {
     const cache = cacheWith({ KEYWARD_AUTH_OUTAGE_GRACE: '1m' });
     const key = cache.keyOf('kw_x');
-    cache.set(key, principal, 't1', new Date(Date.now() + 90_000), cache.snapshot());
+    cache.set(key, principal, ['t1'], new Date(Date.now() + 90_000), cache.snapshot());
     expect(cache.getDuringOutage(key, new Error('syntax error'))).toBeUndefined();
     expect(cache.getDuringOutage(key, new DatabaseDownError())).toBe(principal);
     vi.advanceTimersByTime(60_001);
@@ -60,7 +60,7 @@ describe('TokenCache: trust in the invalidation listener', () => {
     const cache = cacheWith({ KEYWARD_AUTH_OUTAGE_GRACE: '1m', KEYWARD_AUTH_CACHE_TTL: '1h' });
     cache.newSession();
     const key = cache.keyOf('kw_x');
-    cache.set(key, principal, 't1', null, cache.snapshot());
+    cache.set(key, principal, ['t1'], null, cache.snapshot());
     vi.advanceTimersByTime(50_000);
     cache.confirm(Date.now(), 2000);
     expect(cache.get(key)).toBe(principal);
@@ -71,14 +71,41 @@ describe('TokenCache: trust in the invalidation listener', () => {
   it('grace 0: no outage fallback; invalidation removes entries of every session', () => {
     const off = cacheWith({ KEYWARD_AUTH_OUTAGE_GRACE: '0' });
     const k = off.keyOf('kw_x');
-    off.set(k, principal, 't1', null, off.snapshot());
+    off.set(k, principal, ['t1'], null, off.snapshot());
     expect(off.getDuringOutage(k, new DatabaseDownError())).toBeUndefined();
 
     const cache = cacheWith();
     const key = cache.keyOf('kw_x');
-    cache.set(key, principal, 't1', null, cache.snapshot());
+    cache.set(key, principal, ['t1'], null, cache.snapshot());
     cache.newSession();
     cache.invalidate('t1');
     expect(cache.getDuringOutage(key, new DatabaseDownError())).toBeUndefined();
+  });
+});
+
+describe('TokenCache: an invalidation affects only the entries it concerns', () => {
+  const other = { id: 't2', source: 'database', expiresAt: null } as unknown as Principal;
+
+  it('a fill in flight survives the invalidation of another id, not of its own ids', () => {
+    const cache = cacheWith();
+    cache.trustAlways();
+    const snapshot = cache.snapshot();
+    cache.invalidate('t2'); // someone else's token changed while t1 was being looked up
+    cache.set(cache.keyOf('kw_a'), principal, ['t1'], null, snapshot);
+    expect(cache.get(cache.keyOf('kw_a'))).toBe(principal);
+    const late = cache.snapshot();
+    cache.invalidate('t1');
+    cache.set(cache.keyOf('kw_b'), principal, ['t1'], null, late);
+    expect(cache.get(cache.keyOf('kw_b'))).toBeUndefined();
+  });
+
+  it('invalidate(id) drops exactly the entries whose ids contain it', () => {
+    const cache = cacheWith();
+    cache.trustAlways();
+    cache.set(cache.keyOf('kw_child'), principal, ['t1', 'parent'], null, cache.snapshot());
+    cache.set(cache.keyOf('kw_other'), other, ['t2'], null, cache.snapshot());
+    cache.invalidate('parent');
+    expect(cache.get(cache.keyOf('kw_child'))).toBeUndefined();
+    expect(cache.get(cache.keyOf('kw_other'))).toBe(other);
   });
 });

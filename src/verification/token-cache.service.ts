@@ -8,8 +8,14 @@ import { isDatabaseUnavailable } from '../common/database-errors.js';
 
 interface Entry {
   principal: Principal;
-  /** Database token id (for invalidation), or null for admin/tokens-file credentials. */
-  tokenId: string | null;
+  /**
+   * The ids the verdict depends on (the token's own id, and whatever else its rights derive from):
+   * invalidating any of them drops the entry. Empty for the admin token and tokens-file entries, which
+   * only a reload (`clear`) changes.
+   */
+  ids: readonly string[];
+  /** Whether it is a database token (served only while invalidation is trusted). */
+  database: boolean;
   /** When the entry was stored (the normal path serves it for KEYWARD_AUTH_CACHE_TTL). */
   storedAt: number;
   /** Last time the token was known valid: read from the database, or served while the listener was trusted. */
@@ -20,12 +26,22 @@ interface Entry {
   validUntil: number | null;
 }
 
+/** What `snapshot()` returns: where invalidation stood when a lookup began. */
+export interface FillSnapshot {
+  readonly epoch: number;
+  readonly counter: number;
+  readonly at: number;
+}
+
+/** How long an invalidation is remembered against fills begun before it (longer than any lookup). */
+const INVALIDATION_MEMORY = 60_000;
+
 /**
  * Bounded in-process cache of positive verification results. Keys are HMAC-SHA256 of the presented
  * token under a per-process random key: the token itself is never a key or a value. An entry never
  * outlives the token's own expiry (nor a rotated secret's grace). Single-use tokens are never cached.
  *
- * Invalidation by token id: locally and synchronously by whoever changed the token, and for other
+ * Invalidation by id, of exactly the entries that depend on it (an entry carries its `ids`): locally and synchronously by whoever changed the token, and for other
  * instances through PostgreSQL LISTEN/NOTIFY (see TokenEventsService). Database tokens are served from
  * here only while that listener is known to be connected and caught up (`trustUntil`, moved forward by
  * its heartbeats) and only if they were read during its current session: otherwise the caller goes to
@@ -39,10 +55,16 @@ export class TokenCache {
   private lastPresented = '';
   private lastKey = '';
   private readonly cache: LRUCache<string, Entry> | null;
-  private readonly byToken = new Map<string, Set<string>>();
+  /** id → keys of the entries that depend on it. */
+  private readonly byId = new Map<string, Set<string>>();
   private readonly ttl: number;
   private readonly outageGrace: number;
-  private generation = 0;
+  /** Bumped by what discards everything (a reload, a new listener session): fills begun before are refused. */
+  private epoch = 0;
+  /** Bumped by every invalidation; `invalidatedAt` keeps the value at each id's latest one. */
+  private counter = 0;
+  /** id → counter and time of its latest invalidation, oldest first (kept INVALIDATION_MEMORY). */
+  private readonly invalidatedAt = new Map<string, { counter: number; at: number }>();
   private session = 0;
   /** Database entries are served while Date.now() is below this (0: not trusted, Infinity: embedded). */
   private trustedUntil = 0;
@@ -62,7 +84,7 @@ export class TokenCache {
             // Kept past the TTL for the outage fallback; the normal path checks `storedAt` itself.
             ttl: this.ttl + this.outageGrace,
             ttlAutopurge: false,
-            dispose: (entry, key) => this.unindex(entry.tokenId, key),
+            dispose: (entry, key) => this.unindex(entry.ids, key),
           })
         : null;
   }
@@ -92,7 +114,7 @@ export class TokenCache {
     if (!entry) return undefined;
     const now = Date.now();
     if (now - entry.storedAt >= this.ttl || (entry.validUntil !== null && entry.validUntil <= now)) return undefined;
-    if (entry.tokenId !== null) {
+    if (entry.database) {
       if (entry.session !== this.session || now >= this.trustedUntil) return undefined;
       if (this.confirmedAt > entry.checkedAt) entry.checkedAt = Math.min(this.confirmedAt, now);
     }
@@ -107,7 +129,7 @@ export class TokenCache {
     if (!this.outageGrace || !isDatabaseUnavailable(err)) return undefined;
     const entry = this.cache?.get(key);
     const now = Date.now();
-    if (!entry || entry.tokenId === null || now - entry.checkedAt > this.outageGrace) return undefined;
+    if (!entry || !entry.database || now - entry.checkedAt > this.outageGrace) return undefined;
     if (entry.validUntil !== null && entry.validUntil <= now) return undefined;
     return entry.principal;
   }
@@ -117,14 +139,29 @@ export class TokenCache {
     this.cache?.delete(key);
   }
 
-  /** A snapshot of the generation, taken before a slow lookup; `set` ignores results older than an invalidation. */
-  snapshot(): number {
-    return this.generation;
+  /**
+   * Taken before a slow lookup: `set` refuses the result if one of the ids it depends on was invalidated
+   * after the snapshot (or everything was). Invalidations of other ids do not matter.
+   */
+  snapshot(): FillSnapshot {
+    return { epoch: this.epoch, counter: this.counter, at: Date.now() };
   }
 
-  set(key: string, principal: Principal, tokenId: string | null, validUntil: Date | null, snapshot: number): void {
-    if (!this.cache || snapshot !== this.generation) return;
+  set(
+    key: string,
+    principal: Principal,
+    ids: readonly string[],
+    validUntil: Date | null,
+    snapshot: FillSnapshot,
+  ): void {
+    if (!this.cache || snapshot.epoch !== this.epoch) return;
     const now = Date.now();
+    // Invalidations are remembered for INVALIDATION_MEMORY: an older fill cannot be checked against them.
+    if (now - snapshot.at >= INVALIDATION_MEMORY) return;
+    for (const id of ids) {
+      const last = this.invalidatedAt.get(id);
+      if (last && last.counter > snapshot.counter) return;
+    }
     let ttl: number | undefined;
     if (validUntil) {
       ttl = Math.min(validUntil.getTime() - now, this.ttl + this.outageGrace);
@@ -132,34 +169,42 @@ export class TokenCache {
     }
     const entry: Entry = {
       principal,
-      tokenId,
+      ids,
+      database: principal.source === 'database',
       storedAt: now,
       checkedAt: now,
       session: this.session,
       validUntil: validUntil ? validUntil.getTime() : null,
     };
     this.cache.set(key, entry, ttl === undefined ? undefined : { ttl });
-    if (tokenId) {
-      let keys = this.byToken.get(tokenId);
-      if (!keys) this.byToken.set(tokenId, (keys = new Set()));
+    for (const id of ids) {
+      let keys = this.byId.get(id);
+      if (!keys) this.byId.set(id, (keys = new Set()));
       keys.add(key);
     }
   }
 
-  /** Drops every cached result for a token id. */
-  invalidate(tokenId: string): void {
-    this.generation++;
-    const keys = this.byToken.get(tokenId);
+  /** Drops exactly the cached results that depend on `id`, and refuses fills of them begun before now. */
+  invalidate(id: string): void {
+    const now = Date.now();
+    this.counter++;
+    this.invalidatedAt.delete(id);
+    this.invalidatedAt.set(id, { counter: this.counter, at: now });
+    for (const [old, { at }] of this.invalidatedAt) {
+      if (now - at < INVALIDATION_MEMORY) break;
+      this.invalidatedAt.delete(old);
+    }
+    const keys = this.byId.get(id);
     if (!keys) return;
     for (const key of [...keys]) this.cache?.delete(key);
-    this.byToken.delete(tokenId);
+    this.byId.delete(id);
   }
 
   /** Drops everything (tokens file reloaded). */
   clear(): void {
-    this.generation++;
+    this.epoch++;
     this.cache?.clear();
-    this.byToken.clear();
+    this.byId.clear();
   }
 
   /**
@@ -167,7 +212,7 @@ export class TokenCache {
    * before now is trusted again on the normal path. Entries are kept for the outage fallback.
    */
   newSession(): void {
-    this.generation++;
+    this.epoch++;
     this.session++;
     this.trustedUntil = 0;
   }
@@ -192,11 +237,12 @@ export class TokenCache {
     return this.cache?.size ?? 0;
   }
 
-  private unindex(tokenId: string | null, key: string): void {
-    if (!tokenId) return;
-    const keys = this.byToken.get(tokenId);
-    if (!keys) return;
-    keys.delete(key);
-    if (!keys.size) this.byToken.delete(tokenId);
+  private unindex(ids: readonly string[], key: string): void {
+    for (const id of ids) {
+      const keys = this.byId.get(id);
+      if (!keys) continue;
+      keys.delete(key);
+      if (!keys.size) this.byId.delete(id);
+    }
   }
 }

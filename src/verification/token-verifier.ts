@@ -1,39 +1,54 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { maySee } from '../access/policy.js';
 import { grants, type Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { canonicalScope } from '../access/scope.js';
 import { ApiError, MESSAGES } from '../common/api-error.js';
-import { PasswordHasher } from './password-hasher.js';
-import { TokenCache } from './token-cache.service.js';
+import type { VerifiedTokenDto, VerifyResultDto } from './dto/verify.dto.js';
+import { TokenCache, type FillSnapshot } from './token-cache.service.js';
 import { TokenCodec } from './token-codec.js';
 import { principalOf } from './token-rights.js';
-import { type TokenRow, VerificationRepository } from './verification.repository.js';
 import { UsageTracker } from './usage-tracker.service.js';
+import { SecretMatches } from './secret-matches.js';
 import { StaticCredentials } from './static-credentials.js';
-import { VerificationOutcomes } from './verification-outcomes.js';
+import { type EntryPoint, VerificationOutcomes } from './verification-outcomes.js';
+import { type TokenRow, VerificationRepository } from './verification.repository.js';
 import { type Admission, AuthThrottle } from './auth-throttle.js';
+
+export type { EntryPoint } from './verification-outcomes.js';
 
 export type VerdictCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED' | 'FORBIDDEN';
 
-/** The whole answer about a presented token. `principal` is absent for NOT_FOUND. */
-export interface Verdict {
-  code: VerdictCode;
-  principal?: Principal;
-}
-
-/** What is asked of the token besides being valid. */
-export interface Ask {
+/** One presented credential and what is asked of it, from any entry point. */
+export interface VerificationRequest {
+  /** The presented value; null when the request presents none. */
+  credential: string | null;
+  /** Where the check comes from: selects the audit, the metrics label and the error's details. */
+  via: EntryPoint;
+  /** The client's address, for the per-address throttle (absent: throttled per credential only). */
+  clientAddress?: string;
   /** It must hold this permission (else FORBIDDEN). */
   permission?: Permission;
   /** It must be allowed on this project (id or name; else FORBIDDEN). */
   project?: string;
-  /** Consume a single-use token on a VALID verdict (exactly once, atomically). */
+  /** Consume a single-use token on a VALID verdict (exactly once, atomically, in the database). */
   consume?: boolean;
-  /** Who is asking: a token outside this caller's scope is NOT_FOUND (existence does not leak). */
+  /** Who is asking about the credential: a token outside this caller's scope is NOT_FOUND. */
   visibleTo?: Principal;
   now?: Date;
+}
+
+/** The verdict on a request, with what an HTTP entry point answers. */
+export interface Verification {
+  /** `MISSING`: no credential was presented. */
+  code: VerdictCode | 'MISSING';
+  /** The credential's identity; absent for NOT_FOUND and MISSING. */
+  principal?: Principal;
+  /** For entry points that gate on the credential: the error to answer (401/403), null when it passes. */
+  error: ApiError | null;
+  /** Identity headers for a passing credential (forward auth), empty otherwise. */
+  headers: Readonly<Record<string, string>>;
 }
 
 /** What identification found, before anything is asked of it. */
@@ -42,39 +57,112 @@ interface Identified {
   principal?: Principal;
 }
 
+export const TOKEN_ID_HEADER = 'x-keyward-token-id';
+export const PERMISSIONS_HEADER = 'x-keyward-permissions';
+export const PROJECTS_HEADER = 'x-keyward-projects';
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_FLAGS = { allow_overwrite: false, allow_delete: false, existing_projects_only: false };
+
 /**
- * The one verifier: turns a presented token into a verdict. The guard, `POST /v1/tokens/verify` and
- * the CLI all go through `verify`; no database row leaves it, and single-use consumption is written
- * here only.
+ * The identity headers of a principal. Cached principals are the same object on every hit, so the
+ * joined strings are built once per cached token, not per request.
+ */
+const identityHeaders = new WeakMap<Principal, Record<string, string>>();
+function identityOf(principal: Principal): Record<string, string> {
+  let headers = identityHeaders.get(principal);
+  if (!headers) {
+    headers = {
+      [TOKEN_ID_HEADER]: principal.id,
+      [PERMISSIONS_HEADER]: principal.permissions.join(','),
+      [PROJECTS_HEADER]: principal.projects === null ? '*' : principal.projects.join(','),
+    };
+    identityHeaders.set(principal, headers);
+  }
+  return headers;
+}
+
+/** The verify API's answer (and `keyward token verify --json`'s) for a verification. */
+export function verifyResult(v: Pick<Verification, 'code' | 'principal'>): VerifyResultDto {
+  const p = v.principal;
+  if (!p || v.code === 'MISSING') return { valid: false, code: 'NOT_FOUND' };
+  const token: VerifiedTokenDto = {
+    id: p.id,
+    name: p.name,
+    access: p.access,
+    permissions: p.permissions,
+    projects: p.projects === null ? null : [...p.projects],
+    flags: p.flags ?? NO_FLAGS,
+    expiresAt: p.expiresAt ? p.expiresAt.toISOString() : null,
+  };
+  return { valid: v.code === 'VALID', code: v.code, token };
+}
+
+/**
+ * The verification engine's one function: `check` turns a presented credential into a verdict for the
+ * guard, `POST /v1/tokens/verify`, `GET|HEAD /v1/auth/check` and the CLI, with every side effect done
+ * here, once: the throttle (per client address and per credential; 429 before any database or argon2
+ * work, authorization failures charged like authentication failures), single-use consumption (atomic,
+ * in the database), the audit of failed authentications, the verdict counts, and the HTTP error and
+ * headers the verdict maps to. No database row leaves it.
  *
- * Garbage is rejected by the checksum without I/O; a well-formed token costs one indexed lookup and
- * (if the lookup id exists) one argon2 verify; a cached positive result costs one HMAC.
+ * Garbage is rejected by the checksum without I/O; a well-formed token costs one indexed lookup and at
+ * most one argon2 verification per presented value and cache window (SecretMatches), whatever the
+ * verdict; a cached positive result costs one HMAC.
  */
 @Injectable()
 export class TokenVerifier {
   constructor(
     private readonly codec: TokenCodec,
-    private readonly hasher: PasswordHasher,
+    private readonly secrets: SecretMatches,
     private readonly tokens: VerificationRepository,
     private readonly statics: StaticCredentials,
     private readonly cache: TokenCache,
     private readonly usage: UsageTracker,
     private readonly audit: AuditService,
     private readonly throttle: AuthThrottle,
-    /** Verdict counts for the metrics; absent where nobody reads them (the CLI). */
-    @Optional() private readonly outcomes?: VerificationOutcomes,
+    private readonly outcomes: VerificationOutcomes,
   ) {}
 
-  async verify(presented: string, ask: Ask = {}): Promise<Verdict> {
-    const now = ask.now ?? new Date();
-    const found = await this.identify(presented, now);
+  async check(request: VerificationRequest): Promise<Verification> {
+    const { credential, via } = request;
+    if (!credential) {
+      this.outcomes.record(via, 'MISSING');
+      return { code: 'MISSING', error: ApiError.unauthenticated(), headers: NO_HEADERS };
+    }
+    const now = request.now ?? new Date();
+    const { code, principal } = await this.verdict(credential, request, now);
+    this.outcomes.record(via, code);
+    if (code === 'VALID') return { code, principal, error: null, headers: identityOf(principal!) };
+    let error: ApiError;
+    if (code === 'FORBIDDEN') {
+      error =
+        via === 'auth'
+          ? ApiError.forbidden(MESSAGES.forbidden, { required: request.permission })
+          : ApiError.forbidden();
+    } else {
+      if (via === 'auth' || via === 'forward_auth') this.auditFailure(credential, code, principal);
+      error = ApiError.unauthenticated(code === 'EXPIRED' ? MESSAGES.expired : MESSAGES.unauthenticated);
+    }
+    return { code, principal, error, headers: NO_HEADERS };
+  }
+
+  private async verdict(
+    presented: string,
+    ask: VerificationRequest,
+    now: Date,
+  ): Promise<{ code: VerdictCode; principal?: Principal }> {
+    const found = await this.identify(presented, ask.clientAddress, now);
     const subject = found.principal;
     if (!subject) return { code: 'NOT_FOUND' };
     if (ask.visibleTo && !maySee(ask.visibleTo, subject).allowed) return { code: 'NOT_FOUND' };
     if (found.code !== 'VALID') return { code: found.code, principal: subject };
-    if (ask.permission && !grants(subject.permissions, ask.permission))
-      return { code: 'FORBIDDEN', principal: subject };
-    if (ask.project !== undefined && !(await this.allowedOn(subject, ask.project))) {
+    const allowed =
+      (!ask.permission || grants(subject.permissions, ask.permission)) &&
+      (ask.project === undefined || (await this.allowedOn(subject, ask.project)));
+    if (!allowed) {
+      // An authorization failure costs a point like an authentication failure (429 past the limit).
+      await this.throttle.chargeForbidden(ask.clientAddress, subject.id);
       return { code: 'FORBIDDEN', principal: subject };
     }
     if (subject.singleUse && ask.consume && !(await this.tokens.consumeSingleUse(subject.id))) {
@@ -84,50 +172,31 @@ export class TokenVerifier {
     return { code: 'VALID', principal: subject };
   }
 
-  /**
-   * For the guard: the caller, or the error it gets. Missing, unknown, revoked, used and disabled
-   * tokens are 401; a valid token without the route's permission is 403.
-   */
-  async authenticate(presented: string | null, permission?: Permission): Promise<Principal> {
-    if (!presented) {
-      this.outcomes?.record('auth', 'MISSING');
-      throw ApiError.unauthenticated();
-    }
-    const verdict = await this.verify(presented, { permission, consume: true });
-    this.outcomes?.record('auth', verdict.code);
-    if (verdict.code === 'VALID') return verdict.principal!;
-    if (verdict.code === 'FORBIDDEN') throw ApiError.forbidden(MESSAGES.forbidden, { required: permission });
-    this.auditFailure(presented, verdict);
-    if (verdict.code === 'EXPIRED') throw ApiError.unauthenticated(MESSAGES.expired);
-    throw ApiError.unauthenticated();
-  }
-
   /** Which credential this is and its state; cached when valid and reusable. */
-  private async identify(presented: string, now: Date): Promise<Identified> {
-    const key = this.cache.enabled ? this.cache.keyOf(presented) : null;
-    if (key) {
+  private async identify(presented: string, clientAddress: string | undefined, now: Date): Promise<Identified> {
+    const key = this.cache.keyOf(presented);
+    if (this.cache.enabled) {
       const hit = this.cache.get(key);
       if (hit && (!hit.expiresAt || hit.expiresAt > now)) return { code: 'VALID', principal: hit };
     }
     const snapshot = this.cache.snapshot();
     // Failed attempts are throttled (429) before any database or argon2 work; misses are remembered.
-    const admission = await this.throttle.admit(presented);
+    const admission = await this.throttle.admit(presented, clientAddress);
     if (admission.knownMiss) return { code: 'NOT_FOUND' };
     return admission.settle(() => this.identifyUncached(presented, key, snapshot, now, admission));
   }
 
   private async identifyUncached(
     presented: string,
-    key: string | null,
-    snapshot: number,
+    key: string,
+    snapshot: FillSnapshot,
     now: Date,
     admission: Admission,
   ): Promise<Identified> {
     const parsed = this.codec.parse(presented);
     if (!parsed) {
       const found = await this.identifyStatic(presented, now, admission);
-      if (key && found.code === 'VALID')
-        this.cache.set(key, found.principal!, null, found.principal!.expiresAt, snapshot);
+      if (found.code === 'VALID') this.cache.set(key, found.principal!, [], found.principal!.expiresAt, snapshot);
       return found;
     }
     let row: TokenRow | null;
@@ -135,17 +204,17 @@ export class TokenVerifier {
       row = await this.tokens.findByLookupId(parsed.lookupId);
     } catch (err) {
       // Database unreachable: a token confirmed within KEYWARD_AUTH_OUTAGE_GRACE keeps working.
-      const stale = key ? this.cache.getDuringOutage(key, err) : undefined;
+      const stale = this.cache.enabled ? this.cache.getDuringOutage(key, err) : undefined;
       if (stale) return { code: 'VALID', principal: stale };
       throw err;
     }
-    if (key) this.cache.delete(key); // the database answered: from here only its verdict counts
+    this.cache.delete(key); // the database answered: from here only its verdict counts
     if (!row) return { code: 'NOT_FOUND' };
     let validUntil = row.expiresAt;
-    await admission.beforeArgon2(parsed.lookupId);
-    let matches = await this.hasher.verify(row.secretHash, presented);
+    const gate = () => admission.beforeArgon2(parsed.lookupId);
+    let matches = await this.secrets.matches(key, row.secretHash, presented, gate);
     if (!matches && row.previousSecretHash && row.previousExpiresAt && row.previousExpiresAt > now) {
-      matches = await this.hasher.verify(row.previousSecretHash, presented);
+      matches = await this.secrets.matches(key, row.previousSecretHash, presented, gate);
       if (matches && (!validUntil || row.previousExpiresAt < validUntil)) validUntil = row.previousExpiresAt;
     }
     if (!matches) return { code: 'NOT_FOUND' };
@@ -154,8 +223,9 @@ export class TokenVerifier {
     if (row.usedAt) return { code: 'USED', principal: subject };
     if (row.expiresAt && row.expiresAt <= now) return { code: 'EXPIRED', principal: subject };
     if (!row.enabled) return { code: 'DISABLED', principal: subject };
-    // Single-use tokens are never cached: each use must reach the atomic consumption.
-    if (key && !row.removeOnUse) this.cache.set(key, subject, row.id, validUntil, snapshot);
+    // Single-use verdicts are never cached: each use must reach the atomic consumption (their
+    // identification is, in SecretMatches).
+    if (!row.removeOnUse) this.cache.set(key, subject, [row.id], validUntil, snapshot);
     return { code: 'VALID', principal: subject };
   }
 
@@ -179,10 +249,9 @@ export class TokenVerifier {
   }
 
   /** Counts a failed authentication for the audit trail: the credential's id or lookup id, never the token. */
-  private auditFailure(presented: string, verdict: Verdict): void {
-    const p = verdict.principal;
+  private auditFailure(presented: string, code: VerdictCode, p: Principal | undefined): void {
     this.audit.failedAuthentication({
-      code: verdict.code,
+      code,
       credentialId: p?.id ?? null,
       lookupId: p ? null : (this.codec.parse(presented)?.lookupId ?? null),
       projectId: p?.projects?.length === 1 ? p.projects[0] : null,

@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 
-/** Where a token was checked: by the global guard (any protected route) or by the verification API. */
-export type VerificationVia = 'auth' | 'verify_api';
+/**
+ * Where a credential was checked: by the global guard (any protected route), by the verification API,
+ * by forward auth (`/v1/auth/check`), by the CLI, by token introspection (`/oauth2/introspect`) or by
+ * leaked-token reports (`/v1/tokens/revoke-leaked`).
+ */
+export type EntryPoint = 'auth' | 'verify_api' | 'forward_auth' | 'cli' | 'introspection' | 'leak_report';
 
 /**
  * Counts verification verdicts by where they were reached and their code (`VALID`, `NOT_FOUND`,
@@ -10,9 +14,9 @@ export type VerificationVia = 'auth' | 'verify_api';
  */
 @Injectable()
 export class VerificationOutcomes {
-  readonly counts = new Map<string, { via: VerificationVia; code: string; count: number }>();
+  readonly counts = new Map<string, { via: EntryPoint; code: string; count: number }>();
 
-  record(via: VerificationVia, code: string): void {
+  record(via: EntryPoint, code: string): void {
     const key = `${via}:${code}`;
     const entry = this.counts.get(key);
     if (entry) entry.count++;

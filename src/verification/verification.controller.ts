@@ -6,15 +6,11 @@ import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { parseVerifyBody, VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
 import { VerificationService } from './verification.service.js';
-import { VerificationOutcomes } from './verification-outcomes.js';
 
 @ApiTags('verification')
 @Controller('v1/tokens')
 export class VerificationController {
-  constructor(
-    private readonly service: VerificationService,
-    private readonly outcomes: VerificationOutcomes,
-  ) {}
+  constructor(private readonly service: VerificationService) {}
 
   @Post('verify')
   @HttpCode(200)
@@ -35,8 +31,6 @@ export class VerificationController {
   @ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields', type: ErrorEnvelopeDto })
   @ApiOkResponse({ type: VerifyResultDto })
   async verify(@Auth() caller: Principal, @Body() body: unknown): Promise<VerifyResultDto> {
-    const result = await this.service.verify(caller, parseVerifyBody(body));
-    this.outcomes.record('verify_api', result.code);
-    return result;
+    return this.service.verify(caller, parseVerifyBody(body));
   }
 }

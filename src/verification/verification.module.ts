@@ -1,6 +1,5 @@
 import { Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { permissionsForAccess } from '../access/permissions.js';
-import { principal } from '../access/principal.js';
+import { fullAccessPrincipal } from '../access/principal.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -8,6 +7,7 @@ import { AuthThrottle } from './auth-throttle.js';
 import { ForwardAuthController } from './forward-auth.controller.js';
 import { ForwardAuthService } from './forward-auth.service.js';
 import { PasswordHasher } from './password-hasher.js';
+import { SecretMatches } from './secret-matches.js';
 import { StaticCredentials } from './static-credentials.js';
 import { TokenCache } from './token-cache.service.js';
 import { TokenCodec } from './token-codec.js';
@@ -32,6 +32,7 @@ import { VerificationService } from './verification.service.js';
   providers: [
     { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },
     PasswordHasher,
+    SecretMatches,
     TokenCache,
     TokenEventsService,
     VerificationRepository,
@@ -47,6 +48,7 @@ import { VerificationService } from './verification.service.js';
   exports: [
     TokenCodec,
     PasswordHasher,
+    SecretMatches,
     TokenCache,
     TokenEventsService,
     VerificationRepository,
@@ -77,17 +79,7 @@ export class VerificationModule implements OnApplicationBootstrap {
           enabled: true,
           mac: this.statics.mac(admin),
           projectRefs: null,
-          principal: principal({
-            source: 'admin',
-            id: 'admin',
-            name: 'admin',
-            kind: 'global',
-            permissions: permissionsForAccess('write'),
-            projects: null,
-            expiresAt: null,
-            singleUse: false,
-            parentId: null,
-          }),
+          principal: fullAccessPrincipal('admin', 'admin', 'admin'),
         },
       ]);
       this.logger.log('bootstrap admin token configured (KEYWARD_ADMIN_TOKEN)');

@@ -30,6 +30,7 @@ export const PERMISSIONS = [
   'update:project',
   'delete:project',
   'read:audit',
+  'read:metrics',
   'manage:webhook',
 ] as const;
 export type Perm = (typeof PERMISSIONS)[number];

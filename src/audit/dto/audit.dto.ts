@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsSince } from '../../common/time.js';
 import { AUDIT_ACTIONS, type AuditAction } from '../audit.actions.js';
 
 export class ListAuditQueryDto {
@@ -21,9 +22,13 @@ export class ListAuditQueryDto {
   @IsIn(AUDIT_ACTIONS, { message: `action must be one of: ${AUDIT_ACTIONS.join(', ')}` })
   action?: AuditAction;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'Only events at or after this time (RFC 3339)' })
+  @ApiPropertyOptional({
+    description: 'Only events at or after this time: an RFC 3339 date-time, or a duration back from now (`1h`, `7d`)',
+    example: '1h',
+    maxLength: 100,
+  })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'since must be an RFC 3339 date-time, e.g. 2030-01-01T00:00:00Z' })
+  @IsSince()
   since?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Page size' })

@@ -8,12 +8,12 @@ import {
   IsInt,
   IsNotEmpty,
   IsOptional,
-  IsRFC3339,
   IsString,
   Max,
   MaxLength,
   Min,
 } from 'class-validator';
+import { IsDateTime } from '../../common/time.js';
 import { ALL_PERMISSIONS, Permission } from '../../access/permissions.js';
 
 const PERMISSIONS_DOC = {
@@ -53,7 +53,7 @@ export class CreateProjectTokenDto {
       "RFC 3339 time in the future. Omitted or null: the token never expires (or expires with the caller's own token).",
   })
   @IsOptional()
-  @IsRFC3339({ message: 'expiresAt must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z' })
+  @IsDateTime()
   expiresAt?: string | null;
 }
 

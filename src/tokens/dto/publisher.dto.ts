@@ -13,7 +13,7 @@ import {
   ValidateNested,
   ArrayMaxSize,
 } from 'class-validator';
-import { IsDateTime } from '../../common/dates.js';
+import { IsDateTime } from '../../common/time.js';
 import { Permission } from '../../access/permissions.js';
 
 export const ACCESS_LEVELS = ['read', 'write'] as const;

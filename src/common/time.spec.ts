@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDateTime } from './dates.js';
+import { parseDateTime, parseDuration, parseSince } from './time.js';
 
 describe('parseDateTime', () => {
   it.each([
@@ -34,5 +34,29 @@ describe('parseDateTime', () => {
 
   it('rejects non-strings', () => {
     for (const v of [null, undefined, 0, 1e15, {}, []]) expect(parseDateTime(v)).toBeNull();
+  });
+});
+
+describe('parseDuration and parseSince', () => {
+  it.each([
+    ['30s', 30_000],
+    [' 15m ', 900_000],
+    ['1H', 3_600_000],
+    ['7d', 604_800_000],
+    ['1500', 1500],
+    ['0', 0],
+  ])('reads %s', (text, value) => {
+    expect(parseDuration(text)).toBe(value);
+  });
+
+  it.each(['', 'soon', '-1h', '1 fortnight', 'x'.repeat(200), 12 as unknown as string])('refuses %s', (text) => {
+    expect(parseDuration(text)).toBeNull();
+  });
+
+  it('since: an RFC 3339 time, or a duration back from now', () => {
+    expect(parseSince('2030-01-01T00:00:00Z')?.toISOString()).toBe('2030-01-01T00:00:00.000Z');
+    expect(parseSince('1h', 10_000_000)?.getTime()).toBe(10_000_000 - 3_600_000);
+    expect(parseSince('2030-12-31 23:59:59Z')).toBeNull();
+    expect(parseSince('0s')).toBeNull();
   });
 });
