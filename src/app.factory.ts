@@ -18,6 +18,7 @@ import { TokenCodec } from './verification/token-codec.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { buildOpenApiDocument, documentForUi } from './common/openapi.js';
 import { jsonBodyProblem } from './common/json-body.js';
+import { INTROSPECTION_PATH } from './introspection/introspection.controller.js';
 import { registerRequestContext } from './common/request-context.js';
 import { TRACE_HEADER, traceIdFor } from './common/trace-id.js';
 import { KeywardFastifyAdapter } from './common/http-adapter.js';
@@ -27,6 +28,17 @@ import type { AppConfig } from './config/config.schema.js';
 class BadJsonError extends Error {
   readonly statusCode = 400;
   readonly code = 'FST_ERR_CTP_INVALID_JSON_BODY';
+}
+
+class BadFormError extends Error {
+  readonly statusCode = 400;
+  readonly code = 'FST_ERR_CTP_INVALID_FORM_BODY';
+}
+
+/** A form-encoded body anywhere but the introspection route: the API takes JSON (415). */
+class NotJsonError extends Error {
+  readonly statusCode = 415;
+  readonly code = 'FST_ERR_CTP_INVALID_MEDIA_TYPE';
 }
 
 export interface CreateAppOptions {
@@ -143,6 +155,20 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
   fastify.addContentTypeParser(/^application\/[\w.+-]+\+json$/i, { parseAs: 'string' }, parseJson);
+  // Form-encoded bodies only where a standard says so: OAuth token introspection (RFC 7662). A
+  // parameter given twice is refused (RFC 6749 §3.2).
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
+    if (request.routeOptions.url !== INTROSPECTION_PATH)
+      return done(new NotJsonError('form bodies are not accepted here'));
+    const params = new URLSearchParams(typeof body === 'string' ? body : body.toString('utf8'));
+    const form: Record<string, string> = {};
+    for (const [key, value] of params) {
+      if (Object.hasOwn(form, key)) return done(new BadFormError(`Parameter ${key} given more than once`));
+      form[key] = value;
+    }
+    const problem = jsonBodyProblem(form);
+    return problem ? done(new BadFormError(`Invalid form body: ${problem}`)) : done(null, form);
+  });
 
   // Fastify's own errors (body limit, content type, JSON) reach AllExceptionsFilter through the error
   // handler Nest installs, so the filter is the one place that writes error responses.

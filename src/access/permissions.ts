@@ -19,6 +19,11 @@ export enum Permission {
   ReadAudit = 'read:audit',
   /** The Prometheus metrics (`GET /metrics`); `read:*` covers it. */
   ReadMetrics = 'read:metrics',
+  /**
+   * Webhook endpoints (`/v1/webhooks`): create, list, delete, rotate their secrets, read their
+   * delivery logs. Held on its own, or implied by holding all four write wildcards.
+   */
+  ManageWebhook = 'manage:webhook',
 }
 
 export const ALL_PERMISSIONS = Object.values(Permission);
@@ -36,6 +41,7 @@ export function isPermission(value: unknown): value is Permission {
 /** Does `held` grant `required`? `create:*` grants `create:token`; `create:token` does not grant `create:*`. */
 export function grants(held: readonly string[], required: Permission): boolean {
   if (held.includes(required)) return true;
+  if (required === Permission.ManageWebhook) return WRITE_PERMISSIONS.every((p) => held.includes(p));
   const [action] = required.split(':');
   return held.includes(`${action}:*`);
 }

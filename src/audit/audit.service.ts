@@ -9,7 +9,7 @@ import type { AuditAction } from './audit.actions.js';
 import { type AuditInsert, AuditRepository, type AuditRow } from './audit.repository.js';
 import type { AuditEventDto, ListAuditQueryDto } from './dto/audit.dto.js';
 
-type AuditTargetType = 'token' | 'project' | 'tokens_file' | 'credential' | 'lookup';
+export type AuditTargetType = 'token' | 'project' | 'tokens_file' | 'credential' | 'lookup' | 'webhook';
 
 export interface AuditTarget {
   type: AuditTargetType;
@@ -57,6 +57,18 @@ export interface FailedAuthentication {
   projectId?: string | null;
 }
 
+/**
+ * An action as observers see it once recorded (`onRecorded`): what was done to what, by whom, from
+ * where. For a revocation, `cascade` lists the tokens revoked with the target (its descendants).
+ */
+export interface RecordedAction extends AuditRecord {
+  actorId: string;
+  origin: RequestOrigin;
+  cascade?: readonly string[];
+}
+
+export type AuditObserver = (action: RecordedAction) => void;
+
 interface PendingFailure {
   data: AuditInsert & { count: number; lastSeenAt: Date };
 }
@@ -87,6 +99,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   private timer: NodeJS.Timeout | null = null;
   /** Origin of events recorded outside any request (e.g. the CLI's user and host). */
   private fallbackOrigin: RequestOrigin | null = null;
+  private readonly observers: AuditObserver[] = [];
 
   constructor(private readonly repo: AuditRepository) {}
 
@@ -105,12 +118,32 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     this.fallbackOrigin = origin;
   }
 
+  /**
+   * Calls `observer` after every recorded action (not failed authentications), e.g. to announce token
+   * events to webhooks. Observers must not throw or block: they are called synchronously.
+   */
+  onRecorded(observer: AuditObserver): void {
+    this.observers.push(observer);
+  }
+
+  private notify(event: AuditRecord, origin: RequestOrigin, cascade?: readonly string[]): void {
+    const actorId = typeof event.actor === 'string' ? event.actor : event.actor.id;
+    for (const observer of this.observers) {
+      try {
+        observer({ ...event, actorId, origin, cascade });
+      } catch (err) {
+        this.logger.error(`audit observer failed on ${event.action}: ${(err as Error).message}`);
+      }
+    }
+  }
+
   private origin(): RequestOrigin {
     return currentOrigin() ?? this.fallbackOrigin ?? { clientAddress: null, userAgent: null, traceId: null };
   }
 
-  async record(event: AuditRecord): Promise<void> {
+  async record(event: AuditRecord, cascade?: readonly string[]): Promise<void> {
     const origin = this.origin();
+    this.notify(event, origin, cascade);
     try {
       await this.repo.insert({
         action: event.action,
@@ -158,14 +191,11 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
    * tokens created through it were revoked with it, and one event per such descendant (`via` = the token
    * named), so that "who revoked X" finds cascaded tokens too. Nothing when nothing was revoked.
    */
-  async recordRevocation(
-    event: Omit<AuditRecord, 'details'> & { target: AuditTarget },
-    revokedIds: readonly string[],
-  ): Promise<void> {
+  async recordRevocation(event: AuditRecord & { target: AuditTarget }, revokedIds: readonly string[]): Promise<void> {
     if (!revokedIds.length) return;
     const rootId = event.target.id;
     const descendants = revokedIds.filter((id) => id !== rootId);
-    await this.record({ ...event, details: { cascade: descendants.length } });
+    await this.record({ ...event, details: { ...event.details, cascade: descendants.length } }, descendants);
     if (!descendants.length) return;
     const origin = this.origin();
     try {
@@ -180,7 +210,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
           userAgent: origin.userAgent,
           traceId: origin.traceId,
           outcome: 'success',
-          details: { via: rootId },
+          details: { ...event.details, via: rootId },
         })),
       );
     } catch (err) {

@@ -11,6 +11,8 @@ import * as master from './master-token.js';
 import * as projects from './project-commands.js';
 import { CliError, consoleOutput, type Output } from './output.js';
 import * as tokens from './token-commands.js';
+import * as webhooks from './webhook-commands.js';
+import { WEBHOOK_EVENTS } from '../webhooks/webhook-events.js';
 
 /**
  * `keyward`: the operator CLI. `token create|list|revoke|rotate` work on the configured database
@@ -196,6 +198,56 @@ function program(io: CliIo, exit: { code: number }): Command {
     .option('--limit <n>', 'at most this many events (default 100)')
     .option('--json', 'print JSON')
     .action((opts: auditCommands.AuditOptions) => auditCommands.audit(config(), opts, out));
+
+  const webhook = root
+    .command('webhook')
+    .description('manage webhook endpoints (signed token events) and their delivery logs');
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+  webhook
+    .command('create')
+    .description('register an endpoint and print its signing secret (shown once)')
+    .argument('<url>', 'http(s) URL the deliveries are POSTed to')
+    .requiredOption(
+      '--event <event>',
+      `an event to deliver (repeat, or comma-separate): ${WEBHOOK_EVENTS.join(', ')}`,
+      collect,
+    )
+    .option('--description <text>', 'what the endpoint is for')
+    .option('--json', 'print JSON')
+    .action((url: string, opts: webhooks.CreateWebhookOptions) => webhooks.create(config(), url, opts, out));
+
+  webhook
+    .command('list')
+    .description('list the endpoints (never their secrets)')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => webhooks.list(config(), opts, out));
+
+  webhook
+    .command('delete')
+    .description('delete an endpoint and its pending deliveries')
+    .argument('<id>', 'webhook id (see `keyward webhook list`)')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: { json?: boolean }) => webhooks.remove(config(), id, opts, out));
+
+  webhook
+    .command('rotate-secret')
+    .description('give an endpoint a new signing secret; print it once')
+    .argument('<id>', 'webhook id (see `keyward webhook list`)')
+    .option('--grace <duration>', 'keep signing with the previous secret too this long, e.g. 1h (at most 7d)')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: { grace?: string; json?: boolean }) => webhooks.rotate(config(), id, opts, out));
+
+  webhook
+    .command('deliveries')
+    .description("show an endpoint's delivery log, newest first")
+    .argument('<id>', 'webhook id (see `keyward webhook list`)')
+    .option('--status <status>', 'only pending, succeeded or failed deliveries')
+    .option('--limit <n>', 'at most this many (default 100, at most 1000)')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: { status?: string; limit?: string; json?: boolean }) =>
+      webhooks.deliveries(config(), id, opts, out),
+    );
 
   return root;
 }

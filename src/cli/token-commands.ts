@@ -18,6 +18,9 @@ import { RotationService } from '../tokens/rotation.service.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import { TokenVerifier, verifyResult } from '../verification/token-verifier.js';
 import { VerificationRepository } from '../verification/verification.repository.js';
+import { WebhookEventsService } from '../webhooks/webhook-events.service.js';
+import { WebhooksRepository } from '../webhooks/webhooks.repository.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { CliModule } from './cli.module.js';
 import { AdminTokens } from '../tokens/admin-token.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
@@ -44,6 +47,7 @@ export interface TokenServices {
   /** The same verifier the service's guard and verify API use (no tokens file, no cache). */
   verifier: TokenVerifier;
   admin: AdminTokens;
+  webhooks: WebhooksService;
 }
 
 /** What the audit trail shows as the origin of CLI actions (their actor is `cli`). */
@@ -88,17 +92,25 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
   try {
     const audit = app.get(AuditService);
     audit.setFallbackOrigin(cliOrigin());
-    return await fn({
-      publisher: app.get(PublisherService),
-      rotation: app.get(RotationService),
-      verifier: app.get(TokenVerifier),
-      projects: app.get(ProjectsService),
-      projectTokens: app.get(ProjectTokensService),
-      tokens: app.get(TokensRepository),
-      projectRefs: app.get(VerificationRepository),
-      audit,
-      admin: new AdminTokens(app.get(TokensRepository), app.get(TokenIssuer), audit),
-    });
+    // Token events of CLI actions are queued for webhooks too (the running service delivers them).
+    const webhookRepo = new WebhooksRepository(db);
+    const webhookEvents = new WebhookEventsService(config, webhookRepo, audit);
+    try {
+      return await fn({
+        publisher: app.get(PublisherService),
+        rotation: app.get(RotationService),
+        verifier: app.get(TokenVerifier),
+        projects: app.get(ProjectsService),
+        projectTokens: app.get(ProjectTokensService),
+        tokens: app.get(TokensRepository),
+        projectRefs: app.get(VerificationRepository),
+        audit,
+        webhooks: new WebhooksService(webhookRepo, audit),
+        admin: new AdminTokens(app.get(TokensRepository), app.get(TokenIssuer), audit),
+      });
+    } finally {
+      await webhookEvents.settled();
+    }
   } catch (err) {
     if (err instanceof ApiError) {
       const fields = (err.data as { fields?: Record<string, string[]> }).fields;

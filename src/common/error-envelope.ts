@@ -61,9 +61,9 @@ function fastifyError(e: unknown): Mapped | undefined {
     FST_ERR_MAX_PARAM_LENGTH: 'URI too long: a path parameter is longer than allowed',
   };
   const own =
-    err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' &&
     typeof err.message === 'string' &&
-    err.message.startsWith('Invalid JSON body');
+    ((err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' && err.message.startsWith('Invalid JSON body')) ||
+      err.code === 'FST_ERR_CTP_INVALID_FORM_BODY');
   const message = own ? (err.message as string) : (messages[err.code] ?? 'Bad request');
   return { status, code: codeForStatus(status), message, data: {} };
 }

@@ -37,6 +37,12 @@ export const TAGS: Array<[name: string, description: string]> = [
     'forward auth',
     'For gateways (nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`): 2xx/401/403 from headers alone.',
   ],
+  [
+    'webhooks',
+    'Signed (Standard Webhooks) deliveries of token events to your endpoints, retried for 24 h (needs `manage:webhook`).',
+  ],
+  ['leak reports', 'Anyone who finds a token in a public place reports it here; valid ones are revoked at once.'],
+  ['oauth2', 'OAuth 2.0 token introspection (RFC 7662) for gateways and OAuth libraries.'],
 ];
 
 /** The header every response carries (success or error): the request's trace id. */

@@ -193,6 +193,35 @@ export const configSchema = z.object({
   KEYWARD_REVOKED_RETENTION: duration('30d'),
   /** How long audit events are kept before the cleanup job removes them (`0`/`off`: kept forever). */
   KEYWARD_AUDIT_RETENTION: optionalDuration('90d', 1000),
+  /** How often the webhook worker looks for due deliveries; `0`/`off`: this instance delivers nothing. */
+  KEYWARD_WEBHOOK_POLL_INTERVAL: optionalDuration('1s', 10),
+  /** Longest wait for a webhook endpoint's answer; slower counts as a failed attempt. */
+  KEYWARD_WEBHOOK_TIMEOUT: duration('10s').refine((v) => v >= 100, 'must be at least 100ms'),
+  /** Wait after the first failed attempt; each further failure doubles it (up to KEYWARD_WEBHOOK_RETRY_MAX_DELAY). */
+  KEYWARD_WEBHOOK_RETRY_BASE: duration('5s').refine((v) => v >= 10, 'must be at least 10ms'),
+  KEYWARD_WEBHOOK_RETRY_MAX_DELAY: duration('1h').refine((v) => v >= 10, 'must be at least 10ms'),
+  /** How long a delivery is retried (from the event) before it is marked failed. */
+  KEYWARD_WEBHOOK_RETRY_WINDOW: duration('24h').refine((v) => v >= 1000, 'must be at least 1s'),
+  /** Lead times of `token.expiring` (comma-separated durations, each sent once per token). */
+  KEYWARD_WEBHOOK_EXPIRY_LEADS: z
+    .string()
+    .default('7d,1d')
+    .transform((value, ctx) => {
+      const leads = value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean)
+        .map((v) => parseDuration(v));
+      if (leads.some((l) => l === null || l <= 0)) {
+        ctx.addIssue({ code: 'custom', message: `not a list of durations: "${value}" (use e.g. 7d,1d)` });
+        return z.NEVER;
+      }
+      return [...new Set(leads as number[])].sort((a, b) => b - a);
+    }),
+  /** How often expiring and expired tokens are looked for (`0`/`off`: no expiry events from this instance). */
+  KEYWARD_WEBHOOK_EXPIRY_SCAN: optionalDuration('1m', 100),
+  /** Token strings checked per client address per KEYWARD_THROTTLE_WINDOW by `POST /v1/tokens/revoke-leaked`. */
+  KEYWARD_LEAK_REPORT_LIMIT: int(300, 1, 1_000_000),
 });
 
 export type RawConfig = z.input<typeof configSchema>;

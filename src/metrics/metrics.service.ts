@@ -11,6 +11,9 @@ import { DatabaseService } from '../database/database.service.js';
 import { PasswordHasher } from '../verification/password-hasher.js';
 import { TokenCache } from '../verification/token-cache.service.js';
 import { TokenEventsService } from '../verification/token-events.service.js';
+import { LeakedTokensService } from '../leaks/leaked-tokens.service.js';
+import { WebhookDeliveryService } from '../webhooks/webhook-delivery.service.js';
+import { WebhookEventsService } from '../webhooks/webhook-events.service.js';
 
 type Labels = Record<string, string>;
 /** A value read at scrape time: one number, or one number per label set. */
@@ -56,6 +59,9 @@ export class MetricsService implements OnModuleDestroy {
     cleanup: CleanupService,
     outcomes: VerificationOutcomes,
     throttle: AuthThrottle,
+    webhookEvents: WebhookEventsService,
+    webhookDelivery: WebhookDeliveryService,
+    leaks: LeakedTokensService,
   ) {
     collectDefaultMetrics({ register: this.registry });
     this.gaugeFrom('keyward_build_info', 'Keyward version (always 1)', () => [[{ version: VERSION }, 1]], ['version']);
@@ -64,6 +70,45 @@ export class MetricsService implements OnModuleDestroy {
     this.readAuthThrottle(throttle);
     this.readCleanup(cleanup);
     this.readDatabase(db, config, events);
+    this.readWebhooks(webhookEvents, webhookDelivery, leaks);
+  }
+
+  /** Webhook deliveries and leaked-token reports. */
+  private readWebhooks(
+    webhookEvents: WebhookEventsService,
+    webhookDelivery: WebhookDeliveryService,
+    leaks: LeakedTokensService,
+  ): void {
+    // Webhooks
+    this.counterFrom(
+      'keyward_webhook_events_total',
+      'Webhook deliveries queued by this instance, by event type',
+      () => [...webhookEvents.queued].map(([type, n]) => [{ type }, n]),
+      ['type'],
+    );
+    this.counterFrom(
+      'keyward_webhook_attempts_total',
+      'Webhook delivery attempts by outcome (success: a 2xx answer), and deliveries given up',
+      () => [
+        [{ outcome: 'success' }, webhookDelivery.stats.succeeded],
+        [{ outcome: 'failure' }, webhookDelivery.stats.failed],
+        [{ outcome: 'gave_up' }, webhookDelivery.stats.gaveUp],
+      ],
+      ['outcome'],
+    );
+
+    this.counterFrom(
+      'keyward_leak_reports_total',
+      'Leaked-token reports (POST /v1/tokens/revoke-leaked): reports accepted, strings reported, tokens revoked ' +
+        '(descendants included), reports refused by the per-address limit',
+      () => [
+        [{ kind: 'reports' }, leaks.stats.reports],
+        [{ kind: 'strings' }, leaks.stats.strings],
+        [{ kind: 'revoked' }, leaks.stats.revoked],
+        [{ kind: 'throttled' }, leaks.stats.throttled],
+      ],
+      ['kind'],
+    );
   }
 
   /** Verdicts by where and how they were reached, and the verification cache. */

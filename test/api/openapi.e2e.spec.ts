@@ -164,7 +164,9 @@ describe('OpenAPI', () => {
     const projectToken = (
       await api.post(`/v1/projects/${project.id}/tokens`, { name: 'examples', permissions: ['read:*'] })
     ).body;
-    const ids: Record<string, string> = { projectID: project.id, tokenID: projectToken.id };
+    const webhook = (await api.post('/v1/webhooks', { url: 'http://127.0.0.1:9/examples', events: ['token.expired'] }))
+      .body;
+    const ids: Record<string, string> = { projectID: project.id, tokenID: projectToken.id, webhookID: webhook.id };
     const last = (path: string, method: string) => (method === 'delete' || path.endsWith('/revoke') ? 1 : 0);
     const ops = operations(doc)
       .filter(({ op }) => !op['x-alias-of'])

@@ -271,6 +271,53 @@ const TABLE: Record<string, Operation> = {
   },
   ...projectTokenRoutes('/v1/project_tokens/{T}', '/v1/project_tokens/{tokenID}'),
   ...projectTokenRoutes('/v1/projects/{P}/tokens/{T}', '/v1/projects/{projectID}/tokens/{tokenID}'),
+  // Leak reports need no credential (whatever comes with one, the answer is 202).
+  'POST /v1/tokens/revoke-leaked': {
+    permission: null,
+    target: null,
+    path: '/v1/tokens/revoke-leaked',
+    body: () => ({ tokens: ['kw_nothing'] }),
+    rows: Object.fromEntries(KINDS.map((k) => [k, '2xx'])) as Record<Kind, Want>,
+  },
+  'POST /oauth2/introspect': {
+    permission: 'read:token',
+    target: null,
+    path: '/oauth2/introspect',
+    body: () => ({ token: 'kw_nothing' }),
+    rows: rows({ read: '2xx', 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
+  },
+  // Webhooks: {W} is a fresh endpoint registered by a caller confined to P (so it hears about P only).
+  'POST /v1/webhooks': {
+    permission: 'manage:webhook',
+    target: null,
+    path: '/v1/webhooks',
+    body: () => ({ url: 'http://127.0.0.1:9/table', events: ['token.expired'] }),
+    // Another project's token registers an endpoint for its own project.
+    rows: rows({ read: 403, 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
+  },
+  'GET /v1/webhooks': {
+    permission: 'manage:webhook',
+    target: null,
+    path: '/v1/webhooks',
+    rows: rows({ read: 403, 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
+  },
+  ...Object.fromEntries(
+    [
+      ['GET', '/v1/webhooks/{webhookID}', '/v1/webhooks/{W}'],
+      ['DELETE', '/v1/webhooks/{webhookID}', '/v1/webhooks/{W}'],
+      ['POST', '/v1/webhooks/{webhookID}/rotate-secret', '/v1/webhooks/{W}/rotate-secret'],
+      ['GET', '/v1/webhooks/{webhookID}/deliveries', '/v1/webhooks/{W}/deliveries'],
+    ].map(([method, label, path]) => [
+      `${method} ${label}`,
+      {
+        permission: 'manage:webhook',
+        target: null,
+        path,
+        ...(method === 'POST' ? { body: () => ({}) } : {}),
+        rows: rows({ read: 403, 'exact (only the permission)': '2xx' }),
+      } satisfies Operation,
+    ]),
+  ),
 };
 
 interface DocOperation {
@@ -320,6 +367,17 @@ async function tokenFor(kind: Kind, op: Operation): Promise<string | null> {
   return callerTokens.get(kind)!;
 }
 
+/** A webhook endpoint registered by the caller confined to P. */
+async function webhookOfP(): Promise<string> {
+  const res = await api.post(
+    '/v1/webhooks',
+    { url: 'http://127.0.0.1:9/table', events: ['token.expired'] },
+    { token: callerTokens.get('scoped to the project')! },
+  );
+  expect(res.status, res.text.slice(0, 300)).toBe(201);
+  return res.body.id;
+}
+
 /** Makes the targets: unscoped, writing, expiring in 1 h, so every target expires before the 2 h callers. */
 let targetMaker: string;
 const shared = new Map<string, string>();
@@ -348,7 +406,8 @@ async function targetFor(key: string, op: Operation, kind: Kind): Promise<string
 
 const t = useApp(() => {
   const file = writeTokensFile({ confined: { token: FILE_SECRET, projects: [P_NAME] } });
-  return { KEYWARD_TOKENS_FILE: file };
+  // No cleanup pass: it would delete the expired caller token before the last cells use it.
+  return { KEYWARD_TOKENS_FILE: file, KEYWARD_CLEANUP_INTERVAL: 'off' };
 });
 const api = t.api;
 
@@ -415,7 +474,9 @@ describe.each(Object.entries(TABLE).map(([key, op]) => ({ key, op })))('$key', (
     const target = op.target ? await targetFor(key, op, kind) : '';
     const before = target ? (await storedRights(t, [target])).get(target) : undefined;
     const doomed = op.path.includes('{D}') ? (await createProject(api)).id : '';
-    const fill = (s: string) => s.replaceAll('{P}', P.id).replaceAll('{T}', target).replaceAll('{D}', doomed);
+    const hook = op.path.includes('{W}') ? await webhookOfP() : '';
+    const fill = (s: string) =>
+      s.replaceAll('{P}', P.id).replaceAll('{T}', target).replaceAll('{D}', doomed).replaceAll('{W}', hook);
     const body = op.body?.();
     const res: Res = await api.call(method, fill(op.path), {
       token: await tokenFor(kind, op),

@@ -31,14 +31,17 @@ export const PERMISSIONS = [
   'delete:project',
   'read:audit',
   'read:metrics',
+  'manage:webhook',
 ] as const;
 export type Perm = (typeof PERMISSIONS)[number];
 
 export const READ_RIGHTS: Perm[] = ['read:*'];
 export const WRITE_RIGHTS: Perm[] = ['create:*', 'read:*', 'update:*', 'delete:*'];
 
-/** Does `held` grant `wanted`? `<action>:*` grants every `<action>:…`; nothing else is implied. */
+/** Does `held` grant `wanted`? `<action>:*` grants every `<action>:…`; the write wildcards grant manage:webhook. */
 export function grants(held: readonly string[], wanted: string): boolean {
+  // manage:webhook has no wildcard of its own: holding the four write wildcards implies it.
+  if (wanted === 'manage:webhook' && WRITE_RIGHTS.every((p) => held.includes(p))) return true;
   return held.includes(wanted) || held.includes(`${wanted.split(':')[0]}:*`);
 }
 
