@@ -22,7 +22,7 @@ RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 FROM node:24-bookworm-slim AS runtime
 WORKDIR /app
 # KEYWARD_DATA_DIR is used only when DATABASE_URL is unset (embedded PGlite); its lock file
-# (<dir>.lock) sits beside it, so both live in the node-owned volume.
+# (<dir>.pid) sits beside it, so both live in the node-owned volume.
 ENV NODE_ENV=production \
     PORT=8080 \
     HOST=0.0.0.0 \

@@ -14,9 +14,9 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { createApp } from '../dist/app.factory.js';
 import { loadConfig } from '../dist/config/config.schema.js';
-import { PasswordHasher } from '../dist/tokens/password-hasher.js';
-import { AuthThrottle } from '../dist/auth/auth-throttle.js';
-import { TokenCodec } from '../dist/tokens/token-codec.js';
+import { PasswordHasher } from '../dist/verification/password-hasher.js';
+import { AuthThrottle } from '../dist/verification/auth-throttle.js';
+import { TokenCodec } from '../dist/verification/token-codec.js';
 
 const PG_BASE = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 const FLOOD = Number(process.env.FLOOD ?? 2000);

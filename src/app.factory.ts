@@ -10,13 +10,15 @@ import type { Logger as Pino } from 'pino';
 import { AppModule } from './app.module.js';
 import { presentedToken } from './verification/credentials.js';
 import { installAccessLog } from './common/access-log.js';
-import { createLogger } from './common/logging.js';
+import { createLogger, quietStartup } from './common/logging.js';
+import { installMethodNotAllowed } from './common/method-not-allowed.js';
 import type { DatabaseService } from './database/database.service.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { TokenCodec } from './verification/token-codec.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { buildOpenApiDocument, documentForUi } from './common/openapi.js';
 import { jsonBodyProblem } from './common/json-body.js';
+import { INTROSPECTION_PATH } from './introspection/introspection.controller.js';
 import { registerRequestContext } from './common/request-context.js';
 import { TRACE_HEADER, traceIdFor } from './common/trace-id.js';
 import { KeywardFastifyAdapter } from './common/http-adapter.js';
@@ -28,11 +30,24 @@ class BadJsonError extends Error {
   readonly code = 'FST_ERR_CTP_INVALID_JSON_BODY';
 }
 
+class BadFormError extends Error {
+  readonly statusCode = 400;
+  readonly code = 'FST_ERR_CTP_INVALID_FORM_BODY';
+}
+
+/** A form-encoded body anywhere but the introspection route: the API takes JSON (415). */
+class NotJsonError extends Error {
+  readonly statusCode = 415;
+  readonly code = 'FST_ERR_CTP_INVALID_MEDIA_TYPE';
+}
+
 export interface CreateAppOptions {
   /** The process's pino logger (main.ts creates it first); a new one from LOG_LEVEL otherwise. */
   logger?: Pino;
   /** An already opened database (main.ts opens it before Nest); opened by the app otherwise. */
   database?: DatabaseService;
+  /** The server process (main.ts): a shutdown signal drains for KEYWARD_SHUTDOWN_DRAIN before closing. */
+  drainOnSignal?: boolean;
 }
 
 /**
@@ -79,8 +94,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       bodyParser: false,
     },
   );
-  app.useLogger(app.get(Logger));
+  app.useLogger(quietStartup(app.get(Logger)));
   const fastify = app.getHttpAdapter().getInstance();
+  // A known path asked with another method: 405 with `Allow` (routes are collected as they register).
+  installMethodNotAllowed(fastify);
   // Client address, user agent and trace id of the current request, for the audit trail.
   await registerRequestContext(fastify);
 
@@ -134,16 +151,34 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       return problem ? done(new BadJsonError(`Invalid JSON body: ${problem}`)) : done(null, value);
     });
   };
-  fastify.removeContentTypeParser('application/json');
+  // Every other media type (text/plain included, whatever it holds) and a body without one: 415.
+  fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
   fastify.addContentTypeParser(/^application\/[\w.+-]+\+json$/i, { parseAs: 'string' }, parseJson);
+  // Form-encoded bodies only where a standard says so: OAuth token introspection (RFC 7662). A
+  // parameter given twice is refused (RFC 6749 §3.2).
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
+    if (request.routeOptions.url !== INTROSPECTION_PATH)
+      return done(new NotJsonError('form bodies are not accepted here'));
+    const params = new URLSearchParams(typeof body === 'string' ? body : body.toString('utf8'));
+    const form: Record<string, string> = {};
+    for (const [key, value] of params) {
+      if (Object.hasOwn(form, key)) return done(new BadFormError(`Parameter ${key} given more than once`));
+      form[key] = value;
+    }
+    const problem = jsonBodyProblem(form);
+    return problem ? done(new BadFormError(`Invalid form body: ${problem}`)) : done(null, form);
+  });
 
   // Fastify's own errors (body limit, content type, JSON) reach AllExceptionsFilter through the error
   // handler Nest installs, so the filter is the one place that writes error responses.
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(new StorableTextPipe(), new RequireObjectBodyPipe(), createValidationPipe());
-  // Every usual signal stops the service gracefully, except SIGHUP: it reloads the tokens file.
-  app.enableShutdownHooks(Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP));
+  // Every usual signal stops the service gracefully, except SIGHUP: it reloads the tokens file. A signal
+  // first drains for KEYWARD_SHUTDOWN_DRAIN (503 with `Connection: close`), then closes.
+  const signals = Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP);
+  if (options.drainOnSignal) adapter.drainAfterSignal(config.KEYWARD_SHUTDOWN_DRAIN, signals);
+  app.enableShutdownHooks(signals);
 
   if (config.KEYWARD_DOCS_ENABLED) {
     const document = buildOpenApiDocument(app);

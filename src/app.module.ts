@@ -15,6 +15,9 @@ import { HealthModule } from './health/health.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { VerificationModule } from './verification/verification.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { LeaksModule } from './leaks/leaks.module.js';
+import { IntrospectionModule } from './introspection/introspection.module.js';
 
 @Module({})
 export class AppModule {
@@ -34,6 +37,9 @@ export class AppModule {
         ScheduleModule.forRoot(),
         CleanupModule,
         MetricsModule,
+        WebhooksModule,
+        LeaksModule,
+        IntrospectionModule,
       ],
     };
   }

@@ -36,17 +36,58 @@ async function main(): Promise<void> {
     log: (message: string) => dbLog.info(message),
     warn: (message: string) => dbLog.warn(message),
   });
-  const app = await createApp(config, { logger, database });
+  const app = await createApp(config, { logger, database, drainOnSignal: true });
+  const url = `http://${config.HOST}:${config.PORT}`;
+  await announceAdminToken(app, config, url, logger.child({ context: 'Keyward' }));
   try {
     await app.listen({ port: config.PORT, host: config.HOST });
   } catch (err) {
     await app.close().catch(() => undefined);
     throw portError(err as NodeJS.ErrnoException, config.PORT, config.HOST);
   }
-  logger.info(
-    { context: 'Keyward', version: VERSION },
-    `Keyward ${VERSION} listening on http://${config.HOST}:${config.PORT} (docs at /docs)`,
+  logger.info({ context: 'Keyward', version: VERSION }, `Keyward ${VERSION} listening on ${url} (docs at ${url}/docs)`);
+  // A stop asked for (docker stop, systemd, Ctrl-C) is said in the log; Nest's shutdown hooks close the rest.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => logger.info({ context: 'Keyward', signal }, `${signal} received: shutting down`));
+  }
+}
+
+/**
+ * With no KEYWARD_ADMIN_TOKEN, the first start on an empty database creates the admin token and prints
+ * it once on stderr (never to the log); later starts say which admin token exists.
+ */
+async function announceAdminToken(
+  app: Awaited<ReturnType<typeof import('./app.factory.js').createApp>>,
+  config: ReturnType<typeof loadConfig>,
+  url: string,
+  log: { info: (msg: string) => void; warn: (msg: string) => void },
+): Promise<void> {
+  if (config.KEYWARD_ADMIN_TOKEN) return; // the auth module says it is configured
+  const [{ AdminTokens, adminTokenBlock }, { TokensRepository }, { TokenIssuer }, { AuditService }] = await Promise.all(
+    [
+      import('./tokens/admin-token.js'),
+      import('./tokens/tokens.repository.js'),
+      import('./tokens/token-issuer.js'),
+      import('./audit/audit.service.js'),
+    ],
   );
+  const admin = new AdminTokens(app.get(TokensRepository), app.get(TokenIssuer), app.get(AuditService));
+  const found = await admin.atStart();
+  if (found.state === 'created') {
+    process.stderr.write(adminTokenBlock(found.token, url.replace('//0.0.0.0:', '//localhost:')));
+    log.info(`admin token ${found.row.id} (${found.row.stub}) created; its secret was printed once on stderr`);
+  } else if (found.state === 'exists') {
+    log.info(
+      `an admin token exists: ${found.row.id} (${found.row.stub}); \`keyward admin reset\` gives it a new secret`,
+    );
+  } else if (found.liveTokens === 0) {
+    log.warn(
+      'No live token and no KEYWARD_ADMIN_TOKEN: every protected route answers 401. ' +
+        '`keyward admin reset` creates an admin token (on the embedded database, stop the service first).',
+    );
+  } else {
+    log.info(`no admin token${found.adminRevoked ? ' (it was revoked)' : ''}; ${found.liveTokens} live token(s)`);
+  }
 }
 
 main().catch((err: unknown) => {

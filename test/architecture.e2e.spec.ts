@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const SRC = join(import.meta.dirname, '..', 'src');
+const ROOT = join(import.meta.dirname, '..');
+const SRC = join(ROOT, 'src');
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -18,13 +20,49 @@ const folderOf = (path: string) => {
   return parts.length > 1 ? parts[0] : '.';
 };
 
+/** A file of src/ parsed once: its path from the repository root, its syntax tree and its relative imports. */
+interface SourceFile {
+  path: string;
+  abs: string;
+  tree: ts.SourceFile;
+  /** Absolute paths (as written, `.js` kept) of the src/ modules it imports, type-only imports included. */
+  imports: { target: string; names: string[] }[];
+}
+
+function parse(abs: string, text = readFileSync(abs, 'utf8')): SourceFile {
+  const tree = ts.createSourceFile(abs, text, ts.ScriptTarget.Latest, true);
+  const imports: SourceFile['imports'] = [];
+  const add = (specifier: ts.Expression | undefined, names: string[]) => {
+    if (specifier && ts.isStringLiteral(specifier) && specifier.text.startsWith('.')) {
+      imports.push({ target: normalize(join(dirname(abs), specifier.text)), names });
+    }
+  };
+  const visit = (node: ts.Node) => {
+    if (ts.isImportDeclaration(node)) {
+      const bindings = node.importClause?.namedBindings;
+      const names = bindings && ts.isNamedImports(bindings) ? bindings.elements.map((e) => e.name.text) : [];
+      if (node.importClause?.name) names.push(node.importClause.name.text);
+      add(node.moduleSpecifier, names);
+    } else if (ts.isExportDeclaration(node)) {
+      add(node.moduleSpecifier, []);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      add(node.arguments[0], []);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(tree);
+  return { path: relative(ROOT, abs), abs, tree, imports };
+}
+
+const SOURCES = files(SRC).map((abs) => parse(abs));
+
 /** folder -> folders it imports from */
 function importGraph(): Map<string, Set<string>> {
   const graph = new Map<string, Set<string>>();
-  for (const file of files(SRC)) {
-    const from = folderOf(file);
-    for (const m of readFileSync(file, 'utf8').matchAll(/from '(\.\.?\/[^']+)'/g)) {
-      const to = folderOf(normalize(join(dirname(file), m[1])));
+  for (const file of SOURCES) {
+    const from = folderOf(file.abs);
+    for (const { target } of file.imports) {
+      const to = folderOf(target);
       if (to === from) continue;
       if (!graph.has(from)) graph.set(from, new Set());
       graph.get(from)!.add(to);
@@ -33,15 +71,148 @@ function importGraph(): Map<string, Set<string>> {
   return graph;
 }
 
+/** The strongly connected components of more than one folder (Tarjan): each is an import cycle. */
+function cycles(graph: Map<string, Set<string>>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const connect = (v: string) => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        connect(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1) found.push(component.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) connect(v);
+  return found;
+}
+
+/**
+ * Rights are compared in src/access/ only: its policy (`mayCall`, `maySee`, `mayRevoke`, `mayChange`,
+ * `grantWithin`, ...) is what every other folder calls. Outside it, a file that compares rights itself
+ * does one of these, each found in the syntax tree (comments and strings never count):
+ * - calls one of the low-level comparisons the policy is built from, `grants`, `grantsAll`, `inScope`
+ *   or `scopeWithin` (under whatever local name it was imported as);
+ * - tests membership in a permission list or a project scope by hand: `.includes`, `.indexOf`, `.some`,
+ *   `.every` or `.has` called on an expression that ends in `.permissions` or `.projects`
+ *   (e.g. `caller.projects.includes(id)`), or builds a `new Set(x.permissions)` / `new Set(x.projects)`.
+ * Reading those lists (`.length`, `.filter` to build a query, `.map`, spreading) is not a comparison.
+ */
+const COMPARISONS = new Set(['grants', 'grantsAll', 'inScope', 'scopeWithin']);
+const MEMBERSHIP = new Set(['includes', 'indexOf', 'some', 'every', 'has']);
+const RIGHTS_LISTS = new Set(['permissions', 'projects']);
+
+const isAccess = (abs: string) => folderOf(abs) === 'access';
+/** `permissions` or `projects` when the expression ends in that property (`x.projects`, `x.projects!`), else undefined. */
+const rightsList = (node: ts.Expression): string | undefined => {
+  while (ts.isNonNullExpression(node) || ts.isParenthesizedExpression(node)) node = node.expression;
+  return ts.isPropertyAccessExpression(node) && RIGHTS_LISTS.has(node.name.text) ? node.name.text : undefined;
+};
+
+/** `path: what` for each place outside src/access/ that compares rights itself. */
+function rightsComparisons(sources = SOURCES): string[] {
+  const found: string[] = [];
+  for (const file of sources) {
+    // Unit specs next to the code may compare rights to check the code.
+    if (isAccess(file.abs) || file.path.endsWith('.spec.ts')) continue;
+    // Local names bound to the low-level comparisons of src/access/ (aliases included).
+    const local = new Map<string, string>();
+    for (const node of file.tree.statements) {
+      if (!ts.isImportDeclaration(node) || !ts.isStringLiteral(node.moduleSpecifier)) continue;
+      if (!isAccess(normalize(join(dirname(file.abs), node.moduleSpecifier.text)))) continue;
+      const bindings = node.importClause?.namedBindings;
+      if (!bindings || !ts.isNamedImports(bindings)) continue;
+      for (const e of bindings.elements) {
+        const imported = (e.propertyName ?? e.name).text;
+        if (COMPARISONS.has(imported)) local.set(e.name.text, imported);
+      }
+    }
+    const visit = (node: ts.Node) => {
+      if (ts.isCallExpression(node)) {
+        const callee = node.expression;
+        if (ts.isIdentifier(callee) && local.has(callee.text)) found.push(`${file.path}: ${local.get(callee.text)}()`);
+        const list = ts.isPropertyAccessExpression(callee) ? rightsList(callee.expression) : undefined;
+        if (list && MEMBERSHIP.has((callee as ts.PropertyAccessExpression).name.text)) {
+          found.push(`${file.path}: .${list}.${(callee as ts.PropertyAccessExpression).name.text}()`);
+        }
+      }
+      if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'Set') {
+        const list = node.arguments?.[0] && rightsList(node.arguments[0]);
+        if (list) found.push(`${file.path}: new Set(.${list})`);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(file.tree);
+  }
+  return [...new Set(found)].sort();
+}
+
+/**
+ * The places outside src/access/ that still compare rights themselves. Each entry is one file and what
+ * it does there; the list may only shrink: a new comparison fails the test, and so does an entry that no
+ * longer matches (delete it once its code goes through the policy).
+ */
+const RIGHTS_COMPARISON_EXCEPTIONS: Record<string, string> = {
+  // The guard confines a `:projectId` route parameter to the caller's scope; belongs in a policy rule
+  // (`maySeeProject`-like) the guard calls.
+  'src/auth/auth.guard.ts: inScope()': 'project route parameter inside the caller scope',
+  // The verifier checks the permission a verify request asks about, and a project named by the request.
+  'src/verification/token-verifier.ts: grants()': 'verify request: does the token hold the asked permission',
+  'src/verification/token-verifier.ts: .projects.includes()':
+    'verify request: is the token allowed on the asked project',
+  // Repositories narrow a read by the caller's scope before querying (so "not yours" is "not found");
+  // to become a scope filter the policy hands them.
+  'src/projects/projects.repository.ts: inScope()': 'project read narrowed to the caller scope',
+  'src/tokens/tokens.repository.ts: inScope()': 'project-token list narrowed to the caller scope',
+};
+
+/** Files named `*.controller.ts` and the repositories (`*.repository.ts` or `…Repository`) each imports. */
+function controllersImportingRepositories(): string[] {
+  const found: string[] = [];
+  for (const file of SOURCES) {
+    if (!file.path.endsWith('.controller.ts')) continue;
+    for (const { target, names } of file.imports) {
+      const repository = /\.repository(\.js)?$/.test(target) || names.some((n) => /Repository$/.test(n));
+      if (repository) found.push(`${file.path} -> ${relative(ROOT, target)}`);
+    }
+  }
+  return found;
+}
+
 describe('layout', () => {
   const graph = importGraph();
 
-  it('no two feature folders import each other', () => {
-    const cycles: string[] = [];
-    for (const [a, targets] of graph) {
-      for (const b of targets) if (a < b && graph.get(b)?.has(a)) cycles.push(`${a} <-> ${b}`);
-    }
-    expect(cycles).toEqual([]);
+  it('the folders of src/ import each other one way: no import cycle, of any length', () => {
+    expect(cycles(graph).map((c) => c.join(' -> '))).toEqual([]);
+  });
+
+  it('finds a cycle of three folders (the check itself)', () => {
+    const sample = new Map([
+      ['a', new Set(['b'])],
+      ['b', new Set(['c'])],
+      ['c', new Set(['a'])],
+      ['d', new Set(['a'])],
+    ]);
+    expect(cycles(sample)).toEqual([['a', 'b', 'c']]);
   });
 
   it('the rights vocabulary (src/access) depends on nothing but shared code', () => {
@@ -59,5 +230,39 @@ describe('layout', () => {
 
   it('src/auth holds the guard only', () => {
     expect(readdirSync(join(SRC, 'auth')).sort()).toEqual(['auth.guard.ts', 'auth.module.ts']);
+  });
+
+  it('controllers do not import repositories: they call services', () => {
+    expect(controllersImportingRepositories()).toEqual([]);
+  });
+
+  it('rights are compared only in src/access/ (apart from the listed exceptions, which only shrink)', () => {
+    const found = rightsComparisons();
+    expect(found.filter((f) => !(f in RIGHTS_COMPARISON_EXCEPTIONS))).toEqual([]);
+  });
+
+  it('tells a comparison of rights from a mere reading of them (the check itself)', () => {
+    const sample = parse(
+      join(SRC, 'sample', 'sample.service.ts'),
+      `import { grants as holds, normalizePermissions } from '../access/permissions.js';
+       import { scopeWithin } from '../access/scope.js';
+       // caller.projects.includes(id) in a comment does not count, nor does it in a 'caller.projects.includes(id)' string
+       export const a = (c: any, t: any) => holds(c.permissions, 'read:all') && scopeWithin(t.projects, c.projects);
+       export const b = (c: any, id: string) => c.projects!.includes(id) || c.token.permissions.some((p: string) => p === id);
+       export const d = (c: any) => new Set(c.permissions);
+       export const e = (c: any) => [c.projects.length, c.projects.filter(Boolean), normalizePermissions(c.permissions)];`,
+    );
+    expect(rightsComparisons([sample])).toEqual([
+      'src/sample/sample.service.ts: .permissions.some()',
+      'src/sample/sample.service.ts: .projects.includes()',
+      'src/sample/sample.service.ts: grants()',
+      'src/sample/sample.service.ts: new Set(.permissions)',
+      'src/sample/sample.service.ts: scopeWithin()',
+    ]);
+  });
+
+  it('every listed exception still exists (delete the entry once its code goes through the policy)', () => {
+    const found = new Set(rightsComparisons());
+    expect(Object.keys(RIGHTS_COMPARISON_EXCEPTIONS).filter((e) => !found.has(e))).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 // Token strings and argon2 costs, from the build (dist/): the same codec, defaults and parameters as the app.
 import os from 'node:os';
 import { loadConfig } from '../../dist/config/config.schema.js';
-import { PasswordHasher } from '../../dist/tokens/password-hasher.js';
-import { TokenCodec } from '../../dist/tokens/token-codec.js';
+import { PasswordHasher } from '../../dist/verification/password-hasher.js';
+import { TokenCodec } from '../../dist/verification/token-codec.js';
 import { log, round } from './context.js';
 
 /** The app's defaults (what `node dist/main.js` runs with when the bench sets nothing else). */

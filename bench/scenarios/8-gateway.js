@@ -1,14 +1,15 @@
 // #8 Gateway-speed figures: forward auth, cached verify, garbage bearer, a 5-token project list and cold
 // verify, each as the median of alternated pairs (a baseline run, then the scenario run, repeated).
 import { api } from '../lib/app.js';
-import { PAIR_DURATION, PAIRS } from '../lib/context.js';
+import { ADMIN_TOKEN, PAIR_DURATION, PAIRS } from '../lib/context.js';
 import { alternatedPairs, bare, load, roundRobin, roundRobinBearer } from '../lib/load.js';
 import { argon2Limit, garbageToken } from '../lib/tokens.js';
-import { TOKEN_ID_HEADER } from '../../dist/forward-auth/forward-auth.controller.js';
+import { TOKEN_ID_HEADER } from '../../dist/verification/token-verifier.js';
 
 /** The goals, as ratios to the ping of the same process (cold verify: share of the argon2 limit). */
 export const GOALS = {
-  forwardAuth: { label: 'forward-auth GET, cached token', goal: 0.8, before: '—' },
+  forwardAuth: { label: 'forward-auth GET, cached token', goal: 0.9, before: '—' },
+  throttled: { label: 'forward-auth GET, garbage token, throttled (429)', goal: 0.8, before: '—' },
   verify: { label: 'POST verify, cached', goal: 0.5, before: '0.32–0.43' },
   garbage: { label: 'garbage bearer (401)', goal: 0.8, before: '0.43–0.56' },
   list: { label: 'project token list (5 tokens, database-bound)', goal: 0.15, before: '0.03' },
@@ -20,7 +21,9 @@ async function untilIdle(app) {
   const until = Date.now() + 30_000;
   const busy = /^keyward_argon2_(in_flight|queue_depth) ([1-9]\d*)/m;
   while (Date.now() < until) {
-    const text = await (await fetch(`${app.url}/metrics`)).text();
+    const text = await (
+      await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).text();
     if (!busy.test(text)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -55,6 +58,18 @@ export async function run(ctx) {
           ...d,
           path: '/v1/auth/check?permission=read:token',
           requests: roundRobinBearer(ctx.tokens),
+        }),
+      ratio,
+    },
+    {
+      key: 'throttled',
+      baseline: ping(A),
+      // Garbage from one address: past KEYWARD_THROTTLE_ADDRESS failures a window, 429 before any work.
+      run: (label) =>
+        load(A, `#8 ${label} forward auth GET, garbage (throttled)`, {
+          ...d,
+          path: '/v1/auth/check?permission=read:token',
+          requests: roundRobinBearer(garbage),
         }),
       ratio,
     },

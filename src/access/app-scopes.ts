@@ -51,6 +51,17 @@ export function scopesGrant(held: readonly string[], required: readonly string[]
   return required.every((r) => held.some((h) => covers(h, r)));
 }
 
+/**
+ * The scopes both sets cover (prefix wildcards: where two overlap, one contains the other), for a
+ * token bounded by its ancestors.
+ */
+export function intersectScopes(a: readonly string[], b: readonly string[]): string[] {
+  return normalizeScopes([
+    ...a.filter((x) => b.some((y) => covers(y, x))),
+    ...b.filter((y) => a.some((x) => covers(x, y))),
+  ]);
+}
+
 /** The policy rule: a caller grants (and a child holds) only scopes the caller holds. */
 export function scopesWithin(caller: Pick<Principal, 'scopes'>, wanted: readonly string[]): boolean {
   return scopesGrant(caller.scopes, wanted);

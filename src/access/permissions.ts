@@ -19,13 +19,18 @@ export enum Permission {
   ReadAudit = 'read:audit',
   /** The Prometheus metrics (`GET /metrics`); `read:*` covers it. */
   ReadMetrics = 'read:metrics',
+  /**
+   * Webhook endpoints (`/v1/webhooks`): create, list, delete, rotate their secrets, read their
+   * delivery logs. Held on its own, or implied by holding all four write wildcards.
+   */
+  ManageWebhook = 'manage:webhook',
 }
 
 export const ALL_PERMISSIONS = Object.values(Permission);
 /** `access: write`: the four wildcards. */
 export const WRITE_PERMISSIONS = [Permission.CreateAll, Permission.ReadAll, Permission.UpdateAll, Permission.DeleteAll];
 /** `access: read`: `read:*`. */
-export const READ_PERMISSIONS = [Permission.ReadAll];
+const READ_PERMISSIONS = [Permission.ReadAll];
 
 export type Access = 'read' | 'write';
 
@@ -36,6 +41,7 @@ export function isPermission(value: unknown): value is Permission {
 /** Does `held` grant `required`? `create:*` grants `create:token`; `create:token` does not grant `create:*`. */
 export function grants(held: readonly string[], required: Permission): boolean {
   if (held.includes(required)) return true;
+  if (required === Permission.ManageWebhook) return WRITE_PERMISSIONS.every((p) => held.includes(p));
   const [action] = required.split(':');
   return held.includes(`${action}:*`);
 }
@@ -58,4 +64,15 @@ export function permissionsForAccess(access: Access): Permission[] {
 /** Unique, in the enum's order; values outside the enum are dropped. */
 export function normalizePermissions(list: readonly string[]): Permission[] {
   return ALL_PERMISSIONS.filter((p) => list.includes(p));
+}
+
+/**
+ * What both sets grant: each permission of one that the other grants (`create:*` ∩ `create:token` is
+ * `create:token`). The rights of a token under an ancestor are its own intersected with the ancestor's.
+ */
+export function intersectPermissions(a: readonly string[], b: readonly string[]): Permission[] {
+  const both = new Set<string>();
+  for (const p of a) if (isPermission(p) && grants(b, p)) both.add(p);
+  for (const p of b) if (isPermission(p) && grants(a, p)) both.add(p);
+  return normalizePermissions([...both]);
 }

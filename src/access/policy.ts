@@ -16,7 +16,14 @@ import { type Scope, scopeWithin } from './scope.js';
  *    (`mayChange`).
  * 5. Whatever it creates ends inside the caller: permissions ⊆, scope ⊆, expiry ≤ (capped), and a
  *    single-use caller creates only single-use tokens (`grantWithin`).
- * 6. Projects are created only by unscoped callers (`mayCreateProject`).
+ * 6. Projects are created and renamed only by unscoped callers (`mayCreateProject`,
+ *    `mayRenameProject`): names are one namespace over every project.
+ * 7. A secret in its rotation grace is a shadow of its token: it expires with the grace (so whatever it
+ *    creates does too) and it may not rotate, disable, enable, revoke or change its own token
+ *    (`mayManageToken`).
+ *
+ * The caller's rights are its effective ones: the verifier bounds a token by every ancestor in the
+ * token tree (see tokens/token-rights.ts), so these rules never grant beyond an ancestor either.
  */
 
 /** The rights a token carries, as far as the policy is concerned. */
@@ -45,6 +52,8 @@ export const REASONS = {
   singleUse: 'A single-use token can only create single-use tokens',
   emptyPermissions: 'A token needs at least one permission',
   unscopedOnly: 'Only a token that is not confined to projects may create projects',
+  renameUnscopedOnly: 'Only a token that is not confined to projects may rename projects',
+  shadow: 'A secret in its rotation grace cannot manage its own token: use the new secret',
 } as const;
 
 /** Rule 1: may the caller call a route that requires `permission`? */
@@ -96,6 +105,16 @@ export function mayCreateProject(caller: Principal): Decision {
   return caller.projects === null ? ALLOW : deny(403, REASONS.unscopedOnly);
 }
 
+/** Rule 6: may the caller rename a project? (It also needs `update:project`, checked as rule 1.) */
+export function mayRenameProject(caller: Principal): Decision {
+  return caller.projects === null ? ALLOW : deny(403, REASONS.renameUnscopedOnly);
+}
+
+/** Rule 7: may the caller rotate, switch, revoke or change the token `targetId`? */
+export function mayManageToken(caller: Principal, targetId: string): Decision {
+  return caller.graceUntil && caller.id === targetId ? deny(403, REASONS.shadow) : ALLOW;
+}
+
 /** Permissions ⊆, scope ⊆ (and not empty), single-use callers only single-use. Expiry is the caller's to cap. */
 function within(caller: Principal, wanted: Rights): Decision {
   if (!wanted.permissions.length) return deny(403, REASONS.emptyPermissions);
@@ -112,15 +131,4 @@ export function enforce(decision: Decision, notFoundMessage = REASONS.notFound):
   if (decision.allowed) return;
   if (decision.status === 404) throw ApiError.notFound(notFoundMessage);
   throw ApiError.forbidden(decision.reason);
-}
-
-/** The rights of a principal, for comparing it with a token. */
-export function rightsOf(p: Principal): Rights {
-  return {
-    permissions: p.permissions,
-    projects: p.projects,
-    expiresAt: p.expiresAt,
-    singleUse: p.singleUse,
-    scopes: p.scopes,
-  };
 }

@@ -31,6 +31,16 @@ export interface Principal {
   singleUse: boolean;
   /** The credential this one was created through (token id, `admin`, `file:<name>`, `cli`), if any. */
   parentId: string | null;
+  /**
+   * Set when the presented secret is a token's previous one, still valid in its rotation grace until
+   * this time: a shadow of the token (`expiresAt` is the grace's end; it cannot manage its own token).
+   */
+  graceUntil?: Date;
+  /**
+   * Tokens-file entries only: the project names the entry lists. `POST /v1/tokens/verify` and forward
+   * auth answer for these names whether or not a project bears them (upload semantics).
+   */
+  projectNames?: readonly string[];
   flags?: TokenFlags;
   /** Application scopes it holds (see app-scopes.ts); `*` = every scope. */
   scopes: readonly string[];

@@ -24,3 +24,10 @@ export function scopeWithin(inner: Scope, outer: Scope): boolean {
   if (inner === null) return false;
   return inner.every((p) => outer.includes(canonicalProjectId(p)));
 }
+
+/** The projects both scopes hold (null = every project). */
+export function intersectScope(a: Scope, b: Scope): Scope {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a.filter((p) => b.includes(canonicalProjectId(p)));
+}

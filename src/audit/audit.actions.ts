@@ -1,4 +1,7 @@
-/** What the audit trail records. `auth.failed` rows aggregate failed authentications per minute. */
+/**
+ * What the audit trail records. `auth.failed` rows aggregate failed authentications per minute;
+ * `token.leaked` is a revocation reported through `POST /v1/tokens/revoke-leaked`.
+ */
 export const AUDIT_ACTIONS = [
   'token.create',
   'token.rotate',
@@ -11,6 +14,10 @@ export const AUDIT_ACTIONS = [
   'project.rename',
   'project.delete',
   'tokens_file.reload',
+  'token.leaked',
+  'webhook.create',
+  'webhook.delete',
+  'webhook.rotate',
   'auth.failed',
 ] as const;
 

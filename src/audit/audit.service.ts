@@ -9,7 +9,7 @@ import type { AuditAction } from './audit.actions.js';
 import { type AuditInsert, AuditRepository, type AuditRow } from './audit.repository.js';
 import type { AuditEventDto, ListAuditQueryDto } from './dto/audit.dto.js';
 
-export type AuditTargetType = 'token' | 'project' | 'tokens_file' | 'credential' | 'lookup';
+export type AuditTargetType = 'token' | 'project' | 'tokens_file' | 'credential' | 'lookup' | 'webhook';
 
 export interface AuditTarget {
   type: AuditTargetType;
@@ -57,6 +57,18 @@ export interface FailedAuthentication {
   projectId?: string | null;
 }
 
+/**
+ * An action as observers see it once recorded (`onRecorded`): what was done to what, by whom, from
+ * where. For a revocation, `cascade` lists the tokens revoked with the target (its descendants).
+ */
+export interface RecordedAction extends AuditRecord {
+  actorId: string;
+  origin: RequestOrigin;
+  cascade?: readonly string[];
+}
+
+export type AuditObserver = (action: RecordedAction) => void;
+
 interface PendingFailure {
   data: AuditInsert & { count: number; lastSeenAt: Date };
 }
@@ -68,8 +80,8 @@ const FAILURE_FLUSH_MS = 1000;
  * addresses and credentials; past it, the minute's other attempts fold into one row per verdict (no
  * target, address `*`). So a flood adds at most this many rows plus one per verdict code a minute.
  */
-export const MAX_FAILURE_ROWS_PER_MINUTE = 100;
-export const DEFAULT_AUDIT_PAGE_SIZE = 100;
+const MAX_FAILURE_ROWS_PER_MINUTE = 100;
+const DEFAULT_AUDIT_PAGE_SIZE = 100;
 
 /**
  * The audit trail: one row per audited action, written by the services that perform them (features
@@ -87,6 +99,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   private timer: NodeJS.Timeout | null = null;
   /** Origin of events recorded outside any request (e.g. the CLI's user and host). */
   private fallbackOrigin: RequestOrigin | null = null;
+  private readonly observers: AuditObserver[] = [];
 
   constructor(private readonly repo: AuditRepository) {}
 
@@ -105,12 +118,32 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     this.fallbackOrigin = origin;
   }
 
+  /**
+   * Calls `observer` after every recorded action (not failed authentications), e.g. to announce token
+   * events to webhooks. Observers must not throw or block: they are called synchronously.
+   */
+  onRecorded(observer: AuditObserver): void {
+    this.observers.push(observer);
+  }
+
+  private notify(event: AuditRecord, origin: RequestOrigin, cascade?: readonly string[]): void {
+    const actorId = typeof event.actor === 'string' ? event.actor : event.actor.id;
+    for (const observer of this.observers) {
+      try {
+        observer({ ...event, actorId, origin, cascade });
+      } catch (err) {
+        this.logger.error(`audit observer failed on ${event.action}: ${(err as Error).message}`);
+      }
+    }
+  }
+
   private origin(): RequestOrigin {
     return currentOrigin() ?? this.fallbackOrigin ?? { clientAddress: null, userAgent: null, traceId: null };
   }
 
-  async record(event: AuditRecord): Promise<void> {
+  async record(event: AuditRecord, cascade?: readonly string[]): Promise<void> {
     const origin = this.origin();
+    this.notify(event, origin, cascade);
     try {
       await this.repo.insert({
         action: event.action,
@@ -129,19 +162,40 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** Several events of one action at once (one statement), e.g. every token a project deletion ended. */
+  async recordMany(events: readonly AuditRecord[]): Promise<void> {
+    if (!events.length) return;
+    const origin = this.origin();
+    try {
+      await this.repo.insertMany(
+        events.map((event) => ({
+          action: event.action,
+          actor: typeof event.actor === 'string' ? event.actor : event.actor.id,
+          targetType: event.target?.type ?? null,
+          targetId: event.target?.id ?? null,
+          projectId: event.target?.projectId ?? null,
+          clientAddress: origin.clientAddress,
+          userAgent: origin.userAgent,
+          traceId: origin.traceId,
+          outcome: event.outcome ?? 'success',
+          details: event.details ?? undefined,
+        })),
+      );
+    } catch (err) {
+      this.logger.error(`${events.length} audit events ${events[0].action} not written: ${(err as Error).message}`);
+    }
+  }
+
   /**
    * A revocation (or deletion) and its cascade: one event for the token named, with `cascade` = how many
    * tokens created through it were revoked with it, and one event per such descendant (`via` = the token
    * named), so that "who revoked X" finds cascaded tokens too. Nothing when nothing was revoked.
    */
-  async recordRevocation(
-    event: Omit<AuditRecord, 'details'> & { target: AuditTarget },
-    revokedIds: readonly string[],
-  ): Promise<void> {
+  async recordRevocation(event: AuditRecord & { target: AuditTarget }, revokedIds: readonly string[]): Promise<void> {
     if (!revokedIds.length) return;
     const rootId = event.target.id;
     const descendants = revokedIds.filter((id) => id !== rootId);
-    await this.record({ ...event, details: { cascade: descendants.length } });
+    await this.record({ ...event, details: { ...event.details, cascade: descendants.length } }, descendants);
     if (!descendants.length) return;
     const origin = this.origin();
     try {
@@ -156,7 +210,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
           userAgent: origin.userAgent,
           traceId: origin.traceId,
           outcome: 'success',
-          details: { via: rootId },
+          details: { ...event.details, via: rootId },
         })),
       );
     } catch (err) {
@@ -252,7 +306,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-export function toAuditEventDto(row: AuditRow): AuditEventDto {
+function toAuditEventDto(row: AuditRow): AuditEventDto {
   return {
     id: row.id,
     time: row.createdAt.toISOString(),

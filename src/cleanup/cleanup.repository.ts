@@ -63,9 +63,27 @@ WITH doomed AS (
 )
 SELECT count(*)::int AS n FROM gone`;
 
+/**
+ * Claims the cluster's pass: moves `last_run_at` to now when the last pass (by any instance) started at
+ * least `$1` ms ago. No row back: another instance ran it recently.
+ */
+const CLAIM_PASS = `
+UPDATE cluster_jobs SET last_run_at = now()
+ WHERE name = 'cleanup' AND last_run_at <= now() - ($1::bigint * interval '1 millisecond')
+RETURNING name`;
+
 /** The statements of a pass, all on the one connection that holds the advisory lock. */
 export class CleanupSession {
   constructor(private readonly query: Query) {}
+
+  /**
+   * True when this pass is the cluster's for the interval (`minGapMs` since the last one, by any
+   * instance); a forced pass (`minGapMs` 0) always claims it.
+   */
+  async claim(minGapMs: number): Promise<boolean> {
+    const rows = await this.query(CLAIM_PASS, [Math.floor(minGapMs)]);
+    return rows.length > 0;
+  }
 
   async deleteBatch(batchSize: number, revokedRetentionMs: number): Promise<RemovedCounts> {
     const rows = await this.query<{ reason: keyof RemovedCounts; n: number }>(DELETE_BATCH, [
@@ -101,7 +119,9 @@ export class CleanupRepository {
   async withLock<R>(
     fn: (session: CleanupSession) => Promise<R>,
   ): Promise<{ acquired: true; result: R } | { acquired: false }> {
-    const { pool, pglite } = this.db.handle;
+    // A direct connection: a session lock taken through a transaction pooler stays on whichever server
+    // connection ran it (DATABASE_DIRECT_URL).
+    const { sessionPool: pool, pglite } = this.db.handle;
     if (pool) {
       const client = await pool.connect();
       let broken: Error | undefined;

@@ -8,7 +8,7 @@ import { CleanupRepository, type CleanupSession, type RemovedCounts } from './cl
 export const CLEANUP_INTERVAL_NAME = 'keyward-cleanup';
 
 export type CleanupResult =
-  | { skipped: true; reason: 'running' | 'locked' }
+  | { skipped: true; reason: 'running' | 'locked' | 'recent' }
   | (RemovedCounts & {
       skipped: false;
       removed: number;
@@ -29,8 +29,9 @@ const HISTORY_SIZE = 100;
 
 /**
  * Deletes expired tokens, used single-use tokens and revoked tokens past their audit retention, every
- * KEYWARD_CLEANUP_INTERVAL. Every replica schedules the job (the Nest scheduler has no lock); a
- * PostgreSQL advisory lock makes one instance at a time do a pass, the others skip it. Each pass
+ * KEYWARD_CLEANUP_INTERVAL for the whole cluster. Every replica schedules the job (the Nest scheduler
+ * has no lock); a PostgreSQL advisory lock (on a direct connection) makes one instance at a time do a
+ * pass, and the `cluster_jobs` row it claims under that lock makes the others skip the interval's pass. Each pass
  * deletes in batches of KEYWARD_CLEANUP_BATCH_SIZE, each its own short statement, until a batch comes
  * back short, so a large backlog never holds locks for long. Idempotent: a pass with nothing to do
  * deletes nothing.
@@ -44,7 +45,7 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
   /** The last completed passes of this instance, oldest first. */
   readonly history: CleanupPass[] = [];
   /** Passes this instance started, and those it skipped because another instance held the lock. */
-  readonly stats = { attempted: 0, ran: 0, skippedLocked: 0, skippedRunning: 0, failed: 0 };
+  readonly stats = { attempted: 0, ran: 0, skippedLocked: 0, skippedRunning: 0, skippedRecent: 0, failed: 0 };
   /** Rows removed and time spent by every pass since start (read by the metrics). */
   readonly totals = { expired: 0, used: 0, revoked: 0, graceCleared: 0, seconds: 0 };
   /**
@@ -82,7 +83,7 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     try {
-      await this.runOnce();
+      await this.runOnce({ scheduled: true });
     } catch (err) {
       this.logger.error(`cleanup pass failed: ${(err as Error).message}`);
     }
@@ -90,16 +91,19 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * One pass, now. Skips (without waiting) when this instance is already running one or another
-   * instance holds the lock.
+   * instance holds the lock; a `scheduled` pass also skips when any instance of the cluster started one
+   * less than 0.9 × KEYWARD_CLEANUP_INTERVAL ago (the cluster runs one pass per interval, not one per
+   * instance; the 10 % absorbs the instances' timer jitter).
    */
-  runOnce(): Promise<CleanupResult> {
+  runOnce(options: { scheduled?: boolean } = {}): Promise<CleanupResult> {
     this.stats.attempted++;
     if (this.current) {
       this.stats.skippedRunning++;
       this.logger.debug('cleanup pass skipped: the previous one is still running');
       return Promise.resolve({ skipped: true, reason: 'running' });
     }
-    this.current = this.pass().finally(() => {
+    const minGap = options.scheduled ? Math.floor(this.config.KEYWARD_CLEANUP_INTERVAL * 0.9) : 0;
+    this.current = this.pass(minGap).finally(() => {
       this.current = null;
     });
     return this.current;
@@ -118,13 +122,14 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async pass(): Promise<CleanupResult> {
+  private async pass(minGap: number): Promise<CleanupResult> {
     const batchSize = this.config.KEYWARD_CLEANUP_BATCH_SIZE;
     const pause = this.config.KEYWARD_CLEANUP_BATCH_PAUSE;
     const retention = this.config.KEYWARD_REVOKED_RETENTION;
     let outcome;
     try {
       outcome = await this.repository.withLock(async (session) => {
+        if (!(await session.claim(minGap))) return null;
         const startedAt = new Date();
         await this.onLocked?.();
         const counts: RemovedCounts = { expired: 0, used: 0, revoked: 0 };
@@ -165,6 +170,11 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
       this.stats.skippedLocked++;
       this.logger.debug('cleanup pass skipped: another instance holds the lock');
       return { skipped: true, reason: 'locked' };
+    }
+    if (!outcome.result) {
+      this.stats.skippedRecent++;
+      this.logger.debug('cleanup pass skipped: another instance ran one less than an interval ago');
+      return { skipped: true, reason: 'recent' };
     }
     const r = outcome.result;
     this.stats.ran++;

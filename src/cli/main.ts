@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { VERSION } from '../common/version.js';
 import { ConfigError, loadConfig, type AppConfig } from '../config/config.schema.js';
@@ -7,23 +9,36 @@ import { AUDIT_ACTIONS } from '../audit/audit.actions.js';
 import * as auditCommands from './audit-commands.js';
 import * as master from './master-token.js';
 import * as projects from './project-commands.js';
-import { CliError, consoleOutput } from './output.js';
+import { CliError, consoleOutput, type Output } from './output.js';
 import * as tokens from './token-commands.js';
+import * as webhooks from './webhook-commands.js';
+import { WEBHOOK_EVENTS } from '../webhooks/webhook-events.js';
 
 /**
  * `keyward`: the operator CLI. `token create|list|revoke|rotate` work on the configured database
  * (DATABASE_URL, or the embedded one in KEYWARD_DATA_DIR, which they refuse to open while the service
  * holds it); `token what|reset|set` work on the master token of a tokens file.
  */
-function config(): AppConfig {
-  return loadConfig(process.env);
+
+/** Where a CLI run reads and writes: the process's own streams in the bin, buffers in tests. */
+export interface CliIo {
+  /** The environment the configuration is read from (the same variables as the service). */
+  env: Record<string, string | undefined>;
+  /** Results (stdout) and hints (stderr). */
+  out: Output;
+  /** Standard input: the token for `token verify`, the answer to `token set`'s prompt. */
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Raw standard error (usage errors, `keyward: ...` lines). */
+  stderr(text: string): void;
 }
 
-function program(): Command {
-  const out = consoleOutput;
+function program(io: CliIo, exit: { code: number }): Command {
+  const { out } = io;
+  const config = (): AppConfig => loadConfig(io.env);
   const root = new Command('keyward')
     .description('Keyward operator CLI (configuration comes from the same environment variables as the service)')
     .version(VERSION, '-V, --version', 'print the version and exit')
+    .configureOutput({ writeOut: (text) => out.write(text), writeErr: (text) => io.stderr(text) })
     .showHelpAfterError()
     .exitOverride();
 
@@ -76,8 +91,8 @@ function program(): Command {
     .option('--consume', 'consume a single-use token (default: only look)')
     .option('--json', 'print JSON')
     .action(async (opts: tokens.VerifyOptions) => {
-      const valid = await tokens.verify(config(), opts, await readStdin(), out);
-      if (!valid) process.exitCode = 2;
+      const valid = await tokens.verify(config(), opts, await readAll(io.stdin), out);
+      if (!valid) exit.code = 2;
     });
 
   const fileOption = () =>
@@ -116,8 +131,16 @@ function program(): Command {
     .option('--json', 'print JSON')
     .action((opts: { file?: string; hashOnly?: boolean; json?: boolean }) => {
       const c = config();
-      return master.set(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly, !!opts.json);
+      return master.set(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly, !!opts.json, io.stdin);
     });
+
+  root
+    .command('admin')
+    .description('the admin token a first start creates (every permission, every project)')
+    .command('reset')
+    .description('give the admin token a new secret (or create one when there is none) and print it once')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => tokens.adminReset(config(), opts, out));
 
   const project = root.command('project').description('manage projects and their (Calyptia-style) project tokens');
 
@@ -180,21 +203,72 @@ function program(): Command {
     .option('--json', 'print JSON')
     .action((opts: auditCommands.AuditOptions) => auditCommands.audit(config(), opts, out));
 
+  const webhook = root
+    .command('webhook')
+    .description('manage webhook endpoints (signed token events) and their delivery logs');
+
+  webhook
+    .command('create')
+    .description('register an endpoint and print its signing secret (shown once)')
+    .argument('<url>', 'http(s) URL the deliveries are POSTed to')
+    .requiredOption(
+      '--event <event>',
+      `an event to deliver (repeat, or comma-separate): ${WEBHOOK_EVENTS.join(', ')}`,
+      collect,
+    )
+    .option('--description <text>', 'what the endpoint is for')
+    .option('--json', 'print JSON')
+    .action((url: string, opts: webhooks.CreateWebhookOptions) => webhooks.create(config(), url, opts, out));
+
+  webhook
+    .command('list')
+    .description('list the endpoints (never their secrets)')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => webhooks.list(config(), opts, out));
+
+  webhook
+    .command('delete')
+    .description('delete an endpoint and its pending deliveries')
+    .argument('<id>', 'webhook id (see `keyward webhook list`)')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: { json?: boolean }) => webhooks.remove(config(), id, opts, out));
+
+  webhook
+    .command('rotate-secret')
+    .description('give an endpoint a new signing secret; print it once')
+    .argument('<id>', 'webhook id (see `keyward webhook list`)')
+    .option('--grace <duration>', 'keep signing with the previous secret too this long, e.g. 1h (at most 7d)')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: { grace?: string; json?: boolean }) => webhooks.rotate(config(), id, opts, out));
+
+  webhook
+    .command('deliveries')
+    .description("show an endpoint's delivery log, newest first")
+    .argument('<id>', 'webhook id (see `keyward webhook list`)')
+    .option('--status <status>', 'only pending, succeeded or failed deliveries')
+    .option('--limit <n>', 'at most this many (default 100, at most 1000)')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: { status?: string; limit?: string; json?: boolean }) =>
+      webhooks.deliveries(config(), id, opts, out),
+    );
+
   return root;
 }
 
 /** All of standard input (empty when it is a terminal: tokens are never typed in the clear here). */
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) return '';
+async function readAll(stdin: CliIo['stdin']): Promise<string> {
+  if (stdin.isTTY) return '';
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer | string));
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function main(): Promise<number> {
+/** Runs one command line (the arguments after `keyward`); resolves to the exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const exit = { code: 0 };
   try {
-    await program().parseAsync(process.argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    await program(io, exit).parseAsync(argv, { from: 'user' });
+    return exit.code;
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
@@ -202,18 +276,35 @@ async function main(): Promise<number> {
       return e.exitCode ?? 1;
     }
     if (err instanceof CliError || err instanceof ConfigError) {
-      process.stderr.write(`keyward: ${err.message}\n`);
+      io.stderr(`keyward: ${err.message}\n`);
       return 1;
     }
-    process.stderr.write(`keyward: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    io.stderr(`keyward: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
   }
 }
 
-// Exit explicitly: the database drivers may keep timers alive after closing.
-main().then((code) => process.exit(code));
+/** True when this module is the program node started (the bin), not a module a test imported. */
+function isEntryPoint(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const io: CliIo = {
+    env: process.env,
+    out: consoleOutput,
+    stdin: process.stdin,
+    stderr: (text) => void process.stderr.write(text),
+  };
+  // Exit explicitly: the database drivers may keep timers alive after closing.
+  runCli(process.argv.slice(2), io).then((code) => process.exit(code));
+}
 
 /** Commander's accumulator for a repeatable option. */
-function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }

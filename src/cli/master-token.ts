@@ -131,9 +131,11 @@ export function what(path: string, out: Output, json = false): void {
   if (a.enabled === false) out.line('  (authorization.enabled is false: this token is refused)');
 }
 
-async function store(path: string, token: string, config: AppConfig, hashOnly: boolean): Promise<void> {
+/** Writes the new master token; true when it replaced one. */
+async function store(path: string, token: string, config: AppConfig, hashOnly: boolean): Promise<boolean> {
   const doc = readDoc(path, { mayBeMissing: true });
   const previous = authorizationOf(doc) ?? {};
+  const replaced = previous.token !== undefined || previous.token_hash !== undefined;
   const { token: _t, token_hash: _h, token_stub: _s, ...rest } = previous;
   const authorization: Authorization = { ...rest, enabled: previous.enabled ?? true };
   if (hashOnly) {
@@ -143,6 +145,7 @@ async function store(path: string, token: string, config: AppConfig, hashOnly: b
     authorization.token = token;
   }
   writeDocAtomically(path, { ...doc, authorization });
+  return replaced;
 }
 
 function reloadHint(path: string, out: Output, hashOnly: boolean): void {
@@ -159,13 +162,15 @@ export async function reset(
 ): Promise<void> {
   // Hex after the prefix, like `openssl rand -hex 32`; never the shape of a database token.
   const token = `${config.KEYWARD_TOKEN_PREFIX}${randomBytes(32).toString('hex')}`;
-  await store(path, token, config, hashOnly);
+  const replaced = await store(path, token, config, hashOnly);
   if (json) return out.line(JSON.stringify({ file: path, token, hash_only: hashOnly }, null, 2));
-  out.line('✓ Token reset successfully!');
+  out.line(replaced ? '✓ Token reset successfully!' : '✓ Token created');
   out.line(`New Token: ${token}`);
-  out.line('');
-  out.line('⚠️  Warning: The old token is now invalid.');
-  out.line('   Update your applications with the new token.');
+  if (replaced) {
+    out.line('');
+    out.line('⚠️  Warning: The old token is now invalid.');
+    out.line('   Update your applications with the new token.');
+  }
   reloadHint(path, out, hashOnly);
 }
 
@@ -220,6 +225,7 @@ export async function set(
   out: Output,
   hashOnly: boolean,
   json = false,
+  input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
 ): Promise<void> {
   const prefix = config.KEYWARD_TOKEN_PREFIX;
   // With --json the prompt goes to stderr, so that stdout is only the JSON answer.
@@ -227,8 +233,9 @@ export async function set(
   const token = await promptLine(
     `Enter new token (must start with '${prefix}' and be at least ${MIN_MASTER_TOKEN_LENGTH} characters):\n> `,
     prompt,
+    input,
   );
-  if (!process.stdin.isTTY && !json) out.write('\n');
+  if (!input.isTTY && !json) out.write('\n');
   if (!token) throw new CliError('no token given');
   const problem = masterTokenProblem(token, prefix);
   if (problem) throw new CliError(problem);

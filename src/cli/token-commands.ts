@@ -20,7 +20,12 @@ import { RotationService } from '../tokens/rotation.service.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import { TokenVerifier, verifyResult } from '../verification/token-verifier.js';
 import { VerificationRepository } from '../verification/verification.repository.js';
+import { WebhookEventsService } from '../webhooks/webhook-events.service.js';
+import { WebhooksRepository } from '../webhooks/webhooks.repository.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { CliModule } from './cli.module.js';
+import { AdminTokens } from '../tokens/admin-token.js';
+import { TokenIssuer } from '../tokens/token-issuer.js';
 import { CliError, type Output } from './output.js';
 import { hostname, userInfo } from 'node:os';
 
@@ -43,6 +48,8 @@ export interface TokenServices {
   audit: AuditService;
   /** The same verifier the service's guard and verify API use (no tokens file, no cache). */
   verifier: TokenVerifier;
+  admin: AdminTokens;
+  webhooks: WebhooksService;
 }
 
 /** What the audit trail shows as the origin of CLI actions (their actor is `cli`). */
@@ -87,16 +94,25 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
   try {
     const audit = app.get(AuditService);
     audit.setFallbackOrigin(cliOrigin());
-    return await fn({
-      publisher: app.get(PublisherService),
-      rotation: app.get(RotationService),
-      verifier: app.get(TokenVerifier),
-      projects: app.get(ProjectsService),
-      projectTokens: app.get(ProjectTokensService),
-      tokens: app.get(TokensRepository),
-      projectRefs: app.get(VerificationRepository),
-      audit,
-    });
+    // Token events of CLI actions are queued for webhooks too (the running service delivers them).
+    const webhookRepo = new WebhooksRepository(db);
+    const webhookEvents = new WebhookEventsService(config, webhookRepo, audit);
+    try {
+      return await fn({
+        publisher: app.get(PublisherService),
+        rotation: app.get(RotationService),
+        verifier: app.get(TokenVerifier),
+        projects: app.get(ProjectsService),
+        projectTokens: app.get(ProjectTokensService),
+        tokens: app.get(TokensRepository),
+        projectRefs: app.get(VerificationRepository),
+        audit,
+        webhooks: new WebhooksService(webhookRepo, audit),
+        admin: new AdminTokens(app.get(TokensRepository), app.get(TokenIssuer), audit),
+      });
+    } finally {
+      await webhookEvents.settled();
+    }
   } catch (err) {
     if (err instanceof ApiError) {
       const fields = (err.data as { fields?: Record<string, string[]> }).fields;
@@ -315,4 +331,20 @@ export async function verify(config: AppConfig, opts: VerifyOptions, input: stri
     }
   }
   return result.valid;
+}
+
+/**
+ * `keyward admin reset`: a new secret for the admin token a first start created (same id: the tokens
+ * created through it keep working), or a new admin token when there is none. Printed once.
+ */
+export async function adminReset(config: AppConfig, opts: { json?: boolean }, out: Output): Promise<void> {
+  const reset = await withTokens(config, (tokens) => tokens.admin.reset(OPERATOR));
+  const doc = { id: reset.row.id, token: reset.token, replaced: reset.replaced };
+  if (opts.json) return out.line(JSON.stringify(doc, null, 2));
+  out.line(reset.replaced ? '✓ Admin token rotated' : '✓ Admin token created');
+  out.line(`ID:          ${reset.row.id}`);
+  out.line(`Admin token: ${reset.token}`);
+  out.line('');
+  out.line('⚠️  Store the token now: it is shown only this once.');
+  if (reset.replaced) out.line('   The previous admin token no longer works.');
 }

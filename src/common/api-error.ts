@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'authentication_error'
   | 'authorization_error'
   | 'not_found'
+  | 'method_not_allowed'
   | 'conflict'
   | 'gone'
   | 'payload_too_large'

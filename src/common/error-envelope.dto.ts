@@ -9,6 +9,7 @@ export class ErrorDetailDto {
       'authorization_error',
       'not_found',
       'conflict',
+      'method_not_allowed',
       'gone',
       'payload_too_large',
       'unsupported_media_type',

@@ -15,6 +15,9 @@ interface Mapped {
   retryAfter?: number;
 }
 
+/** The one message of every 415, whichever layer refuses the media type. */
+export const UNSUPPORTED_MEDIA_TYPE_MESSAGE = 'Unsupported Content-Type: send application/json';
+
 export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is temporarily unavailable; retry later';
 
 const STATUS_CODES: Record<number, ErrorCode> = {
@@ -22,7 +25,7 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   401: 'authentication_error',
   403: 'authorization_error',
   404: 'not_found',
-  405: 'bad_request',
+  405: 'method_not_allowed',
   406: 'bad_request',
   409: 'conflict',
   410: 'gone',
@@ -50,7 +53,7 @@ function fastifyError(e: unknown): Mapped | undefined {
   const status = err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
   const messages: Record<string, string> = {
     FST_ERR_CTP_BODY_TOO_LARGE: 'Request body is too large',
-    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported Content-Type: send application/json',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: UNSUPPORTED_MEDIA_TYPE_MESSAGE,
     FST_ERR_CTP_EMPTY_JSON_BODY: 'Request body is empty',
     FST_ERR_CTP_INVALID_JSON_BODY: 'Malformed JSON body',
     FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body',
@@ -58,9 +61,9 @@ function fastifyError(e: unknown): Mapped | undefined {
     FST_ERR_MAX_PARAM_LENGTH: 'URI too long: a path parameter is longer than allowed',
   };
   const own =
-    err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' &&
     typeof err.message === 'string' &&
-    err.message.startsWith('Invalid JSON body');
+    ((err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' && err.message.startsWith('Invalid JSON body')) ||
+      err.code === 'FST_ERR_CTP_INVALID_FORM_BODY');
   const message = own ? (err.message as string) : (messages[err.code] ?? 'Bad request');
   return { status, code: codeForStatus(status), message, data: {} };
 }
@@ -104,6 +107,7 @@ export function toEnvelope(exception: unknown): Mapped {
     if (status === HttpStatus.UNAUTHORIZED) message = MESSAGES.unauthenticated;
     else if (status === HttpStatus.FORBIDDEN) message = MESSAGES.forbidden;
     else if (status === HttpStatus.NOT_FOUND) message = 'Not found';
+    else if (status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) message = UNSUPPORTED_MEDIA_TYPE_MESSAGE;
     else if (typeof response === 'object' && response && 'message' in response) {
       const m = (response as { message: unknown }).message;
       if (typeof m === 'string') message = m;

@@ -1,6 +1,6 @@
+import type { LoggerService } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import { pino, type Logger } from 'pino';
-import type { AppConfig } from '../config/config.schema.js';
 
 /** Headers that carry credentials: never written to a log, whatever the level. */
 export const SECRET_HEADERS = [
@@ -17,7 +17,7 @@ export const SECRET_HEADERS = [
  * nestjs-pino, and the access log (src/common/access-log.ts) writes one line per request with it.
  * Request bodies and credential headers are never logged.
  */
-export function createLogger(config: Pick<AppConfig, 'LOG_LEVEL'>): Logger {
+export function createLogger(config: { LOG_LEVEL: pino.LevelWithSilent }): Logger {
   return pino({
     level: config.LOG_LEVEL,
     base: { service: 'keyward' },
@@ -35,5 +35,31 @@ export function loggerParams(logger: Logger): Params {
       autoLogging: false,
       quietReqLogger: true,
     },
+  };
+}
+
+/** Nest's start-up chatter (module list, route table): debug level, so that a start prints a handful of lines. */
+const STARTUP_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+]);
+
+/** Nest's logger with its start-up messages demoted to debug; everything else as it is. */
+export function quietStartup(inner: LoggerService): LoggerService {
+  const demoted = (params: unknown[]) => {
+    const context = params.at(-1);
+    return typeof context === 'string' && STARTUP_CONTEXTS.has(context);
+  };
+  return {
+    log: (message: unknown, ...params: unknown[]) =>
+      demoted(params) ? inner.debug?.(message, ...params) : inner.log(message, ...params),
+    error: (message: unknown, ...params: unknown[]) => inner.error(message, ...params),
+    warn: (message: unknown, ...params: unknown[]) => inner.warn(message, ...params),
+    debug: (message: unknown, ...params: unknown[]) => inner.debug?.(message, ...params),
+    verbose: (message: unknown, ...params: unknown[]) => inner.verbose?.(message, ...params),
+    fatal: (message: unknown, ...params: unknown[]) => inner.fatal?.(message, ...params),
   };
 }

@@ -28,6 +28,7 @@ export const TAGS: Array<[name: string, description: string]> = [
   ['projects', 'Calyptia-style projects: the containers project tokens belong to.'],
   ['project tokens', 'Calyptia-style project tokens: REST routes for tokens confined to one project.'],
   ['rotation', 'A new secret for the same token, with an optional grace period for the previous one.'],
+  ['tokens file', 'The tokens created through an operator tokens-file entry (admin token only).'],
   ['verification', 'Other services delegate their token checks here: always 200 with a verdict code.'],
   ['health', 'Liveness (public) and readiness (database checked).'],
   ['operations', 'Prometheus metrics for scrapers.'],
@@ -36,6 +37,12 @@ export const TAGS: Array<[name: string, description: string]> = [
     'forward auth',
     'For gateways (nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`): 2xx/401/403 from headers alone.',
   ],
+  [
+    'webhooks',
+    'Signed (Standard Webhooks) deliveries of token events to your endpoints, retried for 24 h (needs `manage:webhook`).',
+  ],
+  ['leak reports', 'Anyone who finds a token in a public place reports it here; valid ones are revoked at once.'],
+  ['oauth2', 'OAuth 2.0 token introspection (RFC 7662) for gateways and OAuth libraries.'],
 ];
 
 /** The header every response carries (success or error): the request's trace id. */
@@ -158,6 +165,7 @@ export function buildOpenApiDocument(app: INestApplication, version = VERSION): 
     }
   }
   describeRequiredPermissions(document);
+  describeWhatToCopy(document);
   completeDocument(document);
   return document;
 }
@@ -258,6 +266,52 @@ function describeRequiredPermissions(document: OpenAPIObject): void {
       const permission = op?.[PERMISSION_EXTENSION];
       if (typeof permission !== 'string') continue;
       const line = `Requires the \`${permission}\` permission.`;
+      op.description = op.description ? `${String(op.description)}\n\n${line}` : line;
+    }
+  }
+}
+
+const FROM_CREATE = 'the `id` from the answer of `POST /publisher.v1/api-token/create` (or from `list`)';
+const FROM_PROJECT = 'the `id` from the answer of `POST /v1/projects`';
+const FROM_PROJECT_TOKEN = 'the `id` from the answer of `POST /v1/projects/{projectID}/tokens`';
+
+/**
+ * Operations whose prefilled example needs a value from an earlier answer (an id, a secret): what to
+ * copy before pressing Execute in Swagger UI. Every other prefilled example runs as it is.
+ */
+export const COPY_BEFORE_EXECUTE: Record<string, string> = {
+  'POST /publisher.v1/api-token/revoke': `put ${FROM_CREATE} in \`id\``,
+  'POST /publisher.v1/api-token/rotate': `put ${FROM_CREATE} in \`id\``,
+  'POST /publisher.v1/api-token/disable': `put ${FROM_CREATE} in \`id\``,
+  'POST /publisher.v1/api-token/enable': `put ${FROM_CREATE} in \`id\``,
+  'POST /v1/tokens/{tokenID}/rotate': `put ${FROM_CREATE} in \`tokenID\``,
+  'POST /v1/tokens/verify':
+    'put the `token` from the answer of `POST /publisher.v1/api-token/create` in `token`; the example `project` is the one `POST /v1/projects` creates',
+  'GET /v1/projects/{projectID}': `put ${FROM_PROJECT} in \`projectID\``,
+  'PATCH /v1/projects/{projectID}': `put ${FROM_PROJECT} in \`projectID\``,
+  'DELETE /v1/projects/{projectID}': `put ${FROM_PROJECT} in \`projectID\``,
+  'GET /v1/projects/{projectID}/tokens': `put ${FROM_PROJECT} in \`projectID\``,
+  'POST /v1/projects/{projectID}/tokens': `put ${FROM_PROJECT} in \`projectID\``,
+  'GET /v1/project_tokens/{tokenID}': `put ${FROM_PROJECT_TOKEN} in \`tokenID\``,
+  'PATCH /v1/project_tokens/{tokenID}': `put ${FROM_PROJECT_TOKEN} in \`tokenID\``,
+  'DELETE /v1/project_tokens/{tokenID}': `put ${FROM_PROJECT_TOKEN} in \`tokenID\``,
+  'GET /v1/projects/{projectID}/tokens/{tokenID}': `put ${FROM_PROJECT} in \`projectID\` and ${FROM_PROJECT_TOKEN} in \`tokenID\``,
+  'PATCH /v1/projects/{projectID}/tokens/{tokenID}': `put ${FROM_PROJECT} in \`projectID\` and ${FROM_PROJECT_TOKEN} in \`tokenID\``,
+  'DELETE /v1/projects/{projectID}/tokens/{tokenID}': `put ${FROM_PROJECT} in \`projectID\` and ${FROM_PROJECT_TOKEN} in \`tokenID\``,
+};
+
+/** The "Before you execute" line of each operation that needs an earlier answer (aliases included). */
+function describeWhatToCopy(document: OpenAPIObject): void {
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const [method, op] of Object.entries(item) as Array<[string, Record<string, unknown>]>) {
+      const alias = op?.['x-alias-of'];
+      const canonical = typeof alias === 'string' ? alias : path;
+      const hint =
+        COPY_BEFORE_EXECUTE[
+          `${method.toUpperCase()} ${canonical.replace(/^\/api-token\//, '/publisher.v1/api-token/')}`
+        ];
+      if (!hint) continue;
+      const line = `Before you execute: ${hint}.`;
       op.description = op.description ? `${String(op.description)}\n\n${line}` : line;
     }
   }

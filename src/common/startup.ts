@@ -22,7 +22,12 @@ export async function assertPortFree(port: number, host: string): Promise<void> 
 
 /** The one-line explanation of a failed listen, or the error itself when it is something else. */
 export function portError(err: NodeJS.ErrnoException, port: number, host: string): Error {
-  if (err.code === 'EADDRINUSE') return new StartupError(`PORT ${port} is in use (HOST ${host})`);
+  if (err.code === 'EADDRINUSE') {
+    return new StartupError(
+      `PORT ${port} is in use (HOST ${host}): stop the process that holds it (\`lsof -i :${port}\` names it), ` +
+        `or choose another port, e.g. PORT=${port + 1}`,
+    );
+  }
   if (err.code === 'EACCES')
     return new StartupError(`PORT ${port}: permission denied (ports below 1024 need privileges)`);
   if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')

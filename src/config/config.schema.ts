@@ -46,6 +46,38 @@ export const configSchema = z.object({
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
   ),
+  /**
+   * A direct PostgreSQL URL for LISTEN/NOTIFY and advisory locks, when DATABASE_URL goes through a
+   * transaction pooler (PgBouncer); unset, DATABASE_URL serves both.
+   */
+  DATABASE_DIRECT_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  /** Streaming replicas (comma-separated URLs) that serve cache misses and lists; writes stay on DATABASE_URL. */
+  DATABASE_REPLICA_URLS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        if (value === undefined) return [];
+        const urls = value
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean);
+        for (const url of urls) {
+          if (!/^postgres(ql)?:\/\//.test(url)) {
+            ctx.addIssue({ code: 'custom', message: 'every entry must be a postgres:// or postgresql:// URL' });
+            return z.NEVER;
+          }
+        }
+        return urls;
+      }),
+  ),
   DATABASE_POOL_SIZE: int(10, 1, 200),
   /** Longest wait for a new PostgreSQL connection (TCP + startup). */
   DATABASE_CONNECT_TIMEOUT: duration('2s').refine((v) => v >= 100, 'must be at least 100ms'),
@@ -127,12 +159,18 @@ export const configSchema = z.object({
   ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEYWARD_TRUST_PROXY: bool(false),
+  /**
+   * On SIGTERM, how long the service keeps its port open answering 503 with `Connection: close`
+   * (readiness included) before it stops accepting; requests in flight always finish.
+   */
+  KEYWARD_SHUTDOWN_DRAIN: duration('5s'),
   KEYWARD_MIGRATE_ON_START: bool(true),
   KEYWARD_DEFAULT_PAGE_SIZE: int(500, 1, 1000),
   KEYWARD_MAX_TOKEN_TTL: duration('3650d'),
   /** How long a positive verification result may be served from memory (0 disables the cache). */
   KEYWARD_AUTH_CACHE_TTL: duration('30s'),
-  KEYWARD_AUTH_CACHE_MAX: int(100_000, 1, 10_000_000),
+  /** Cached verification results at most: ~1.5 KB of heap each (bench/cache-memory.js), 50k ≈ 75 MB. */
+  KEYWARD_AUTH_CACHE_MAX: int(50_000, 1, 10_000_000),
   /**
    * While the database is unreachable, a token confirmed valid within this time keeps working from the
    * cache (0: outages answer 503 for every database token).
@@ -155,6 +193,35 @@ export const configSchema = z.object({
   KEYWARD_REVOKED_RETENTION: duration('30d'),
   /** How long audit events are kept before the cleanup job removes them (`0`/`off`: kept forever). */
   KEYWARD_AUDIT_RETENTION: optionalDuration('90d', 1000),
+  /** How often the webhook worker looks for due deliveries; `0`/`off`: this instance delivers nothing. */
+  KEYWARD_WEBHOOK_POLL_INTERVAL: optionalDuration('1s', 10),
+  /** Longest wait for a webhook endpoint's answer; slower counts as a failed attempt. */
+  KEYWARD_WEBHOOK_TIMEOUT: duration('10s').refine((v) => v >= 100, 'must be at least 100ms'),
+  /** Wait after the first failed attempt; each further failure doubles it (up to KEYWARD_WEBHOOK_RETRY_MAX_DELAY). */
+  KEYWARD_WEBHOOK_RETRY_BASE: duration('5s').refine((v) => v >= 10, 'must be at least 10ms'),
+  KEYWARD_WEBHOOK_RETRY_MAX_DELAY: duration('1h').refine((v) => v >= 10, 'must be at least 10ms'),
+  /** How long a delivery is retried (from the event) before it is marked failed. */
+  KEYWARD_WEBHOOK_RETRY_WINDOW: duration('24h').refine((v) => v >= 1000, 'must be at least 1s'),
+  /** Lead times of `token.expiring` (comma-separated durations, each sent once per token). */
+  KEYWARD_WEBHOOK_EXPIRY_LEADS: z
+    .string()
+    .default('7d,1d')
+    .transform((value, ctx) => {
+      const leads = value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean)
+        .map((v) => parseDuration(v));
+      if (leads.some((l) => l === null || l <= 0)) {
+        ctx.addIssue({ code: 'custom', message: `not a list of durations: "${value}" (use e.g. 7d,1d)` });
+        return z.NEVER;
+      }
+      return [...new Set(leads as number[])].sort((a, b) => b - a);
+    }),
+  /** How often expiring and expired tokens are looked for (`0`/`off`: no expiry events from this instance). */
+  KEYWARD_WEBHOOK_EXPIRY_SCAN: optionalDuration('1m', 100),
+  /** Token strings checked per client address per KEYWARD_THROTTLE_WINDOW by `POST /v1/tokens/revoke-leaked`. */
+  KEYWARD_LEAK_REPORT_LIMIT: int(300, 1, 1_000_000),
 });
 
 export type RawConfig = z.input<typeof configSchema>;

@@ -28,10 +28,11 @@ export async function openDatabase(
         query: config.DATABASE_QUERY_TIMEOUT,
       },
       { log: (m) => logger.log(m), warn: (m) => (logger.warn ? logger.warn(m) : logger.log(m)) },
+      { directUrl: config.DATABASE_DIRECT_URL, replicaUrls: config.DATABASE_REPLICA_URLS },
     );
   } else {
     try {
-      handle = await connectPglite(config.KEYWARD_DATA_DIR);
+      handle = await connectPglite(config.KEYWARD_DATA_DIR, (m) => logger.log(m));
     } catch (err) {
       if (err instanceof DataDirLockedError) throw err;
       throw new DatabaseUnavailableError(`KEYWARD_DATA_DIR: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
@@ -48,7 +49,12 @@ export async function openDatabase(
     if (err instanceof MigrationError) throw err;
     throw new MigrationError(`migrations: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
   }
-  logger.log(`using ${handle.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'} at ${handle.location}`);
+  const through =
+    handle.mode === 'pooler' ? ' through a connection pooler (direct connection for LISTEN and locks)' : '';
+  const replicas = handle.replicas.length ? `, ${handle.replicas.length} read replica(s)` : '';
+  logger.log(
+    `using ${handle.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'} at ${handle.location}${through}${replicas}`,
+  );
   return new DatabaseService(handle);
 }
 

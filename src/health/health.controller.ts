@@ -69,7 +69,11 @@ export class HealthController {
     summary: 'Readiness probe (public): database reachable, migrations applied, change listener connected',
     description: 'For orchestrators: 200 when ready, 503 (the failed checks in `error.data`) when not.',
   })
-  @ApiOkResponse({ description: 'Ready: `details` holds `database`, `migrations`, `listener`', type: HealthResultDto })
+  @ApiOkResponse({
+    description:
+      'Ready: `details` holds `database`, `migrations`, `listener` (`state`: `connected` on PostgreSQL, `embedded` on PGlite: in-process notices, no connection; `off` with the cache off)',
+    type: HealthResultDto,
+  })
   @ApiServiceUnavailableResponse({
     description: 'Not ready; `error.data` holds the checks',
     type: ErrorEnvelopeDto,

@@ -11,6 +11,9 @@ import { DatabaseService } from '../database/database.service.js';
 import { PasswordHasher } from '../verification/password-hasher.js';
 import { TokenCache } from '../verification/token-cache.service.js';
 import { TokenEventsService } from '../verification/token-events.service.js';
+import { LeakedTokensService } from '../leaks/leaked-tokens.service.js';
+import { WebhookDeliveryService } from '../webhooks/webhook-delivery.service.js';
+import { WebhookEventsService } from '../webhooks/webhook-events.service.js';
 
 type Labels = Record<string, string>;
 /** A value read at scrape time: one number, or one number per label set. */
@@ -25,9 +28,26 @@ type Reading = number | Array<[Labels, number]>;
 @Injectable()
 export class MetricsService implements OnModuleDestroy {
   readonly registry = new Registry();
-  private readonly requestDuration: Histogram<'method' | 'route' | 'status'>;
-  private readonly throttled: Counter<'route'>;
-  private readonly argon2Duration: Histogram<'op'>;
+  private readonly requestDuration = new Histogram({
+    name: 'keyward_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  private readonly throttled = new Counter({
+    name: 'keyward_http_throttled_requests_total',
+    help: 'Requests refused with 429 Too Many Requests, by route pattern',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  private readonly argon2Duration = new Histogram({
+    name: 'keyward_argon2_duration_seconds',
+    help: 'Duration of argon2id hash and verify calls',
+    labelNames: ['op'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
   private readonly onArgon2 = (op: 'hash' | 'verify', seconds: number) => this.argon2Duration.observe({ op }, seconds);
 
   constructor(
@@ -39,27 +59,60 @@ export class MetricsService implements OnModuleDestroy {
     cleanup: CleanupService,
     outcomes: VerificationOutcomes,
     throttle: AuthThrottle,
+    webhookEvents: WebhookEventsService,
+    webhookDelivery: WebhookDeliveryService,
+    leaks: LeakedTokensService,
   ) {
-    const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.gaugeFrom('keyward_build_info', 'Keyward version (always 1)', () => [[{ version: VERSION }, 1]], ['version']);
+    this.readVerification(outcomes, cache, config);
+    this.readArgon2(hasher);
+    this.readAuthThrottle(throttle);
+    this.readCleanup(cleanup);
+    this.readDatabase(db, config, events);
+    this.readWebhooks(webhookEvents, webhookDelivery, leaks);
+  }
 
-    // HTTP
-    this.requestDuration = new Histogram({
-      name: 'keyward_http_request_duration_seconds',
-      help: 'HTTP request duration by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    });
-    this.throttled = new Counter({
-      name: 'keyward_http_throttled_requests_total',
-      help: 'Requests refused with 429 Too Many Requests, by route pattern',
-      labelNames: ['route'],
-      registers,
-    });
+  /** Webhook deliveries and leaked-token reports. */
+  private readWebhooks(
+    webhookEvents: WebhookEventsService,
+    webhookDelivery: WebhookDeliveryService,
+    leaks: LeakedTokensService,
+  ): void {
+    // Webhooks
+    this.counterFrom(
+      'keyward_webhook_events_total',
+      'Webhook deliveries queued by this instance, by event type',
+      () => [...webhookEvents.queued].map(([type, n]) => [{ type }, n]),
+      ['type'],
+    );
+    this.counterFrom(
+      'keyward_webhook_attempts_total',
+      'Webhook delivery attempts by outcome (success: a 2xx answer), and deliveries given up',
+      () => [
+        [{ outcome: 'success' }, webhookDelivery.stats.succeeded],
+        [{ outcome: 'failure' }, webhookDelivery.stats.failed],
+        [{ outcome: 'gave_up' }, webhookDelivery.stats.gaveUp],
+      ],
+      ['outcome'],
+    );
 
-    // Verification
+    this.counterFrom(
+      'keyward_leak_reports_total',
+      'Leaked-token reports (POST /v1/tokens/revoke-leaked): reports accepted, strings reported, tokens revoked ' +
+        '(descendants included), reports refused by the per-address limit',
+      () => [
+        [{ kind: 'reports' }, leaks.stats.reports],
+        [{ kind: 'strings' }, leaks.stats.strings],
+        [{ kind: 'revoked' }, leaks.stats.revoked],
+        [{ kind: 'throttled' }, leaks.stats.throttled],
+      ],
+      ['kind'],
+    );
+  }
+
+  /** Verdicts by where and how they were reached, and the verification cache. */
+  private readVerification(outcomes: VerificationOutcomes, cache: TokenCache, config: AppConfig): void {
     this.counterFrom(
       'keyward_verifications_total',
       'Token verification verdicts by where they were reached (auth: the guard of a protected route; verify_api: POST /v1/tokens/verify) and code',
@@ -80,15 +133,10 @@ export class MetricsService implements OnModuleDestroy {
     this.gaugeFrom('keyward_auth_cache_max_entries', 'Capacity of the verification cache (0: cache disabled)', () =>
       cache.enabled ? config.KEYWARD_AUTH_CACHE_MAX : 0,
     );
+  }
 
-    // argon2
-    this.argon2Duration = new Histogram({
-      name: 'keyward_argon2_duration_seconds',
-      help: 'Duration of argon2id hash and verify calls',
-      labelNames: ['op'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
+  /** The argon2 pool: timings as they happen (`onArgon2`), its load read at scrape time. */
+  private readArgon2(hasher: PasswordHasher): void {
     hasher.timings.add(this.onArgon2);
     this.gaugeFrom('keyward_argon2_in_flight', 'argon2 computations running now', () => hasher.inFlight);
     this.gaugeFrom('keyward_argon2_queue_depth', 'argon2 computations waiting for a slot', () => hasher.queueDepth);
@@ -97,8 +145,10 @@ export class MetricsService implements OnModuleDestroy {
       'argon2 computations refused with 503 because the queue was full',
       () => hasher.stats.rejected,
     );
+  }
 
-    // Throttling of failed authentication
+  /** Authentications refused by the failed-authentication throttle before any argon2 work. */
+  private readAuthThrottle(throttle: AuthThrottle): void {
     this.counterFrom(
       'keyward_auth_throttled_total',
       'Authentications refused with 429 before any argon2 work, by the bucket that refused them',
@@ -113,8 +163,10 @@ export class MetricsService implements OnModuleDestroy {
       'Known-bad tokens answered from the negative cache (no database, no argon2)',
       () => throttle.stats.negativeHits,
     );
+  }
 
-    // Cleanup
+  /** Passes, deleted rows and durations of the cleanup job. */
+  private readCleanup(cleanup: CleanupService): void {
     this.counterFrom(
       'keyward_cleanup_runs_total',
       'Cleanup passes by outcome',
@@ -122,6 +174,7 @@ export class MetricsService implements OnModuleDestroy {
         [{ outcome: 'ran' }, cleanup.stats.ran],
         [{ outcome: 'skipped_locked' }, cleanup.stats.skippedLocked],
         [{ outcome: 'skipped_running' }, cleanup.stats.skippedRunning],
+        [{ outcome: 'skipped_recent' }, cleanup.stats.skippedRecent],
         [{ outcome: 'failed' }, cleanup.stats.failed],
       ],
       ['outcome'],
@@ -150,8 +203,20 @@ export class MetricsService implements OnModuleDestroy {
       'When the last completed cleanup pass finished (Unix time, 0: none yet)',
       () => (cleanup.history.at(-1)?.finishedAt.getTime() ?? 0) / 1000,
     );
+  }
 
-    // Database
+  /** The PostgreSQL pool (absent on PGlite) and the token change listener's connection. */
+  private readDatabase(db: DatabaseService, config: AppConfig, events: TokenEventsService): void {
+    // Reads that could go to a replica (DATABASE_REPLICA_URLS), by where they were served
+    this.counterFrom(
+      'keyward_replica_reads_total',
+      'Cache misses and lists by where they were read: a replica, or the primary (no replica, lagging behind a change, failing)',
+      () => [
+        [{ served_by: 'replica' }, db.replicaReads.stats.replica],
+        [{ served_by: 'primary' }, db.replicaReads.stats.primary],
+      ],
+      ['served_by'],
+    );
     const pool = db.handle.pool;
     if (pool) {
       this.gaugeFrom(

@@ -86,7 +86,8 @@ export class ProjectTokensController {
     summary: 'List the live tokens of a project, newest first (never secrets)',
     description:
       'Page with `last` (page size) and `before`: while more remain, `Link: <…?before=…>; rel="next"` names ' +
-      'the next page (`X-Next-Cursor` holds the same cursor). Without `last`, every token is listed.',
+      'the next page (`X-Next-Cursor` holds the same cursor). Without `last`, the first ' +
+      'KEYWARD_DEFAULT_PAGE_SIZE tokens (500 by default); `last` above 1000 is served as 1000.',
   })
   @ApiOkResponse({ type: [ProjectTokenDto], headers: NEXT_PAGE_HEADERS })
   async list(

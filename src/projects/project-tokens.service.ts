@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { enforce, grantWithin, mayChange, mayRevoke, maySee } from '../access/policy.js';
+import { enforce, grantWithin, mayChange, mayManageToken, mayRevoke, maySee } from '../access/policy.js';
 import { accessOf, normalizePermissions, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { type AuditDetails, AuditService, tokenTarget } from '../audit/audit.service.js';
@@ -50,6 +50,9 @@ export function toProjectTokenDto(row: TokenRow): ProjectTokenDto {
 const nameTaken = (name: string) => ApiError.conflict('A token with this name already exists in the project', { name });
 
 /** Calyptia-style project tokens: api_tokens rows of kind `project`, confined to their project. */
+/** The largest page of a project's token list (`last` above it is served as this many, with a next page). */
+export const MAX_PROJECT_TOKEN_PAGE = 1000;
+
 @Injectable()
 export class ProjectTokensService {
   constructor(
@@ -90,8 +93,9 @@ export class ProjectTokensService {
   }
 
   /**
-   * Newest first. `last` is the page size (all tokens without it); `before` continues after the cursor
-   * of a previous page. `next` is the cursor of the following page, null at the end.
+   * Newest first. `last` is the page size (KEYWARD_DEFAULT_PAGE_SIZE without it, at most
+   * MAX_PROJECT_TOKEN_PAGE: a larger `last` gets that many and a next page); `before` continues after
+   * the cursor of a previous page. `next` is the cursor of the following page, null at the end.
    */
   async list(
     caller: Principal,
@@ -104,13 +108,17 @@ export class ProjectTokensService {
           message: 'before is not a cursor returned in the Link or X-Next-Cursor header',
         })
       : undefined;
-    const take = query.last === undefined ? undefined : query.last + 1;
+    const size = Math.min(query.last ?? this.config.KEYWARD_DEFAULT_PAGE_SIZE, MAX_PROJECT_TOKEN_PAGE);
     // One statement: the project's existence (404) and the page together.
-    const found = await this.repo.listProjectTokens(caller.projects, projectId, { take, name: query.name, before });
+    const found = await this.repo.listProjectTokens(caller.projects, projectId, {
+      take: size + 1,
+      name: query.name,
+      before,
+    });
     if (!found) throw ApiError.notFound('Project not found');
-    const rows = query.last === 0 ? [] : found;
-    const page = query.last === undefined ? rows : rows.slice(0, query.last);
-    const more = query.last !== undefined && rows.length > query.last;
+    const rows = size === 0 ? [] : found;
+    const page = rows.slice(0, size);
+    const more = rows.length > size;
     return { items: page.map(toProjectTokenDto), next: more ? encodeCursor(page[page.length - 1]) : null };
   }
 
@@ -136,6 +144,7 @@ export class ProjectTokensService {
       next.permissions = requestedPermissions(dto.permissions);
     if (data.scopes !== undefined) next.scopes = data.scopes as string[];
     enforce(mayChange(caller, current, next));
+    enforce(mayManageToken(caller, row.id));
     if (dto.permissions !== undefined && dto.permissions !== null) {
       data.permissions = [...next.permissions] as Permission[];
       data.access = accessOf(next.permissions);
@@ -167,19 +176,27 @@ export class ProjectTokensService {
     }
   }
 
-  /** Delete = revoke, with every token created through it; the number revoked besides it is returned. */
+  /**
+   * Delete = revoke, with every token created through it; the number revoked besides it is returned.
+   * A token already revoked (deleted) is revoked further: whatever still lives under it is revoked now.
+   */
   async remove(caller: Principal, tokenId: string, projectId?: string): Promise<number> {
-    const row = await this.require(caller, tokenId, projectId);
+    const row = await this.require(caller, tokenId, projectId, { revoked: true });
     enforce(mayRevoke(caller, rightsOf(row)));
+    enforce(mayManageToken(caller, row.id));
     const revoked = await this.repo.revokeTree(row.id);
-    if (!revoked.includes(row.id)) throw ApiError.notFound('Token not found');
     await this.audit.recordRevocation({ action: 'token.delete', actor: caller, target: tokenTarget(row) }, revoked);
-    return revoked.length - 1;
+    return revoked.filter((id) => id !== row.id).length;
   }
 
-  /** A live project token the caller sees (its project inside the caller's scope); 404 otherwise. */
-  private async require(caller: Principal, tokenId: string, projectId?: string): Promise<TokenRow> {
-    const row = await this.repo.findProjectToken(tokenId, projectId);
+  /** A live (or, with `revoked`, any) project token the caller sees (its project inside the caller's scope); 404 otherwise. */
+  private async require(
+    caller: Principal,
+    tokenId: string,
+    projectId?: string,
+    opts: { revoked?: boolean } = {},
+  ): Promise<TokenRow> {
+    const row = await this.repo.findProjectToken(tokenId, projectId, opts);
     if (!row) throw ApiError.notFound('Token not found');
     enforce(maySee(caller, rightsOf(row)));
     return row;

@@ -8,6 +8,13 @@ import { canonicalProjectId, inScope, type Scope } from '../access/scope.js';
 
 export type ProjectRow = Project;
 
+/**
+ * Live global tokens narrowed to this project alone (`$1`), revoked at `$2` when it is deleted: found
+ * through the scope index (`= ARRAY[…]` is one of its operators), not by walking every global token.
+ */
+export const REVOKE_NARROWED_TO_PROJECT = `UPDATE api_tokens SET revoked_at = $2::timestamptz
+  WHERE scope_projects = ARRAY[$1::text] AND kind = 'global' AND revoked_at IS NULL`;
+
 /** All Prisma access for projects. Reads take the caller's scope, so "not yours" is "not found". */
 @Injectable()
 export class ProjectsRepository {
@@ -35,28 +42,43 @@ export class ProjectsRepository {
     });
   }
 
-  /** Renames a project; false if it no longer exists. */
+  /** Renames a project (remembering that it was renamed); false if it no longer exists. */
   async rename(id: string, name: string): Promise<boolean> {
-    const { count } = await this.db.prisma.project.updateMany({ where: { id }, data: { name } });
+    const { count } = await this.db.prisma.project.updateMany({ where: { id }, data: { name, renamedAt: new Date() } });
     return count === 1;
   }
 
   /**
-   * Deletes a project in one transaction: first revokes every live token confined to it (its project
-   * tokens, and global tokens narrowed to this project alone), so that every instance's cache learns
-   * of it through the change notification, then deletes the project (its token rows go with it).
-   * Returns the deletion time, or null if the project was already gone.
+   * Deletes a project in one transaction: locks it, revokes every live token confined to it (its project
+   * tokens, and global tokens narrowed to this project alone) with every token created through them, so
+   * that every instance's cache learns of it through the change notification, then deletes the project
+   * (its project token rows go with it). Returns the deletion time and the ids of the tokens revoked
+   * (with their project, for the audit trail), or null if the project was already gone.
    */
-  async deleteWithTokens(id: string): Promise<Date | null> {
-    const now = new Date();
-    const [, , deleted] = await this.db.prisma.$transaction([
-      this.db.prisma.apiToken.updateMany({ where: { projectId: id, revokedAt: null }, data: { revokedAt: now } }),
-      this.db.prisma.apiToken.updateMany({
-        where: { kind: 'global', scopeProjects: { equals: [id] }, revokedAt: null },
-        data: { revokedAt: now },
-      }),
-      this.db.prisma.project.deleteMany({ where: { id } }),
-    ]);
-    return deleted.count === 1 ? now : null;
+  async deleteWithTokens(
+    id: string,
+  ): Promise<{ deletedAt: Date; revoked: Array<{ id: string; projectId: string | null }> } | null> {
+    return this.db.sql.transaction(async (tx) => {
+      const [project] = await tx.query<{ id: string }>('SELECT id FROM projects WHERE id = $1::uuid FOR UPDATE', [id]);
+      if (!project) return null;
+      const revoked = await tx.query<{ id: string; project_id: string | null }>(
+        `WITH RECURSIVE tree(id, depth) AS (
+           SELECT id, 0 FROM api_tokens
+            WHERE project_id = $1::uuid OR (kind = 'global' AND scope_projects = ARRAY[$1::text])
+           UNION
+           SELECT t.id, tree.depth + 1 FROM api_tokens t JOIN tree ON t.created_by_id = tree.id::text
+            WHERE tree.depth < 64
+         )
+         UPDATE api_tokens a SET revoked_at = now()
+           FROM (SELECT DISTINCT id FROM tree) d WHERE a.id = d.id AND a.revoked_at IS NULL
+         RETURNING a.id::text AS id, a.project_id::text AS project_id`,
+        [id],
+      );
+      const [{ now }] = await tx.query<{ now: Date }>(
+        'DELETE FROM projects WHERE id = $1::uuid RETURNING now() AS now',
+        [id],
+      );
+      return { deletedAt: new Date(now), revoked: revoked.map((r) => ({ id: r.id, projectId: r.project_id })) };
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { enforce, mayCreateProject } from '../access/policy.js';
+import { enforce, mayCreateProject, mayRenameProject } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, projectTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
@@ -76,10 +76,15 @@ export class ProjectsService {
     return { items: page.map(toProjectDto), next: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };
   }
 
-  /** Renames a project (null or absent name: nothing changes). */
+  /**
+   * Renames a project (null or absent name: nothing changes). Names are one namespace over every
+   * project, so only callers that see every project rename (a confined caller would learn from a
+   * conflict that a project outside its scope bears the name).
+   */
   async update(caller: Principal, id: string, dto: UpdateProjectDto): Promise<void> {
     const row = await this.require(caller, id);
     if (dto.name === undefined || dto.name === null || dto.name === row.name) return;
+    enforce(mayRenameProject(caller));
     try {
       if (!(await this.repo.rename(row.id, dto.name))) throw ApiError.notFound('Project not found');
     } catch (e) {
@@ -96,19 +101,32 @@ export class ProjectsService {
     });
   }
 
-  /** Deletes a project and revokes its tokens. */
+  /**
+   * Deletes a project and revokes the tokens confined to it, with every token created through them.
+   * Deleting a project is what `delete:project` grants, whatever those tokens hold: each one it ends is
+   * audited (`token.revoke`, `details.via` the project) next to the `project.delete` event.
+   */
   async remove(caller: Principal, id: string): Promise<DeletedDto> {
     const row = await this.require(caller, id);
-    const deletedAt = await this.repo.deleteWithTokens(row.id);
-    if (!deletedAt) throw ApiError.notFound('Project not found');
+    const deleted = await this.repo.deleteWithTokens(row.id);
+    if (!deleted) throw ApiError.notFound('Project not found');
+    for (const t of deleted.revoked) this.cache.invalidate(t.id);
     this.cache.clear();
     await this.audit.record({
       action: 'project.delete',
       actor: caller,
       target: projectTarget(row.id),
-      details: { name: row.name },
+      details: { name: row.name, revoked_tokens: deleted.revoked.length },
     });
-    return { deleted: true, deletedAt: deletedAt.toISOString() };
+    await this.audit.recordMany(
+      deleted.revoked.map((t) => ({
+        action: 'token.revoke' as const,
+        actor: caller,
+        target: { type: 'token' as const, id: t.id, projectId: t.projectId ?? row.id },
+        details: { via: `project:${row.id}` },
+      })),
+    );
+    return { deleted: true, deletedAt: deleted.deletedAt.toISOString() };
   }
 
   async get(caller: Principal, id: string): Promise<ProjectDto> {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { enforce, grantWithin, mayRevoke } from '../access/policy.js';
+import { enforce, grantWithin, mayManageToken, mayRevoke } from '../access/policy.js';
 import { normalizePermissions, permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
@@ -144,6 +144,7 @@ export class PublisherService {
     const row = await this.repo.findGlobalById(id);
     if (!row) throw ApiError.notFound('Token not found');
     enforce(mayRevoke(caller, rightsOf(row)));
+    enforce(mayManageToken(caller, row.id));
     const revoked = await this.repo.revokeTree(row.id);
     await this.audit.recordRevocation({ action: 'token.revoke', actor: caller, target: tokenTarget(row) }, revoked);
     const after = (await this.repo.findById(row.id)) ?? row;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { enforce, mayChange } from '../access/policy.js';
+import { enforce, mayChange, mayManageToken } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
@@ -32,6 +32,7 @@ export class RotationService {
     const row = anyKind ? await this.repo.findById(id) : await this.repo.findGlobalById(id);
     if (!row) throw ApiError.notFound('Token not found');
     enforce(mayChange(caller, rightsOf(row)));
+    enforce(mayManageToken(caller, row.id));
     const status = tokenStatus(row);
     if (status !== 'active') throw ApiError.conflict(`Token is ${status}: it cannot be rotated`, { status });
     if (row.removeOnUse) throw ApiError.conflict('Single-use tokens cannot be rotated');

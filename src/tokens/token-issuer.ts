@@ -8,7 +8,8 @@ import type { Principal } from '../access/principal.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { PasswordHasher } from '../verification/password-hasher.js';
 import { TokenCodec } from '../verification/token-codec.js';
-import { type TokenRow, TokensRepository } from './tokens.repository.js';
+import { ApiError } from '../common/api-error.js';
+import { RevokedAncestorError, type TokenRow, TokensRepository } from './tokens.repository.js';
 
 /** Issues a token row and returns it with its secret (the only moment the secret exists in clear). */
 @Injectable()
@@ -51,13 +52,20 @@ export class TokenIssuer {
     };
     const generated = this.codec.generate();
     const secretHash = await this.hasher.hash(generated.token);
-    const row = await this.repo.create({
-      ...data,
-      id: randomUUID(),
-      lookupId: generated.lookupId,
-      secretHash,
-      stub: generated.stub,
-    });
+    let row: TokenRow;
+    try {
+      row = await this.repo.create({
+        ...data,
+        id: randomUUID(),
+        lookupId: generated.lookupId,
+        secretHash,
+        stub: generated.stub,
+      });
+    } catch (e) {
+      // The creator (or a token above it) was revoked meanwhile: the database refused the child.
+      if (e instanceof RevokedAncestorError) throw ApiError.unauthenticated();
+      throw e;
+    }
     return { row, token: generated.token };
   }
 

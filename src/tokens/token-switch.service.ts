@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { enforce, mayChange, mayRevoke } from '../access/policy.js';
+import { enforce, mayChange, mayManageToken, mayRevoke } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
@@ -24,6 +24,7 @@ export class TokenSwitchService {
     if (!current) throw ApiError.notFound('Token not found');
     // Disabling takes rights away, like revoking; enabling gives them back, like any other change.
     enforce(enabled ? mayChange(caller, rightsOf(current)) : mayRevoke(caller, rightsOf(current)));
+    enforce(mayManageToken(caller, current.id));
     if (current.revokedAt) throw ApiError.conflict('Token is revoked', { id });
     const row = await this.repo.setEnabled(id, enabled, { kind: 'global' });
     if (!row) throw ApiError.conflict('Token is revoked', { id });

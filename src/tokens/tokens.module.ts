@@ -11,6 +11,8 @@ import { RotationService } from './rotation.service.js';
 import { TokenIssuer } from './token-issuer.js';
 import { TokenSwitchController } from './token-switch.controller.js';
 import { TokenSwitchService } from './token-switch.service.js';
+import { TokenTreeController } from './token-tree.controller.js';
+import { TokenTreeService } from './token-tree.service.js';
 import { OwnerTokensController } from './owner-tokens.controller.js';
 import { OwnerTokensService } from './owner-tokens.service.js';
 
@@ -21,6 +23,7 @@ import { OwnerTokensService } from './owner-tokens.service.js';
     TtlTokensController,
     RotationController,
     TokenSwitchController,
+    TokenTreeController,
     OwnerTokensController,
   ],
   providers: [
@@ -30,6 +33,7 @@ import { OwnerTokensService } from './owner-tokens.service.js';
     RotationService,
     TtlTokensService,
     TokenSwitchService,
+    TokenTreeService,
     OwnerTokensService,
   ],
   exports: [TokensRepository, TokenIssuer],

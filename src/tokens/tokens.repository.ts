@@ -11,6 +11,31 @@ import { camelRow } from '../database/rows.js';
 
 export type { TokenRow } from '../verification/verification.repository.js';
 
+/** The insert was refused: the parent (or an ancestor) of the new token is revoked or gone. */
+export class RevokedAncestorError extends Error {
+  constructor() {
+    super('the token this one would be created through is revoked');
+  }
+}
+
+/** SQLSTATE the insert trigger raises for a token under a revoked ancestor (see the token_tree_rights migration). */
+const REVOKED_ANCESTOR = 'KW001';
+
+function isRevokedAncestor(e: unknown): boolean {
+  for (let err = e as { code?: unknown; cause?: unknown; message?: unknown } | undefined, i = 0; err && i < 5; i++) {
+    if (err.code === REVOKED_ANCESTOR || (typeof err.message === 'string' && err.message.includes(REVOKED_ANCESTOR)))
+      return true;
+    const meta = (err as { meta?: { driverAdapterError?: unknown } }).meta;
+    err = (meta?.driverAdapterError ?? err.cause) as typeof err;
+  }
+  return JSON.stringify(e ?? null)?.includes(REVOKED_ANCESTOR) ?? false;
+}
+
+import { MAX_TREE_DEPTH } from '../verification/verification.repository.js';
+
+/** Rows a project's token list reads at most when the caller gives no page size (services pass their own). */
+const DEFAULT_PAGE_CAP = 1001;
+
 export interface PageQuery {
   limit: number;
   after?: KeysetPosition;
@@ -49,8 +74,17 @@ export class TokensRepository {
     return this.db.prisma;
   }
 
-  create(data: Prisma.ApiTokenUncheckedCreateInput): Promise<TokenRow> {
-    return this.prisma.apiToken.create({ data });
+  /**
+   * Stores a new token. The database refuses it (RevokedAncestorError) when the token it is created
+   * through is revoked, also when that revocation is concurrent: the insert locks its parent row.
+   */
+  async create(data: Prisma.ApiTokenUncheckedCreateInput): Promise<TokenRow> {
+    try {
+      return await this.prisma.apiToken.create({ data });
+    } catch (e) {
+      if (isRevokedAncestor(e)) throw new RevokedAncestorError();
+      throw e;
+    }
   }
 
   findGlobalById(id: string): Promise<TokenRow | null> {
@@ -66,52 +100,65 @@ export class TokensRepository {
    * (`scope_projects <@ within`) has no Prisma filter, hence SQL.
    */
   async pageGlobal(filter: GlobalTokenFilter, page: PageQuery): Promise<TokenRow[]> {
-    const where: Prisma.Sql[] = [Prisma.sql`kind = 'global'`];
-    if (filter.within !== null) {
-      const ids = [...filter.within];
-      where.push(Prisma.sql`cardinality(scope_projects) > 0 AND scope_projects <@ ${ids}::text[]`);
-    }
-    if (filter.owner !== undefined) where.push(Prisma.sql`owner = ${filter.owner}`);
-    if (filter.access) where.push(Prisma.sql`access = ${filter.access}::"TokenAccess"`);
-    if (filter.status === 'active') {
-      where.push(
-        Prisma.sql`revoked_at IS NULL AND used_at IS NULL AND (expires_at IS NULL OR expires_at > ${filter.now})`,
-      );
-    } else if (filter.status === 'revoked') where.push(Prisma.sql`revoked_at IS NOT NULL`);
-    else if (filter.status === 'expired') where.push(Prisma.sql`revoked_at IS NULL AND expires_at <= ${filter.now}`);
-    const desc = page.direction === 'desc';
-    if (page.after) {
-      const { createdAt, id } = page.after;
-      where.push(
-        desc
-          ? Prisma.sql`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`
-          : Prisma.sql`(created_at, id) > (${createdAt}::timestamptz, ${id}::uuid)`,
-      );
-    }
-    const order = desc ? Prisma.sql`created_at DESC, id DESC` : Prisma.sql`created_at ASC, id ASC`;
-    return this.prisma.$queryRaw<TokenRow[]>`SELECT ${TOKEN_COLUMNS} FROM api_tokens
-      WHERE ${Prisma.join(where, ' AND ')} ORDER BY ${order} LIMIT ${page.limit}`;
+    const sql = globalPageSql(filter, page);
+    const fromReplica = await this.db.replicaReads.read<TokenRow & Record<string, unknown>>(
+      sql.text,
+      sql.values,
+      (r) => r.id,
+    );
+    return fromReplica ?? this.prisma.$queryRaw<TokenRow[]>(sql);
   }
 
   /**
-   * Revokes a token and every token created through it, recursively (the token tree), in one
-   * statement; project tokens give their name back. Already revoked tokens stay as they are (their
-   * descendants are still revoked). Returns the ids revoked now.
+   * Revokes a token and every token created through it, recursively (the token tree); project tokens
+   * give their name back. Already revoked tokens stay as they are, and their descendants are still
+   * revoked: a revoked tree can always be revoked further. Returns the ids revoked now.
+   *
+   * One transaction of passes over the tree until a pass finds nothing left: a child whose insert
+   * committed while the first pass waited for its parent's row lock (the insert holds it FOR SHARE)
+   * is not in that pass's snapshot, but is in the next one; an insert that comes after the parent's
+   * row is locked waits, then sees the parent revoked and is refused.
    */
   async revokeTree(id: string): Promise<string[]> {
-    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
-      WITH RECURSIVE tree(id) AS (
-        SELECT id FROM api_tokens WHERE id = ${id}::uuid
-        UNION
-        SELECT t.id FROM api_tokens t JOIN tree ON t.created_by_id = tree.id::text
-      )
-      UPDATE api_tokens a SET revoked_at = now(),
-        name = CASE WHEN a.kind = 'project' THEN NULL ELSE a.name END,
-        description = CASE WHEN a.kind = 'project' THEN COALESCE(a.description, a.name) ELSE a.description END
-      FROM tree WHERE a.id = tree.id AND a.revoked_at IS NULL
-      RETURNING a.id::text AS id`;
-    for (const r of rows) this.cache.invalidate(r.id);
-    return rows.map((r) => r.id);
+    const ids = await this.revokeTrees('WHERE id = $1::uuid', [id]);
+    for (const r of ids) this.cache.invalidate(r);
+    return ids;
+  }
+
+  /** Revokes every tree whose root row matches `where` (over api_tokens, parameters `params`). */
+  private revokeTrees(where: string, params: unknown[]): Promise<string[]> {
+    return this.db.sql.transaction(async (tx) => {
+      const all: string[] = [];
+      for (let pass = 0; pass < MAX_TREE_DEPTH; pass++) {
+        const rows = await tx.query<{ id: string }>(
+          `WITH RECURSIVE tree(id, depth) AS (
+             SELECT id, 0 FROM api_tokens ${where}
+             UNION
+             SELECT t.id, tree.depth + 1 FROM api_tokens t JOIN tree ON t.created_by_id = tree.id::text
+              WHERE tree.depth < ${MAX_TREE_DEPTH}
+           )
+           UPDATE api_tokens a SET revoked_at = now(),
+             name = CASE WHEN a.kind = 'project' THEN NULL ELSE a.name END,
+             description = CASE WHEN a.kind = 'project' THEN COALESCE(a.description, a.name) ELSE a.description END
+           FROM (SELECT DISTINCT id FROM tree) d WHERE a.id = d.id AND a.revoked_at IS NULL
+           RETURNING a.id::text AS id`,
+          params,
+        );
+        if (!rows.length) break;
+        all.push(...rows.map((r) => r.id));
+      }
+      return all;
+    });
+  }
+
+  /**
+   * Revokes every token created by a tokens-file entry (`created_by_id = 'file:<name>'`) and their
+   * trees. Returns the ids revoked now.
+   */
+  async revokeTreesOf(creatorId: string): Promise<string[]> {
+    const ids = await this.revokeTrees('WHERE created_by_id = $1', [creatorId]);
+    for (const r of ids) this.cache.invalidate(r);
+    return ids;
   }
 
   /**
@@ -132,15 +179,19 @@ export class TokensRepository {
   }
 
   /**
-   * A live (unrevoked) project token, only if it belongs to one of `projects` (null = any project)
-   * and, when given, to `projectId`: anything else is null, i.e. "not found".
+   * A live (unrevoked, unless `revoked` says so) project token, only if it belongs to `projectId` when
+   * given: anything else is null, i.e. "not found".
    */
-  findProjectToken(id: string, projectId?: string): Promise<TokenRow | null> {
+  findProjectToken(
+    id: string,
+    projectId?: string,
+    { revoked = false }: { revoked?: boolean } = {},
+  ): Promise<TokenRow | null> {
     return this.prisma.apiToken.findFirst({
       where: {
         id,
         kind: 'project',
-        revokedAt: null,
+        ...(revoked ? {} : { revokedAt: null }),
         ...(projectId ? { projectId: canonicalProjectId(projectId) } : {}),
       },
     });
@@ -157,27 +208,11 @@ export class TokensRepository {
     opts: { take?: number; name?: string; before?: KeysetPosition } = {},
   ): Promise<TokenRow[] | null> {
     if (!isUuid(projectId) || !inScope(scope, projectId)) return null;
-    const rows = await this.db.sql.prepared(
-      'project_token_list',
-      `SELECT p.id AS project_exists, t.*
-         FROM projects p
-         LEFT JOIN LATERAL (
-           SELECT * FROM api_tokens
-            WHERE project_id = p.id AND kind = 'project' AND revoked_at IS NULL
-              AND ($2::text IS NULL OR name = $2::text)
-              AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))
-            ORDER BY created_at DESC, id DESC
-            LIMIT $3::int
-         ) t ON true
-        WHERE p.id = $1::uuid`,
-      [
-        canonicalProjectId(projectId),
-        opts.name ?? null,
-        opts.take ?? null,
-        opts.before?.createdAt ?? null,
-        opts.before?.id ?? null,
-      ],
-    );
+    const statement = projectTokenListStatement(canonicalProjectId(projectId), opts);
+    const rows =
+      (await this.db.replicaReads.read(statement.text, statement.params, (r) =>
+        r.id === null ? null : String(r.id),
+      )) ?? (await this.db.sql.prepared(statement.name, statement.text, statement.params));
     if (!rows.length) return null;
     if (rows[0].id === null) return [];
     return rows.map((r) => camelRow<TokenRow>(r, 'project_exists'));
@@ -214,4 +249,84 @@ export class TokensRepository {
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     });
   }
+  /** The live tokens created by `creatorId` (for `bootstrap`: the admin token, at most one) and how many ever were. */
+  async createdBy(creatorId: string): Promise<{ live: TokenRow | null; ever: number }> {
+    const [live, ever] = await Promise.all([
+      this.prisma.apiToken.findFirst({
+        where: { createdById: creatorId, revokedAt: null },
+        orderBy: { createdAt: 'desc' },
+      }),
+      this.prisma.apiToken.count({ where: { createdById: creatorId } }),
+    ]);
+    return { live, ever };
+  }
+
+  countActive(): Promise<number> {
+    return this.prisma.apiToken.count({ where: { revokedAt: null } });
+  }
+}
+
+/** The Publisher list's statement (exported for the plan checks of the tests). */
+export function globalPageSql(filter: GlobalTokenFilter, page: PageQuery): Prisma.Sql {
+  const where: Prisma.Sql[] = [Prisma.sql`kind = 'global'`];
+  if (filter.within !== null) {
+    const ids = [...filter.within];
+    // Overlap first: the scope index finds the tokens naming one of these projects, whatever the
+    // number of other global tokens; containment then keeps those narrowed to them alone.
+    where.push(Prisma.sql`scope_projects && ${ids}::text[] AND scope_projects <@ ${ids}::text[]`);
+  }
+  if (filter.owner !== undefined) where.push(Prisma.sql`owner = ${filter.owner}`);
+  if (filter.access) where.push(Prisma.sql`access = ${filter.access}::"TokenAccess"`);
+  if (filter.status === 'active') {
+    where.push(
+      Prisma.sql`revoked_at IS NULL AND used_at IS NULL AND (expires_at IS NULL OR expires_at > ${filter.now})`,
+    );
+  } else if (filter.status === 'revoked') where.push(Prisma.sql`revoked_at IS NOT NULL`);
+  else if (filter.status === 'expired') where.push(Prisma.sql`revoked_at IS NULL AND expires_at <= ${filter.now}`);
+  const desc = page.direction === 'desc';
+  if (page.after) {
+    const { createdAt, id } = page.after;
+    where.push(
+      desc
+        ? Prisma.sql`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`
+        : Prisma.sql`(created_at, id) > (${createdAt}::timestamptz, ${id}::uuid)`,
+    );
+  }
+  const order = desc ? Prisma.sql`created_at DESC, id DESC` : Prisma.sql`created_at ASC, id ASC`;
+  return Prisma.sql`SELECT ${TOKEN_COLUMNS} FROM api_tokens
+    WHERE ${Prisma.join(where, ' AND ')} ORDER BY ${order} LIMIT ${page.limit}`;
+}
+
+/**
+ * A project's token list: one statement per shape (with or without a name, a cursor), each a plan that
+ * reads only the page from the live-tokens index (or the (project, name) one), generic or custom.
+ * Exported for the plan checks of the tests.
+ */
+export function projectTokenListStatement(
+  projectId: string,
+  opts: { take?: number; name?: string; before?: KeysetPosition },
+): { name: string; text: string; params: unknown[] } {
+  const params: unknown[] = [projectId, opts.take ?? DEFAULT_PAGE_CAP];
+  let filter = '';
+  if (opts.name !== undefined) {
+    params.push(opts.name);
+    filter += ` AND name = $${params.length}::text`;
+  }
+  if (opts.before) {
+    params.push(opts.before.createdAt, opts.before.id);
+    filter += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+  }
+  return {
+    name: `project_token_list${opts.name !== undefined ? '_name' : ''}${opts.before ? '_before' : ''}`,
+    text: `SELECT p.id AS project_exists, t.*
+         FROM projects p
+         LEFT JOIN LATERAL (
+           SELECT * FROM api_tokens
+            WHERE project_id = p.id AND kind = 'project' AND revoked_at IS NULL${filter}
+            ORDER BY created_at DESC, id DESC
+            LIMIT $2::int
+         ) t ON true
+        WHERE p.id = $1::uuid`,
+    params,
+  };
 }

@@ -111,7 +111,10 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
     client.on('notification', (msg) => {
       if (client !== this.client) return;
       if (msg.channel === HEARTBEAT_CHANNEL) this.heard(msg.payload);
-      else if (msg.channel === TOKEN_CHANGED_CHANNEL && msg.payload) this.cache.invalidate(msg.payload);
+      else if (msg.channel === TOKEN_CHANGED_CHANNEL && msg.payload) {
+        this.db.replicaReads.changed(msg.payload); // before the cache: a refill must not come from a lagging replica
+        this.cache.invalidate(msg.payload);
+      }
     });
     client.on('error', (err) => this.lose(client, err));
     client.on('end', () => this.lose(client, new Error('connection ended')));
@@ -124,8 +127,10 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     if (this.stopped) return destroyClient(client);
-    // Anything cached before this point may have missed a notice: a new session trusts none of it.
+    // Anything cached before this point may have missed a notice: a new session trusts none of it, and
+    // replicas only once they replayed what the primary holds now.
     this.client = client;
+    void this.db.replicaReads.resume();
     this.session++;
     this.sessionStartedAt = Date.now();
     this.lastHeard = 0;
@@ -171,6 +176,7 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
     const wasConnected = this.client === client;
     this.client = null;
     destroyClient(client);
+    this.db.replicaReads.suspend();
     if (wasConnected) this.cache.newSession();
     if (this.lostSince === null) {
       this.lostSince = Date.now();

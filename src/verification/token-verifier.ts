@@ -1,24 +1,35 @@
+import { ALL_SCOPES } from '../access/app-scopes.js';
 import { Injectable } from '@nestjs/common';
 import { scopesGrant } from '../access/app-scopes.js';
 import { type UsageReport, UsageLimits, usageHeaders, usageRefusal } from './usage-limits.js';
 import { AuditService } from '../audit/audit.service.js';
 import { maySee } from '../access/policy.js';
-import { grants, type Permission } from '../access/permissions.js';
+import { grants, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { canonicalScope } from '../access/scope.js';
 import { ApiError, MESSAGES } from '../common/api-error.js';
+import { isUuid } from '../common/uuid.js';
 import type { VerifiedTokenDto, VerifyResultDto } from './dto/verify.dto.js';
 import { TokenCache, type FillSnapshot } from './token-cache.service.js';
 import { TokenCodec } from './token-codec.js';
-import { principalOf } from './token-rights.js';
+import { effectiveState, type RootRights } from './token-rights.js';
 import { UsageTracker } from './usage-tracker.service.js';
 import { SecretMatches } from './secret-matches.js';
 import { StaticCredentials } from './static-credentials.js';
 import { type EntryPoint, VerificationOutcomes } from './verification-outcomes.js';
-import { type TokenRow, VerificationRepository } from './verification.repository.js';
+import { type TokenWithAncestors, VerificationRepository } from './verification.repository.js';
 import { type Admission, AuthThrottle } from './auth-throttle.js';
 
 export type { EntryPoint } from './verification-outcomes.js';
+
+/** The admin and the CLI bound nothing below them. */
+const UNBOUNDED: RootRights = {
+  permissions: WRITE_PERMISSIONS,
+  projects: null,
+  scopes: ALL_SCOPES,
+  enabled: true,
+  expiresAt: null,
+};
 
 export type VerdictCode =
   'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'USED' | 'FORBIDDEN' | 'RATE_LIMITED' | 'USAGE_EXCEEDED';
@@ -226,9 +237,9 @@ export class TokenVerifier {
       if (found.code === 'VALID') this.cache.set(key, found.principal!, [], found.principal!.expiresAt, snapshot);
       return found;
     }
-    let row: TokenRow | null;
+    let found: TokenWithAncestors | null;
     try {
-      row = await this.tokens.findByLookupId(parsed.lookupId);
+      found = await this.tokens.findWithAncestors(parsed.lookupId);
     } catch (err) {
       // Database unreachable: a token confirmed within KEYWARD_AUTH_OUTAGE_GRACE keeps working.
       const stale = this.cache.enabled ? this.cache.getDuringOutage(key, err) : undefined;
@@ -236,24 +247,49 @@ export class TokenVerifier {
       throw err;
     }
     this.cache.delete(key); // the database answered: from here only its verdict counts
-    if (!row) return { code: 'NOT_FOUND' };
-    let validUntil = row.expiresAt;
+    if (!found) return { code: 'NOT_FOUND' };
+    const { row } = found;
+    let graceUntil: Date | null = null;
     const gate = () => admission.beforeArgon2(parsed.lookupId);
     let matches = await this.secrets.matches(key, row.secretHash, presented, gate);
     if (!matches && row.previousSecretHash && row.previousExpiresAt && row.previousExpiresAt > now) {
       matches = await this.secrets.matches(key, row.previousSecretHash, presented, gate);
-      if (matches && (!validUntil || row.previousExpiresAt < validUntil)) validUntil = row.previousExpiresAt;
+      if (matches) graceUntil = row.previousExpiresAt;
     }
     if (!matches) return { code: 'NOT_FOUND' };
-    const subject = principalOf(row);
-    if (row.revokedAt) return { code: 'REVOKED', principal: subject };
-    if (row.usedAt) return { code: 'USED', principal: subject };
-    if (row.expiresAt && row.expiresAt <= now) return { code: 'EXPIRED', principal: subject };
-    if (!row.enabled) return { code: 'DISABLED', principal: subject };
+    const state = effectiveState(row, found.ancestors, await this.rootsOf(found), now);
+    let subject = state.principal;
+    if (graceUntil) {
+      // The previous secret in its rotation grace: a shadow of the token that ends with the grace.
+      const expiresAt = subject.expiresAt && subject.expiresAt < graceUntil ? subject.expiresAt : graceUntil;
+      subject = { ...subject, expiresAt, graceUntil };
+    }
+    if (state.code !== 'VALID') return { code: state.code, principal: subject };
     // Single-use verdicts are never cached: each use must reach the atomic consumption (their
     // identification is, in SecretMatches).
-    if (!row.removeOnUse) this.cache.set(key, subject, [row.id], validUntil, snapshot);
+    if (!row.removeOnUse) this.cache.set(key, subject, state.ids, subject.expiresAt, snapshot);
     return { code: 'VALID', principal: subject };
+  }
+
+  /**
+   * The current rights of the configured credential at the root of a token's tree: a tokens-file entry
+   * as it is now (null once removed), the admin and the CLI unbounded.
+   */
+  private async rootsOf(found: TokenWithAncestors): Promise<(id: string) => RootRights | null> {
+    const top = found.ancestors.length ? found.ancestors[found.ancestors.length - 1] : found.row;
+    const rootId = top.createdById;
+    if (!rootId?.startsWith('file:')) return () => UNBOUNDED;
+    const entry = this.statics.entries().find((e) => e.principal.id === rootId);
+    if (!entry) return () => null;
+    const resolved = await this.resolveScope(entry.principal, entry.projectRefs);
+    const rights: RootRights = {
+      permissions: resolved.permissions,
+      projects: resolved.projects,
+      scopes: resolved.scopes,
+      enabled: entry.enabled,
+      expiresAt: resolved.expiresAt,
+    };
+    return (id) => (id === rootId ? rights : UNBOUNDED);
   }
 
   private async identifyStatic(presented: string, now: Date, admission: Admission): Promise<Identified> {
@@ -266,13 +302,21 @@ export class TokenVerifier {
   }
 
   /**
-   * Tokens files confine tokens by project name or id; the principal gets the canonical ids of the
-   * projects that exist under those references (none if none exists: never "every project").
+   * Tokens files confine tokens by project name (or id). A listed id is that project; a listed name
+   * reaches the project created under it as long as it was never renamed (a rename never hands a
+   * tokens-file token a project). The names themselves are kept for verify and forward auth, which
+   * answer for a listed name whether or not a project bears it.
    */
   private async resolveScope(subject: Principal, refs: readonly string[] | null): Promise<Principal> {
     if (refs === null) return subject;
-    const ids = (await this.tokens.resolveProjectIds(refs)).filter((id): id is string => id !== null);
-    return { ...subject, projects: canonicalScope(ids) };
+    const idRefs = refs.filter((r) => isUuid(r.trim()));
+    const names = refs.filter((r) => !isUuid(r.trim()));
+    const [byId, byName] = await Promise.all([
+      this.tokens.resolveProjectIds(idRefs),
+      this.tokens.projectsCreatedAs(names),
+    ]);
+    const ids = [...byId.filter((id): id is string => id !== null), ...byName];
+    return { ...subject, projects: canonicalScope(ids), projectNames: names };
   }
 
   /** Counts a failed authentication for the audit trail: the credential's id or lookup id, never the token. */
@@ -285,9 +329,13 @@ export class TokenVerifier {
     });
   }
 
-  /** Is the token allowed on this project (id or name, resolved like tokens-file confinement)? */
+  /**
+   * Is the token allowed on this project? An id is looked up as an id, anything else as a name; a
+   * tokens-file entry is also allowed on every name it lists, whether or not a project bears it.
+   */
   private async allowedOn(subject: Principal, project: string): Promise<boolean> {
     if (subject.projects === null) return true;
+    if (subject.projectNames?.includes(project)) return true;
     const [id] = await this.tokens.resolveProjectIds([project]);
     return id !== null && subject.projects.includes(id);
   }

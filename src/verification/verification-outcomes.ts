@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 
 /**
  * Where a credential was checked: by the global guard (any protected route), by the verification API,
- * by forward auth (`/v1/auth/check`) or by the CLI.
+ * by forward auth (`/v1/auth/check`), by the CLI, by token introspection (`/oauth2/introspect`) or by
+ * leaked-token reports (`/v1/tokens/revoke-leaked`).
  */
-export type EntryPoint = 'auth' | 'verify_api' | 'forward_auth' | 'cli';
+export type EntryPoint = 'auth' | 'verify_api' | 'forward_auth' | 'cli' | 'introspection' | 'leak_report';
 
 /**
  * Counts verification verdicts by where they were reached and their code (`VALID`, `NOT_FOUND`,

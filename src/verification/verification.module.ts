@@ -88,13 +88,5 @@ export class VerificationModule implements OnApplicationBootstrap {
       ]);
       this.logger.log('bootstrap admin token configured (KEYWARD_ADMIN_TOKEN)');
     }
-    if (this.statics.size === 0 && (await this.tokens.countActive()) === 0) {
-      this.logger.warn(
-        'No tokens exist and no admin token is configured: every protected route answers 401. ' +
-          'To create the first token, start Keyward with KEYWARD_ADMIN_TOKEN set to a secret of at least ' +
-          '20 characters (e.g. `KEYWARD_ADMIN_TOKEN=$(openssl rand -hex 32) npm start`) and call ' +
-          'POST /api-token/create with it, or run `node dist/cli/main.js token create --access write` while the service is stopped.',
-      );
-    }
   }
 }

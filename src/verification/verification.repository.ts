@@ -9,6 +9,19 @@ import { TokenCache } from './token-cache.service.js';
 /** A stored token as the engine reads it. */
 export type TokenRow = ApiToken;
 
+/** A token row with the rows of its ancestors in the token tree, parent first. */
+export interface TokenWithAncestors {
+  row: TokenRow;
+  ancestors: TokenRow[];
+}
+
+/** `created_by_id` as a token id, or NULL for the configured roots (`admin`, `file:<name>`, `cli`). */
+const PARENT_ID = `(CASE WHEN c.created_by_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+  THEN c.created_by_id::uuid END)`;
+
+/** Deepest token tree the lookups and revocations follow. */
+export const MAX_TREE_DEPTH = 64;
+
 /**
  * What the verification engine reads and writes in the database, and nothing else: the lookup of a
  * presented token, single-use consumption, the batched last-use write and project-reference resolution.
@@ -21,11 +34,35 @@ export class VerificationRepository {
     private readonly cache: TokenCache,
   ) {}
 
+  /**
+   * The verification lookup with the token's ancestors (parent first), in one statement: the token by
+   * its lookup id, then up `created_by_id` through the primary key, so that the verifier can bound the
+   * token by every ancestor's current state. A token created by a configured credential has none.
+   */
+  async findWithAncestors(lookupId: string): Promise<TokenWithAncestors | null> {
+    const rows = await this.db.sql.prepared(
+      'token_with_ancestors',
+      `WITH RECURSIVE c AS (
+         SELECT t.*, 0 AS tree_depth FROM api_tokens t WHERE t.lookup_id = $1
+         UNION ALL
+         SELECT p.*, c.tree_depth + 1 FROM c JOIN api_tokens p ON p.id = ${PARENT_ID}
+          WHERE c.tree_depth < ${MAX_TREE_DEPTH}
+       )
+       SELECT * FROM c ORDER BY tree_depth`,
+      [lookupId],
+    );
+    if (!rows.length) return null;
+    const [row, ...ancestors] = rows.map((r) => camelRow<TokenRow>(r, 'tree_depth'));
+    return { row, ancestors };
+  }
+
   /** The verification lookup: one indexed read through the driver (no ORM on the hot path). */
   async findByLookupId(lookupId: string): Promise<TokenRow | null> {
-    const rows = await this.db.sql.prepared('token_by_lookup_id', 'SELECT * FROM api_tokens WHERE lookup_id = $1', [
-      lookupId,
-    ]);
+    const text = 'SELECT * FROM api_tokens WHERE lookup_id = $1';
+    // A replica when one is configured and has replayed every change this instance was told of.
+    const rows =
+      (await this.db.replicaReads.read(text, [lookupId], (r) => String(r.id))) ??
+      (await this.db.sql.prepared('token_by_lookup_id', text, [lookupId]));
     return rows.length ? camelRow<TokenRow>(rows[0]) : null;
   }
 
@@ -57,20 +94,39 @@ export class VerificationRepository {
   }
 
   /**
-   * Canonical ids of the projects named by id or name (null where none exists), in the order given:
-   * the one resolution used for tokens-file confinement, verify's `project` and TTL-token scopes.
+   * Canonical ids of the projects named by id or name (null where none exists), in the order given: the
+   * one resolution used for verify's and forward auth's `project` and TTL-token scopes. A reference
+   * shaped like a UUID is looked up as an id only, anything else as a name only, so one reference names
+   * at most one project (project names shaped like a UUID are refused).
    */
   async resolveProjectIds(refs: readonly string[]): Promise<Array<string | null>> {
     if (!refs.length) return [];
-    const uuids = refs.filter((r) => isUuid(r.trim())).map(canonicalProjectId);
-    const rows = await this.db.prisma.project.findMany({
-      where: { OR: [{ name: { in: [...refs] } }, ...(uuids.length ? [{ id: { in: uuids } }] : [])] },
-      select: { id: true, name: true },
-    });
+    const ids = [...new Set(refs.filter((r) => isUuid(r.trim())).map(canonicalProjectId))];
+    const names = [...new Set(refs.filter((r) => !isUuid(r.trim())))];
+    const [byId, byName] = await Promise.all([
+      ids.length ? this.db.prisma.project.findMany({ where: { id: { in: ids } }, select: { id: true } }) : [],
+      names.length
+        ? this.db.prisma.project.findMany({ where: { name: { in: names } }, select: { id: true, name: true } })
+        : [],
+    ]);
+    const known = new Set(byId.map((p) => canonicalProjectId(p.id)));
+    const named = new Map(byName.map((p) => [p.name, canonicalProjectId(p.id)]));
     return refs.map((r) => {
-      const id = isUuid(r.trim()) ? canonicalProjectId(r) : null;
-      const hit = rows.find((p) => (id !== null && canonicalProjectId(p.id) === id) || p.name === r);
-      return hit ? canonicalProjectId(hit.id) : null;
+      if (isUuid(r.trim())) return known.has(canonicalProjectId(r)) ? canonicalProjectId(r) : null;
+      return named.get(r) ?? null;
     });
+  }
+
+  /**
+   * The projects a tokens-file entry confined to `names` reaches: those bearing one of the names since
+   * they were created (never renamed). A rename never hands a tokens-file token a project.
+   */
+  async projectsCreatedAs(names: readonly string[]): Promise<string[]> {
+    if (!names.length) return [];
+    const rows = await this.db.prisma.project.findMany({
+      where: { name: { in: [...names] }, renamedAt: null },
+      select: { id: true },
+    });
+    return rows.map((p) => canonicalProjectId(p.id));
   }
 }

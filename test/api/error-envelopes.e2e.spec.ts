@@ -2,20 +2,20 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Logger } from '@nestjs/common';
 import type { KeywardFastifyAdapter } from '../../src/common/http-adapter.js';
-import { ADMIN_TOKEN, client, type Client, errorOf, type Res, startApp, type TestApp } from '../support/app.js';
+import { ADMIN_TOKEN, client, errorOf, type Res, startApp, useApp } from '../support/app.js';
 
-let t: TestApp;
-let api: Client;
 let errorLogs: string[] = [];
 
+const t = useApp();
+const api = t.api;
+
 beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
   vi.spyOn(Logger.prototype, 'error').mockImplementation(function (...args: unknown[]) {
     errorLogs.push(args.map(String).join(' '));
   });
 });
-afterAll(async () => t?.close());
+// Files of a worker share their modules (isolate: false): leave Nest's Logger as it was.
+afterAll(() => vi.restoreAllMocks());
 
 const cursorOf = (body: object) => Buffer.from(JSON.stringify(body)).toString('base64url');
 const SOME_ID = '123e4567-e89b-12d3-a456-426614174000';
@@ -40,7 +40,7 @@ function rawRequest(text: string): Promise<string> {
   });
 }
 
-describe('inputs that used to answer 500', () => {
+describe('edge-case inputs get a 2xx or a 4xx envelope, never a 500', () => {
   it('"grace": null on both rotate routes means no grace', async () => {
     const a = await api.post('/api-token/create', { access: 'read' });
     const rest = await api.post(`/v1/tokens/${a.body.id}/rotate`, { grace: null });

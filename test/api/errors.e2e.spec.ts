@@ -1,15 +1,9 @@
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, envelopeOf, useApp } from '../support/app.js';
 
-let t: TestApp;
-let api: Client;
-
-beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
-});
-afterAll(async () => t?.close());
+const t = useApp();
+const api = t.api;
 
 const create = (raw: string, headers: Record<string, string> = {}) =>
   api.call('POST', '/api-token/create', { raw, headers: { 'content-type': 'application/json', ...headers } });
@@ -62,15 +56,21 @@ describe('bad input is a 4xx in the envelope, never a 500', () => {
     expect(res.status).toBe(200);
   });
 
-  it('unknown routes and methods → 404 not_found', async () => {
+  it('an unknown path → 404 not_found', async () => {
+    const res = await api.call('GET', '/nope');
+    expect(res.status).toBe(404);
+    expect(envelopeOf(res).code).toBe('not_found');
+  });
+
+  it('a known path with another method → 405 method_not_allowed with Allow', async () => {
     for (const [method, path] of [
-      ['GET', '/nope'],
       ['GET', '/api-token/list'],
       ['DELETE', '/publisher.v1/api-token/create'],
     ] as const) {
-      const res = await api.call(method, path);
-      expect(res.status).toBe(404);
-      expect(envelopeOf(res).code).toBe('not_found');
+      const res = await fetch(`${t.url}${path}`, { method });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('POST');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
     }
   });
 

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../../src/common/openapi.js';
-import { client, type Client, startApp, type TestApp } from '../support/app.js';
+import { useApp } from '../support/app.js';
 
 const SCHEMES = ['bearer', 'x-token', 'x-api-key', 'x-project-token'];
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
-let t: TestApp;
-let api: Client;
-
-beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
-});
-afterAll(async () => t?.close());
+const t = useApp();
+const api = t.api;
 
 /** Swagger UI's prefill for a schema without a media-type example: property examples, defaults, first enum values. */
 function sample(doc: any, schema: any): unknown {
@@ -170,7 +164,9 @@ describe('OpenAPI', () => {
     const projectToken = (
       await api.post(`/v1/projects/${project.id}/tokens`, { name: 'examples', permissions: ['read:*'] })
     ).body;
-    const ids: Record<string, string> = { projectID: project.id, tokenID: projectToken.id };
+    const webhook = (await api.post('/v1/webhooks', { url: 'http://127.0.0.1:9/examples', events: ['token.expired'] }))
+      .body;
+    const ids: Record<string, string> = { projectID: project.id, tokenID: projectToken.id, webhookID: webhook.id };
     const last = (path: string, method: string) => (method === 'delete' || path.endsWith('/revoke') ? 1 : 0);
     const ops = operations(doc)
       .filter(({ op }) => !op['x-alias-of'])

@@ -13,11 +13,13 @@ interface PageElement {
 }
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COPY_BEFORE_EXECUTE } from '../../src/common/openapi.js';
 import { ADMIN_TOKEN, startApp, type TestApp } from '../support/app.js';
 
 /**
  * Swagger UI as a person uses it, in a real browser (Debian's chromium driven by puppeteer-core):
- * open /docs, Authorize with the admin token, execute the prefilled Publisher create, read the answer.
+ * open /docs, Authorize with the admin token, execute every operation (its prefilled example, or with
+ * the earlier answer its description names) and check each outcome.
  */
 const CHROMIUM = process.env.KEYWARD_CHROMIUM ?? '/usr/bin/chromium';
 const OUTPUT_DIR = resolve(import.meta.dirname, '../../test-output');
@@ -54,7 +56,7 @@ describe.skipIf(skip)(title, () => {
     });
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 2000 });
-    page.setDefaultTimeout(45_000);
+    page.setDefaultTimeout(30_000);
   }, 90_000);
 
   afterAll(async () => {
@@ -63,27 +65,99 @@ describe.skipIf(skip)(title, () => {
     await t?.close();
   });
 
-  /** The operation block whose path is exactly `path`. */
-  async function operation(path: string): Promise<Handle> {
-    const handle = await page.waitForFunction(
-      (p: string) =>
+  /** The operation block of `method` on exactly `path`, opened and in "Try it out" mode. */
+  async function openOperation(method: string, path: string): Promise<Handle> {
+    console.log(`swagger-ui: opening ${method} ${path}`);
+    const handle = (await page.waitForFunction(
+      (m: string, p: string) =>
         [
           ...(
             globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<PageElement> } }
-          ).document.querySelectorAll('.opblock'),
+          ).document.querySelectorAll(`.opblock.opblock-${m}`),
         ].find((el) => el.querySelector('.opblock-summary-path')?.getAttribute('data-path') === p),
       {},
+      method.toLowerCase(),
       path,
+    )) as Handle;
+    const open = await handle.evaluate((el: { classList: { contains(c: string): boolean } }) =>
+      el.classList.contains('is-open'),
     );
-    return handle as Handle;
+    if (!open) await (await handle.$('.opblock-summary-control, .opblock-summary'))!.click();
+    const tryOut = await handle.waitForSelector('.try-out__btn');
+    if ((await tryOut!.evaluate((b) => b.textContent?.trim())) === 'Try it out') await tryOut!.click();
+    return handle;
   }
 
-  it('authorizes with the admin token and executes the prefilled Publisher create: 200 and a token', async () => {
+  /** Replaces the text of a field as a person would: select all, type. */
+  async function retype(field: Handle, text: string): Promise<void> {
+    await field.click();
+    await page.keyboard.down('Control');
+    await page.keyboard.press('KeyA');
+    await page.keyboard.up('Control');
+    await page.keyboard.press('Backspace');
+    await field.type(text);
+  }
+
+  const executed: string[] = [];
+  const filled: string[] = [];
+
+  /**
+   * Executes one operation in Swagger UI: its prefilled example as it is, or with the path parameters
+   * and body fields a person copies from earlier answers. Returns the status and body shown.
+   */
+  async function execute(
+    method: string,
+    path: string,
+    copy: { params?: Record<string, string>; body?: (prefilled: Record<string, unknown>) => unknown } = {},
+  ): Promise<{ status: number; body: any }> {
+    const op = await openOperation(method, path);
+    for (const [name, value] of Object.entries(copy.params ?? {})) {
+      const input = await op.waitForSelector(`tr[data-param-name="${name}"] input`);
+      await retype(input as Handle, value);
+    }
+    if (copy.body) {
+      const textarea = (await op.waitForSelector('textarea.body-param__text')) as Handle;
+      const prefilled = JSON.parse(await textarea.evaluate((el: { value: string }) => el.value)) as Record<
+        string,
+        unknown
+      >;
+      await retype(textarea, JSON.stringify(copy.body(prefilled)));
+    }
+    const key = `${method} ${path}`;
+    executed.push(key);
+    if (copy.params || copy.body) filled.push(key);
+    // A second execution of the same operation: wait for the new answer, not the old one.
+    const before = await op.$$eval('.live-responses-table .response-col_status', (els) => els.length);
+    if (before) await (await op.$('button.btn-clear'))?.click();
+    await (await op.waitForSelector('button.execute'))!.click();
+    const status = await op.waitForSelector('.live-responses-table .response .response-col_status');
+    const code = Number((await status!.evaluate((el) => el.textContent ?? '')).trim());
+    const text = await op
+      .$eval('.live-responses-table .response-col_description pre', (el) => el.textContent ?? '')
+      .catch(() => '');
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      /* text (metrics) */
+    }
+    console.log(`swagger-ui: ${key}${copy.params || copy.body ? ' (with an earlier answer)' : ''} → ${code}`);
+    return { status: code, body };
+  }
+
+  it('authorizes with the admin token and executes every operation: each succeeds as prefilled or with the answer its description names', async () => {
     await page.goto(`${t.url}/docs`, { waitUntil: 'networkidle0' });
     await page.waitForSelector('.swagger-ui .opblock');
-    const paths = await page.$$eval('.opblock-summary-path', (els) => els.map((e) => e.getAttribute('data-path')));
-    expect(paths).toContain('/publisher.v1/api-token/create');
-    expect(paths).not.toContain('/api-token/create'); // the alias is not listed twice
+    const listed = await page.$$eval('.opblock', (els) =>
+      els.map(
+        (e) =>
+          `${(e.querySelector('.opblock-summary-method')?.textContent ?? '').trim()} ${e
+            .querySelector('.opblock-summary-path')
+            ?.getAttribute('data-path')}`,
+      ),
+    );
+    expect(listed).toContain('POST /publisher.v1/api-token/create');
+    expect(listed).not.toContain('POST /api-token/create'); // the alias is not listed twice
 
     // Authorize: the bearer scheme's field, its Authorize button, then close the dialog.
     await page.click('.auth-wrapper .authorize');
@@ -99,32 +173,80 @@ describe.skipIf(skip)(title, () => {
     await (await bearer.$('button.authorize'))!.click();
     await page.click('.modal-ux button.btn-done');
 
-    // Open create, execute its prefilled example as it is.
-    const create = await operation('/publisher.v1/api-token/create');
-    await (await create.$('.opblock-summary-control, .opblock-summary'))!.click();
-    const tryOut = await create.$('.try-out__btn');
-    if (tryOut && (await tryOut.evaluate((b) => b.textContent?.trim())) === 'Try it out') await tryOut.click();
-    const execute = await create.waitForSelector('button.execute');
-    await execute!.click();
+    // Public and operational routes, as prefilled.
+    expect((await execute('GET', '/api/v1/public/ping')).status).toBe(200);
+    expect((await execute('GET', '/health/live')).status).toBe(200);
+    expect((await execute('GET', '/health/ready')).status).toBe(200);
+    expect((await execute('GET', '/metrics')).status).toBe(200);
+    expect((await execute('GET', '/v1/health')).status).toBe(200);
+    expect((await execute('GET', '/v1/auth/check')).status).toBe(200);
 
-    const status = await create.waitForSelector('.live-responses-table .response .response-col_status');
-    const code = (await status!.evaluate((el) => el.textContent ?? '')).trim();
-    const body = await create.$eval(
-      '.live-responses-table .response-col_description pre',
-      (el) => el.textContent ?? '',
-    );
+    // Publisher-style: create as prefilled; its answer is what the others copy.
+    const created = await execute('POST', '/publisher.v1/api-token/create');
     mkdirSync(OUTPUT_DIR, { recursive: true });
     await page.screenshot({ path: join(OUTPUT_DIR, 'swagger-ui-create.png'), fullPage: false });
-
-    expect(code).toBe('200');
-    const answer = JSON.parse(body) as { token: string; access: string; id: string };
-    expect(answer.token).toMatch(/^kw_[A-Za-z0-9]{65}$/);
-    expect(answer.access).toBe('write');
-    // The token it shows works.
+    expect(created.status).toBe(200);
+    expect(created.body.token).toMatch(/^kw_[A-Za-z0-9]{65}$/);
+    expect(created.body.access).toBe('write');
+    const id = created.body.id as string;
     const check = await fetch(`${t.url}/publisher.v1/api-token/list`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${answer.token}` },
+      headers: { authorization: `Bearer ${created.body.token}` },
     });
-    expect(check.status).toBe(200);
-  }, 120_000);
+    expect(check.status).toBe(200); // the token it shows works
+
+    const list = await execute('POST', '/publisher.v1/api-token/list');
+    expect(list.status).toBe(200);
+    expect(list.body.data.map((x: { id: string }) => x.id)).toContain(id);
+    expect((await execute('POST', '/auth/tokens')).status).toBe(201);
+
+    // Calyptia-style: the prefilled project is the one verify's example names.
+    const project = await execute('POST', '/v1/projects');
+    expect(project.status).toBe(201);
+    const projectID = project.body.id as string;
+    expect((await execute('GET', '/v1/projects')).status).toBe(200);
+    expect((await execute('GET', '/v1/projects/{projectID}', { params: { projectID } })).status).toBe(200);
+    expect((await execute('PATCH', '/v1/projects/{projectID}', { params: { projectID } })).status).toBe(204);
+
+    const verify = await execute('POST', '/v1/tokens/verify', {
+      body: (prefilled) => ({ ...prefilled, token: created.body.token }),
+    });
+    expect(verify.status).toBe(200);
+    expect(verify.body).toMatchObject({ valid: true, code: 'VALID' });
+
+    const projectToken = await execute('POST', '/v1/projects/{projectID}/tokens', { params: { projectID } });
+    expect(projectToken.status).toBe(201);
+    const tokenID = projectToken.body.id as string;
+    expect((await execute('GET', '/v1/projects/{projectID}/tokens', { params: { projectID } })).status).toBe(200);
+    expect((await execute('GET', '/v1/project_tokens/{tokenID}', { params: { tokenID } })).status).toBe(200);
+    expect((await execute('PATCH', '/v1/project_tokens/{tokenID}', { params: { tokenID } })).status).toBe(204);
+    const both = { params: { projectID, tokenID } };
+    expect((await execute('GET', '/v1/projects/{projectID}/tokens/{tokenID}', both)).status).toBe(200);
+    expect((await execute('PATCH', '/v1/projects/{projectID}/tokens/{tokenID}', both)).status).toBe(204);
+    expect((await execute('DELETE', '/v1/projects/{projectID}/tokens/{tokenID}', both)).status).toBe(204);
+    // A second project token (the prefilled name is free again) for the other DELETE.
+    const second = await execute('POST', '/v1/projects/{projectID}/tokens', { params: { projectID } });
+    expect(second.status).toBe(201);
+    const secondID = second.body.id as string;
+    expect((await execute('DELETE', '/v1/project_tokens/{tokenID}', { params: { tokenID: secondID } })).status).toBe(
+      204,
+    );
+
+    // Rotation, switches, audit, then revoke and delete.
+    const withId = { body: (prefilled: Record<string, unknown>) => ({ ...prefilled, id }) };
+    expect((await execute('POST', '/v1/tokens/{tokenID}/rotate', { params: { tokenID: id } })).status).toBe(200);
+    expect((await execute('POST', '/publisher.v1/api-token/rotate', withId)).status).toBe(200);
+    expect((await execute('POST', '/publisher.v1/api-token/disable', withId)).status).toBe(200);
+    expect((await execute('POST', '/publisher.v1/api-token/enable', withId)).status).toBe(200);
+    const audit = await execute('GET', '/v1/audit');
+    expect(audit.status).toBe(200);
+    expect(audit.body.length).toBeGreaterThan(0); // no filter prefilled: every event
+    expect((await execute('POST', '/publisher.v1/api-token/revoke', withId)).status).toBe(200);
+    expect((await execute('DELETE', '/v1/projects/{projectID}', { params: { projectID } })).status).toBe(200);
+
+    // Every operation Swagger UI lists was executed; each one that needed an earlier answer says so.
+    expect([...new Set(executed)].sort()).toEqual([...new Set(listed)].sort());
+    for (const key of new Set(filled)) expect(COPY_BEFORE_EXECUTE, key).toHaveProperty([key]);
+    for (const key of Object.keys(COPY_BEFORE_EXECUTE)) expect(filled, key).toContain(key);
+  }, 1_500_000);
 });

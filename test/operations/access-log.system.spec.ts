@@ -146,7 +146,10 @@ describe('the access log of a real service process', () => {
       });
       await request('GET', '/no/such/route', { expect: { route: null, status: 404 } });
       await request('GET', '/health/ready', { token: null, expect: { route: '/health/ready', status: 200 } });
-      await request('GET', '/metrics', { token: null, expect: { route: '/metrics', status: 401 } });
+      await request('GET', '/metrics', {
+        token: null,
+        expect: { route: '/metrics', status: 401, auth: 'failed', credential: 'none' },
+      });
       await request('GET', '/metrics', { expect: { route: '/metrics', status: 200, token_id: 'admin' } });
 
       await proc.stop(); // flushes stdout

@@ -235,7 +235,11 @@ describe.skipIf(TEST_DB_MODE === 'pglite')(
       const since = Date.now();
       await until('both instances to attempt several passes', () =>
         services.every(
-          (s) => s.history.filter((p) => p.startedAt.getTime() >= since).length + s.stats.skippedLocked >= 4,
+          (s) =>
+            s.history.filter((p) => p.startedAt.getTime() >= since).length +
+              s.stats.skippedLocked +
+              s.stats.skippedRecent >=
+            4,
         ),
       );
       for (const s of services) s.onLocked = undefined;

@@ -92,7 +92,7 @@ describe('embedded PGlite data directory', () => {
     try {
       const err = await connectPglite(join(dir, 'data')).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DataDirLockedError);
-      expect((err as Error).message).toMatch(/in use by another Keyward process/);
+      expect((err as Error).message).toMatch(/is in use by this process \(PID \d+\)/);
     } finally {
       await first.close();
     }

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CleanupService } from '../../src/cleanup/cleanup.service.js';
 import { TokenCodec } from '../../src/verification/token-codec.js';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, startSibling, type TestApp } from '../support/app.js';
+import { ADMIN_TOKEN, client, envelopeOf, useApp } from '../support/app.js';
 import { parsePrometheus, valueOf } from '../support/prometheus.js';
 
 /** Prometheus `/metrics`: parsed as exposition text, every named family present and moving with traffic. */
-let t: TestApp;
-let api: Client;
-
-beforeAll(async () => {
-  t = await startApp({ KEYWARD_CLEANUP_INTERVAL: 'off' });
-  api = client(t.url);
-}, 180_000);
-afterAll(async () => t?.close());
+const t = useApp({ KEYWARD_CLEANUP_INTERVAL: 'off' });
+const api = t.api;
 
 const FAMILIES = {
   keyward_build_info: 'gauge',
@@ -113,14 +107,10 @@ describe('GET /metrics', () => {
 
   describe('with KEYWARD_METRICS_TOKEN', () => {
     const METRICS_TOKEN = 'metrics-scraper-secret-0123456789';
-    let guarded: TestApp;
-    beforeAll(async () => {
-      guarded = await startSibling(t, { KEYWARD_METRICS_TOKEN: METRICS_TOKEN, KEYWARD_CLEANUP_INTERVAL: 'off' });
-    }, 180_000);
-    afterAll(async () => guarded?.close());
+    const guarded = useApp({ KEYWARD_METRICS_TOKEN: METRICS_TOKEN, KEYWARD_CLEANUP_INTERVAL: 'off' }, { beside: t });
 
     it('answers 401 without a token or with a wrong one, and 200 with it or with the admin token', async () => {
-      const g = client(guarded.url);
+      const g = guarded.api;
       expect((await g.get('/metrics', { token: ADMIN_TOKEN })).status).toBe(200);
       for (const token of [null, 'wrong-metrics-token-0123456789']) {
         const res = await g.get('/metrics', { token });

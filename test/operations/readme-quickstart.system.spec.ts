@@ -8,7 +8,8 @@ import { freePort, ROOT } from '../support/process.js';
 /**
  * The README's quick start, run as a newcomer types it: the shell blocks marked `<!-- quickstart -->`,
  * in order, in ONE shell (so what one block exports, the next one sees), on a free port, in a fresh
- * copy of the project (its own build and its own ./data: the embedded database a newcomer gets).
+ * copy of the project (its own build and its own ./data: the embedded database a newcomer gets), with
+ * nothing set: the first start prints the admin token, and the first request uses it.
  */
 const MARKED_BLOCK = /<!-- quickstart -->\s*\n```(?:bash|sh)\n([\s\S]*?)```/g;
 
@@ -23,20 +24,17 @@ describe("the README's quick start", () => {
     if (copy) rmSync(copy, { recursive: true, force: true });
   });
 
-  it('has marked blocks that start the service, make the first token, create, list and revoke', () => {
+  it('has marked blocks that start the service, read the printed admin token, create, list, revoke and verify', () => {
     const all = blocks.join('\n');
     expect(blocks.length).toBeGreaterThanOrEqual(3);
-    for (const step of [
-      'npm start',
-      'KEYWARD_ADMIN_TOKEN',
-      '/api-token/create',
-      '/api-token/list',
-      '/api-token/revoke',
-    ]) {
+    for (const step of ['npm start', 'admin token', '/api-token/create', '/api-token/list', '/api-token/revoke']) {
       expect(all).toContain(step);
     }
-    // The admin token must reach both the server and the later commands: exported, not a one-command prefix.
-    expect(all).toMatch(/^export KEYWARD_ADMIN_TOKEN=/m);
+    expect(all).toContain('/v1/tokens/verify');
+    // The server's output goes to a file, not onto the terminal between the user's commands.
+    expect(all).toMatch(/^npm start > keyward\.log 2>&1 &/m);
+    // Nothing is set beforehand: the admin token comes from the first start's output.
+    expect(all).not.toMatch(/KEYWARD_ADMIN_TOKEN=/);
   });
 
   it('runs as written, in one shell, and every step succeeds', async () => {
@@ -48,6 +46,7 @@ describe("the README's quick start", () => {
       'tsconfig.build.json',
       'prisma.config.ts',
       'prisma',
+      'scripts',
     ]) {
       cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
     }
@@ -71,7 +70,7 @@ describe("the README's quick start", () => {
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => resolve(-1), 170_000);
+      const timer = setTimeout(() => resolve(-1), 400_000);
       child.on('exit', (c) => {
         clearTimeout(timer);
         resolve(c);
@@ -84,10 +83,21 @@ describe("the README's quick start", () => {
     }
     await new Promise((r) => setTimeout(r, 500));
 
-    expect(code, output.slice(-3000)).toBe(0);
+    const log = (() => {
+      try {
+        return readFileSync(join(copy!, 'keyward.log'), 'utf8');
+      } catch {
+        return '(no keyward.log)';
+      }
+    })();
+    expect(code, `${output.slice(-3000)}\n--- keyward.log ---\n${log.slice(-3000)}`).toBe(0);
     expect(output).toContain('QUICKSTART-DONE');
     expect(output).toMatch(/^kw_[A-Za-z0-9]{65}$/m); // the first token, printed once
     expect(output).toContain('"description":"dashboard"'); // list shows the token made with it
     expect(output).toMatch(/"status":"revoked"/); // revoke answered with the revoked token
-  }, 180_000);
+    expect(output).toMatch(/"valid":true,"code":"VALID"/); // verify with the first token
+    // The server printed the admin token once, into keyward.log, not onto the user's terminal.
+    expect(log.match(/^ {2}admin token: kw_/gm)).toHaveLength(1);
+    expect(output).not.toContain('"context":"access"');
+  }, 420_000);
 });

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { afterAll, describe, expect, it } from 'vitest';
+import { processStartOf } from '../../src/database/data-dir-lock.js';
 import { DIST_CLI } from '../support/build.js';
 import { ADMIN_PG_URL, TEST_DB_MODE } from '../support/db.js';
 import { freePort, MAIN, ROOT, spawnService } from '../support/process.js';
@@ -56,7 +56,10 @@ describe('start-up failures', () => {
         HOST: '127.0.0.1',
         DATABASE_URL: `postgresql://postgres@127.0.0.1:${dead}/keyward`,
       });
-      expect(line).toBe(`keyward: PORT ${port} is in use (HOST 127.0.0.1)`);
+      expect(line).toBe(
+        `keyward: PORT ${port} is in use (HOST 127.0.0.1): stop the process that holds it (\`lsof -i :${port}\` names it), ` +
+          `or choose another port, e.g. PORT=${port + 1}`,
+      );
     } finally {
       server.close();
     }
@@ -94,10 +97,12 @@ describe('start-up failures', () => {
     },
   );
 
-  it('an embedded data directory held by another process is one line', async () => {
+  it('an embedded data directory held by a live process is one line naming its PID', async () => {
     const dataDir = join(dir, 'locked');
     mkdirSync(dataDir, { recursive: true });
-    const release = await lockfile.lock(dataDir, { realpath: false, stale: 15_000, update: 5_000 });
+    // This test process plays the live owner.
+    const owner = { pid: process.pid, processStart: processStartOf(process.pid), host: hostname(), since: 'now' };
+    writeFileSync(`${dataDir}.pid`, JSON.stringify(owner));
     try {
       const line = await failsWithOneLine({
         PORT: String(await freePort()),
@@ -105,8 +110,9 @@ describe('start-up failures', () => {
         DATABASE_URL: '',
       });
       expect(line).toMatch(/in use by another Keyward process/);
+      expect(line).toContain(`PID ${process.pid}`);
     } finally {
-      await release();
+      rmSync(`${dataDir}.pid`, { force: true });
     }
   });
 

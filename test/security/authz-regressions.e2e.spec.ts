@@ -1,10 +1,10 @@
 /**
- * The eight ways one ordinary token could widen its own rights, each reproduced step by step as it was
- * found, and each expected to be refused (403 or 404) with nothing changed.
+ * Eight concrete ways one ordinary token might try to widen its own rights, each played step by step
+ * over HTTP and each expected to be refused (403 or 404) with nothing changed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseService } from '../../src/database/database.service.js';
-import { client, type Client, startApp, type TestApp } from '../support/app.js';
+import { useApp } from '../support/app.js';
 import { storedRights, WRITE_RIGHTS, writeTokensFile } from '../support/authz.js';
 import { createProject, createProjectToken, type ProjectBody, unique } from '../support/projects.js';
 
@@ -13,8 +13,6 @@ const FILE_LATER = 'authz-regressions-file-token-for-a-later-project-012345';
 const P_NAME = unique('reg-p');
 const LATER_NAME = unique('reg-later');
 
-let t: TestApp;
-let api: Client;
 let P: ProjectBody;
 let Q: ProjectBody;
 
@@ -35,20 +33,22 @@ async function publisher(access: 'read' | 'write', token?: string): Promise<{ id
 /** Does `token` still authenticate (whatever it may then do)? */
 const works = async (token: string) => (await api.get('/v1/projects', { token })).status !== 401;
 
-beforeAll(async () => {
+const t = useApp(() => {
   const file = writeTokensFile({
     'confined-p': { token: FILE_P, projects: [P_NAME] },
     'confined-later': { token: FILE_LATER, projects: [LATER_NAME] },
   });
-  t = await startApp({ KEYWARD_TOKENS_FILE: file });
-  api = client(t.url);
+  return { KEYWARD_TOKENS_FILE: file };
+});
+const api = t.api;
+
+beforeAll(async () => {
   P = await createProject(api, P_NAME);
   Q = await createProject(api);
 });
-afterAll(async () => t?.close());
 
-describe('authorization regressions', () => {
-  it('1. Publisher routes check permissions: a [read:token] token cannot revoke, a [create:token] one cannot list', async () => {
+describe('a token cannot widen its own rights', () => {
+  it('Publisher routes check permissions: a [read:token] token cannot revoke, a [create:token] one cannot list', async () => {
     const weak = await ttl({ ttl: '1h', permissions: ['read:token'] });
     const victim = await publisher('write');
     const revoke = await api.post('/publisher.v1/api-token/revoke', { id: victim.id }, { token: weak.token });
@@ -61,7 +61,7 @@ describe('authorization regressions', () => {
     expect(list.status, list.text).toBe(403);
   });
 
-  it('2. an empty permission list is never read as read:* ([create:token] asks /auth/tokens for access read)', async () => {
+  it('an empty permission list is never read as read:* ([create:token] asks /auth/tokens for access read)', async () => {
     const parent = await ttl({ ttl: '1h', permissions: ['create:token'] });
     const projectParent = await createProjectToken(api, P.id, ['create:token']);
     for (const token of [parent.token, projectParent.token]) {
@@ -78,7 +78,7 @@ describe('authorization regressions', () => {
     expect(stored, 'no stored permission list is empty').toBe(0);
   });
 
-  it('3. a project token cannot take over a global token scoped to its project by rotating it', async () => {
+  it('a project token cannot take over a global token scoped to its project by rotating it', async () => {
     const projectToken = await createProjectToken(api, P.id, ['read:*', 'update:token']);
     // A global token that holds more than the project token: rotating it is refused, nothing changes.
     const stronger = await ttl({ ttl: '1h', projects: [P.id] });
@@ -89,8 +89,8 @@ describe('authorization regressions', () => {
     expect((await storedRights(t, [stronger.id])).get(stronger.id)).toEqual(before);
     expect(await works(stronger.token), 'the old secret still works').toBe(true);
 
-    // The issue's chain: a global token asked with permissions [read:*] only (it used to be `write`
-    // all the same). Whatever the rotation answers, its secret reaches nothing the project token lacks.
+    // The chain: a global token asked with permissions [read:*] only (never read as `write`).
+    // Whatever the rotation answers, its secret reaches nothing the project token lacks.
     const readOnly = await ttl({ ttl: '1h', projects: [P.id], permissions: ['read:*'] });
     const rotated = await api.post(`/v1/tokens/${readOnly.id}/rotate`, {}, { token: projectToken.token });
     const secret = rotated.status === 200 ? (rotated.body.token as string) : readOnly.token;
@@ -101,7 +101,7 @@ describe('authorization regressions', () => {
     expect(shown.access, 'access is derived from the permissions').toBe('read');
   });
 
-  it('4. a token scoped to P neither lists nor revokes a token scoped to P and Q', async () => {
+  it('a token scoped to P neither lists nor revokes a token scoped to P and Q', async () => {
     const scoped = await ttl({ ttl: '2h', projects: [P.id] });
     const wider = await ttl({ ttl: '1h', projects: [P.id, Q.id] });
     const list = await api.post('/publisher.v1/api-token/list', {}, { token: scoped.token });
@@ -113,7 +113,7 @@ describe('authorization regressions', () => {
     expect(await works(wider.token)).toBe(true);
   });
 
-  it('5. confined tokens do not create projects (tokens file by name, TTL token scoped to one project)', async () => {
+  it('confined tokens do not create projects (tokens file by name, TTL token scoped to one project)', async () => {
     const scoped = await ttl({ ttl: '1h', projects: [P.id] });
     for (const token of [FILE_P, scoped.token]) {
       const res = await api.post('/v1/projects', { name: unique('escape') }, { token });
@@ -126,7 +126,7 @@ describe('authorization regressions', () => {
     expect(all.body.map((p: ProjectBody) => p.name)).not.toContain(LATER_NAME);
   });
 
-  it('6. the one use of a single-use token cannot mint a reusable child (/auth/tokens, Publisher create)', async () => {
+  it('the one use of a single-use token cannot mint a reusable child (/auth/tokens, Publisher create)', async () => {
     const viaTtl = await ttl({ ttl: '1h', remove_on_use: true });
     let before = await tokenCount();
     const a = await api.post('/auth/tokens', { ttl: '1h', remove_on_use: false }, { token: viaTtl.token });
@@ -140,7 +140,7 @@ describe('authorization regressions', () => {
     expect(await tokenCount()).toBe(before);
   });
 
-  it('7. a weaker token cannot downgrade or rename a stronger one', async () => {
+  it('a weaker token cannot downgrade or rename a stronger one', async () => {
     const strong = await createProjectToken(api, P.id, WRITE_RIGHTS);
     const weak = await createProjectToken(api, P.id, ['update:token', 'read:token']);
     const before = (await storedRights(t, [strong.id])).get(strong.id);
@@ -156,7 +156,7 @@ describe('authorization regressions', () => {
     expect(await works(strong.token)).toBe(true);
   });
 
-  it('8. revoking a token revokes every token created through it, at once, and says how many', async () => {
+  it('revoking a token revokes every token created through it, at once, and says how many', async () => {
     const parent = await publisher('write');
     const child = await ttl({ ttl: '1h' }, parent.token);
     const grandchild = await publisher('read', child.token);

@@ -7,17 +7,8 @@
  * rotate, both expiring in 1 h (before every caller that expires); see `targetFor` for their permissions.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ADMIN_TOKEN,
-  calyptiaErrorOf,
-  client,
-  type Client,
-  envelopeOf,
-  type Res,
-  startApp,
-  type TestApp,
-} from '../support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, calyptiaErrorOf, envelopeOf, type Res, useApp } from '../support/app.js';
 import { type Perm, storedRights, WRITE_RIGHTS, writeTokensFile } from '../support/authz.js';
 import { createProject, createProjectToken, type ProjectBody, unique } from '../support/projects.js';
 
@@ -158,6 +149,20 @@ const TABLE: Record<string, Operation> = {
     path: '/metrics',
     rows: rows({ read: '2xx', 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
   },
+  'DELETE /v1/tokens-file/entries/{name}/tokens': {
+    permission: 'delete:token',
+    target: null,
+    path: '/v1/tokens-file/entries/no-such-entry/tokens',
+    // The admin token only (test/security/rights-over-time.e2e.spec.ts): every token kind is refused.
+    rows: rows({
+      read: 403,
+      write: 403,
+      'exact (only the permission)': 403,
+      'scoped to the project': 403,
+      'project token of another project': 403,
+      'tokens file, confined to the project': 403,
+    }),
+  },
   'GET /v1/audit': {
     permission: 'read:audit',
     target: null,
@@ -266,6 +271,53 @@ const TABLE: Record<string, Operation> = {
   },
   ...projectTokenRoutes('/v1/project_tokens/{T}', '/v1/project_tokens/{tokenID}'),
   ...projectTokenRoutes('/v1/projects/{P}/tokens/{T}', '/v1/projects/{projectID}/tokens/{tokenID}'),
+  // Leak reports need no credential (whatever comes with one, the answer is 202).
+  'POST /v1/tokens/revoke-leaked': {
+    permission: null,
+    target: null,
+    path: '/v1/tokens/revoke-leaked',
+    body: () => ({ tokens: ['kw_nothing'] }),
+    rows: Object.fromEntries(KINDS.map((k) => [k, '2xx'])) as Record<Kind, Want>,
+  },
+  'POST /oauth2/introspect': {
+    permission: 'read:token',
+    target: null,
+    path: '/oauth2/introspect',
+    body: () => ({ token: 'kw_nothing' }),
+    rows: rows({ read: '2xx', 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
+  },
+  // Webhooks: {W} is a fresh endpoint registered by a caller confined to P (so it hears about P only).
+  'POST /v1/webhooks': {
+    permission: 'manage:webhook',
+    target: null,
+    path: '/v1/webhooks',
+    body: () => ({ url: 'http://127.0.0.1:9/table', events: ['token.expired'] }),
+    // Another project's token registers an endpoint for its own project.
+    rows: rows({ read: 403, 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
+  },
+  'GET /v1/webhooks': {
+    permission: 'manage:webhook',
+    target: null,
+    path: '/v1/webhooks',
+    rows: rows({ read: 403, 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
+  },
+  ...Object.fromEntries(
+    [
+      ['GET', '/v1/webhooks/{webhookID}', '/v1/webhooks/{W}'],
+      ['DELETE', '/v1/webhooks/{webhookID}', '/v1/webhooks/{W}'],
+      ['POST', '/v1/webhooks/{webhookID}/rotate-secret', '/v1/webhooks/{W}/rotate-secret'],
+      ['GET', '/v1/webhooks/{webhookID}/deliveries', '/v1/webhooks/{W}/deliveries'],
+    ].map(([method, label, path]) => [
+      `${method} ${label}`,
+      {
+        permission: 'manage:webhook',
+        target: null,
+        path,
+        ...(method === 'POST' ? { body: () => ({}) } : {}),
+        rows: rows({ read: 403, 'exact (only the permission)': '2xx' }),
+      } satisfies Operation,
+    ]),
+  ),
 };
 
 interface DocOperation {
@@ -283,8 +335,6 @@ const DOC_OPERATIONS = Object.entries(doc.paths).flatMap(([path, ops]) =>
 const FILE_SECRET = 'authz-table-file-token-confined-0123456789';
 const P_NAME = unique('table-p');
 
-let t: TestApp;
-let api: Client;
 let P: ProjectBody;
 let Q: ProjectBody;
 const callerTokens = new Map<Kind, string | null>();
@@ -317,6 +367,17 @@ async function tokenFor(kind: Kind, op: Operation): Promise<string | null> {
   return callerTokens.get(kind)!;
 }
 
+/** A webhook endpoint registered by the caller confined to P. */
+async function webhookOfP(): Promise<string> {
+  const res = await api.post(
+    '/v1/webhooks',
+    { url: 'http://127.0.0.1:9/table', events: ['token.expired'] },
+    { token: callerTokens.get('scoped to the project')! },
+  );
+  expect(res.status, res.text.slice(0, 300)).toBe(201);
+  return res.body.id;
+}
+
 /** Makes the targets: unscoped, writing, expiring in 1 h, so every target expires before the 2 h callers. */
 let targetMaker: string;
 const shared = new Map<string, string>();
@@ -343,10 +404,14 @@ async function targetFor(key: string, op: Operation, kind: Kind): Promise<string
   return id;
 }
 
-beforeAll(async () => {
+const t = useApp(() => {
   const file = writeTokensFile({ confined: { token: FILE_SECRET, projects: [P_NAME] } });
-  t = await startApp({ KEYWARD_TOKENS_FILE: file });
-  api = client(t.url);
+  // No cleanup pass: it would delete the expired caller token before the last cells use it.
+  return { KEYWARD_TOKENS_FILE: file, KEYWARD_CLEANUP_INTERVAL: 'off' };
+});
+const api = t.api;
+
+beforeAll(async () => {
   P = await createProject(api, P_NAME);
   Q = await createProject(api);
   callerTokens.set('none', null);
@@ -371,7 +436,6 @@ beforeAll(async () => {
   callerTokens.set('expired', (await ttlToken({ ttl: '1s' })).token);
   await new Promise((r) => setTimeout(r, 1200));
 });
-afterAll(async () => t?.close());
 
 describe('the table covers the OpenAPI document', () => {
   it('every operation of openapi/openapi.json has rows, and every row an operation', () => {
@@ -410,7 +474,9 @@ describe.each(Object.entries(TABLE).map(([key, op]) => ({ key, op })))('$key', (
     const target = op.target ? await targetFor(key, op, kind) : '';
     const before = target ? (await storedRights(t, [target])).get(target) : undefined;
     const doomed = op.path.includes('{D}') ? (await createProject(api)).id : '';
-    const fill = (s: string) => s.replaceAll('{P}', P.id).replaceAll('{T}', target).replaceAll('{D}', doomed);
+    const hook = op.path.includes('{W}') ? await webhookOfP() : '';
+    const fill = (s: string) =>
+      s.replaceAll('{P}', P.id).replaceAll('{T}', target).replaceAll('{D}', doomed).replaceAll('{W}', hook);
     const body = op.body?.();
     const res: Res = await api.call(method, fill(op.path), {
       token: await tokenFor(kind, op),

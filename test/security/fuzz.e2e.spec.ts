@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TokenCodec } from '../../src/verification/token-codec.js';
-import { ADMIN_TOKEN, client, type Client, errorOf, type Res, startApp, type TestApp } from '../support/app.js';
+import { ADMIN_TOKEN, errorOf, type Res, useApp } from '../support/app.js';
 import { ROOT } from '../support/build.js';
 
 /**
@@ -50,17 +50,16 @@ const RUNS = Number(process.env.KEYWARD_FUZZ_RUNS ?? 20);
 /** Per operation; 24 operations stay well under a minute even on a busy machine. */
 const TIME_BUDGET_MS = 1_800;
 
-let t: TestApp;
-let api: Client;
 const known: { projectId: string; tokenId: string; projectTokenId: string } = {
   projectId: '',
   tokenId: '',
   projectTokenId: '',
 };
 
+const t = useApp();
+const api = t.api;
+
 beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
   const project = await api.post('/v1/projects', { name: 'fuzz-project' });
   known.projectId = project.body.id;
   known.tokenId = (await api.post('/api-token/create', { access: 'read' })).body.id;
@@ -68,7 +67,6 @@ beforeAll(async () => {
     await api.post(`/v1/projects/${known.projectId}/tokens`, { name: 'fuzz-token', permissions: ['read:*'] })
   ).body.id;
 });
-afterAll(async () => t?.close());
 
 const resolve = (s: Schema): Schema => {
   if (s.$ref) return resolve(doc.components.schemas[s.$ref.split('/').pop()!]);

@@ -2,18 +2,17 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseService } from '../../src/database/database.service.js';
-import { ADMIN_TOKEN, client, type Client, startApp, type TestApp } from '../support/app.js';
+import { ADMIN_TOKEN, useApp } from '../support/app.js';
 
 const run = promisify(execFile);
-let t: TestApp;
-let api: Client;
 const secrets: string[] = [ADMIN_TOKEN];
 
+const t = useApp();
+const api = t.api;
+
 beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
   for (const access of ['read', 'write', 'write']) {
     const res = await api.post('/api-token/create', { access, description: 'dump me' });
     secrets.push(res.body.token);
@@ -21,7 +20,6 @@ beforeAll(async () => {
     await api.post('/api-token/list', {}, { token: res.body.token });
   }
 });
-afterAll(async () => t?.close());
 
 /** Every string that would betray a secret: the whole token and its secret part. */
 function needles(): string[] {

@@ -3,7 +3,7 @@ import { DatabaseService } from '../../src/database/database.service.js';
 import { PasswordHasher } from '../../src/verification/password-hasher.js';
 import { TokenCache } from '../../src/verification/token-cache.service.js';
 import { TokenCodec } from '../../src/verification/token-codec.js';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, type TestApp } from '../support/app.js';
+import { ADMIN_TOKEN, calyptiaErrorOf, client, type Client, startApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 /**
@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
  * failed-authentication audit rows, strict dates, and a /metrics that needs a token. Client addresses
  * come from X-Forwarded-For (KEYWARD_TRUST_PROXY).
  */
-const SLOW = 240_000;
+const SLOW = 600_000;
 const codec = new TokenCodec('kw_');
 
 let db: TestDatabase;
@@ -124,7 +124,7 @@ describe('the verification engine', () => {
             `SELECT coalesce(sum(count), 0)::int AS n FROM audit_events WHERE action = 'auth.failed' AND client_address = '192.0.2.55'`,
           );
         return Number(rows[0].n) === 10;
-      }, 10_000);
+      }, 60_000);
     },
     SLOW,
   );
@@ -182,15 +182,18 @@ describe('the verification engine', () => {
           ),
         );
       }
-      let rows: Array<{ rows: number; n: number }> = [];
       await until(async () => {
-        rows = await sql.query(
+        const rows = await sql.query(
           `SELECT count(*)::int AS rows, coalesce(sum(count), 0)::int AS n FROM audit_events WHERE action = 'auth.failed'`,
         );
-        return Number(rows[0].n) === N;
-      }, 15_000);
-      // At most 100 distinct rows a minute plus one aggregate per verdict; the run may span two minutes.
-      expect(Number(rows[0].rows)).toBeLessThanOrEqual(2 * (100 + 1));
+        return Number(rows[0].n) >= N;
+      }, 120_000);
+      // At most 100 distinct rows a minute plus one aggregate per verdict (all NOT_FOUND here).
+      const perMinute = await sql.query(
+        `SELECT date_trunc('minute', created_at) AS minute, count(*)::int AS rows FROM audit_events
+          WHERE action = 'auth.failed' GROUP BY 1`,
+      );
+      for (const m of perMinute) expect(Number(m.rows)).toBeLessThanOrEqual(100 + 1);
     },
     SLOW,
   );
@@ -205,7 +208,7 @@ describe('the verification engine', () => {
         expiresAt,
       });
       expect(res.status, expiresAt).toBe(400);
-      expect(envelopeOf(res).message, expiresAt).toMatch(/expiresAt/);
+      expect(calyptiaErrorOf(res).detail, expiresAt).toMatch(/expiresAt/);
     }
     const ok = await api.post(`/v1/projects/${project.id}/tokens`, {
       name: 'ok',

@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { createApp } from '../../src/app.factory.js';
 import { type AppConfig, loadConfig } from '../../src/config/config.schema.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -46,8 +47,58 @@ export async function startApp(env: Record<string, string> = {}, db?: TestDataba
  * A second app with other settings next to `t`: on the same PostgreSQL database, or, on PGlite (one
  * process per directory), on a database of its own.
  */
-export function startSibling(t: TestApp, env: Record<string, string>): Promise<TestApp> {
+export function startSibling(t: Pick<TestApp, 'db'>, env: Record<string, string>): Promise<TestApp> {
   return t.db.mode === 'postgres' ? startApp(env, t.db) : startApp(env);
+}
+
+/** What `useApp()` returns: the client, and the started app's fields (read them inside tests and hooks). */
+export interface UsedApp extends Omit<TestApp, 'close'> {
+  /** A client of this app (usable once the app started, i.e. in tests and later hooks). */
+  readonly api: Client;
+}
+
+/**
+ * The app for the enclosing `describe` (or the whole file, at top level): started in `beforeAll` on a
+ * database of its own (or beside another used app, see `beside`), closed in `afterAll`. Returns at once;
+ * the fields are there once the app started. `env` (or a function giving it, called in `beforeAll`)
+ * overrides the test settings of `startApp`.
+ *
+ *   const t = useApp({ KEYWARD_CLEANUP_INTERVAL: 'off' });
+ *   const api = t.api;
+ *   it('…', async () => expect((await api.get('/health/live')).status).toBe(200));
+ */
+export function useApp(
+  env: Record<string, string> | (() => Record<string, string>) = {},
+  options: { beside?: UsedApp } = {},
+): UsedApp {
+  let started: TestApp | undefined;
+  const current = (): TestApp => {
+    if (!started) throw new Error('useApp(): the app is not started yet (use it inside a test or a hook)');
+    return started;
+  };
+  beforeAll(async () => {
+    const settings = typeof env === 'function' ? env() : env;
+    started = options.beside ? await startSibling(options.beside, settings) : await startApp(settings);
+  });
+  afterAll(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  return {
+    api: client(() => current().url),
+    get url() {
+      return current().url;
+    },
+    get app() {
+      return current().app;
+    },
+    get config() {
+      return current().config;
+    },
+    get db() {
+      return current().db;
+    },
+  };
 }
 
 export interface Res<T = any> {
@@ -63,7 +114,8 @@ export interface Res<T = any> {
  * the document does not describe throws, so the test that provoked it fails. Paths the document does
  * not have (`/docs`, unknown routes) are not checked; `validate: false` opts one call out.
  */
-export function client(base: string) {
+export function client(base: string | (() => string)) {
+  const baseUrl = typeof base === 'string' ? () => base : base;
   async function call<T = any>(
     method: string,
     path: string,
@@ -88,7 +140,7 @@ export function client(base: string) {
     if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
       headers['content-type'] = 'application/json';
     }
-    const res = await fetch(base + path, { method, headers, body });
+    const res = await fetch(baseUrl() + path, { method, headers, body });
     const text = await res.text();
     let parsed: unknown = text;
     try {

@@ -31,14 +31,17 @@ export const PERMISSIONS = [
   'delete:project',
   'read:audit',
   'read:metrics',
+  'manage:webhook',
 ] as const;
 export type Perm = (typeof PERMISSIONS)[number];
 
 export const READ_RIGHTS: Perm[] = ['read:*'];
 export const WRITE_RIGHTS: Perm[] = ['create:*', 'read:*', 'update:*', 'delete:*'];
 
-/** Does `held` grant `wanted`? `<action>:*` grants every `<action>:…`; nothing else is implied. */
+/** Does `held` grant `wanted`? `<action>:*` grants every `<action>:…`; the write wildcards grant manage:webhook. */
 export function grants(held: readonly string[], wanted: string): boolean {
+  // manage:webhook has no wildcard of its own: holding the four write wildcards implies it.
+  if (wanted === 'manage:webhook' && WRITE_RIGHTS.every((p) => held.includes(p))) return true;
   return held.includes(wanted) || held.includes(`${wanted.split(':')[0]}:*`);
 }
 
@@ -91,7 +94,7 @@ export interface StoredRights {
   name: string | null;
 }
 
-export async function storedRights(t: TestApp, ids: string[]): Promise<Map<string, StoredRights>> {
+export async function storedRights(t: Pick<TestApp, 'app'>, ids: string[]): Promise<Map<string, StoredRights>> {
   const rows = await t.app.get(DatabaseService).prisma.apiToken.findMany({ where: { id: { in: ids } } });
   return new Map(
     rows.map((r) => [

@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './process.js';
 
 /**
@@ -63,6 +64,7 @@ export class PgCluster {
     readonly dir: string,
     port: number,
     private readonly asUser: string | null,
+    private readonly settings: Record<string, string> = {},
   ) {
     this.port = port;
   }
@@ -93,6 +95,35 @@ export class PgCluster {
     return cluster;
   }
 
+  /**
+   * A streaming replica of `primary` (`pg_basebackup -R`), started on its own port; `settings` are
+   * server options (e.g. `recovery_min_apply_delay: '2s'` to make it lag).
+   */
+  static async replicaOf(primary: PgCluster, settings: Record<string, string> = {}): Promise<PgCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'keyward-pg-replica-'));
+    if (primary.asUser) {
+      const ids = userIds(primary.asUser)!;
+      chownSync(dir, ids.uid, ids.gid);
+    }
+    const replica = new PgCluster(primary.bin, dir, await freePort(), primary.asUser, settings);
+    replica.run('pg_basebackup', [
+      '-D',
+      replica.dataDir,
+      '-R',
+      '--checkpoint=fast',
+      '-X',
+      'stream',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primary.port),
+      '-U',
+      'postgres',
+    ]);
+    await replica.start();
+    return replica;
+  }
+
   private run(tool: string, args: string[]): string {
     const cmd = join(this.bin, tool);
     const [file, argv] = this.asUser ? ['runuser', ['-u', this.asUser, '--', cmd, ...args]] : [cmd, args];
@@ -106,13 +137,17 @@ export class PgCluster {
       "-c listen_addresses='127.0.0.1'",
       '-c fsync=off',
       '-c max_connections=60',
+      ...Object.entries(this.settings).map(([k, v]) => `-c ${k}=${v}`),
     ].join(' ');
     this.run('pg_ctl', ['start', '-w', '-t', '30', '-D', this.dataDir, '-l', join(this.dir, 'log'), '-o', opts]);
   }
 
-  /** Fast shutdown (what an operator's `systemctl stop` does): open connections are dropped. */
-  async stop(): Promise<void> {
-    this.run('pg_ctl', ['stop', '-w', '-t', '30', '-m', 'fast', '-D', this.dataDir]);
+  /**
+   * `fast` (what an operator's `systemctl stop` does): open connections are dropped; `immediate`: the
+   * server goes away at once, as in a crash.
+   */
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    this.run('pg_ctl', ['stop', '-w', '-t', '30', '-m', mode, '-D', this.dataDir]);
   }
 
   /** The postmaster's pid (first line of postmaster.pid). */
@@ -167,4 +202,17 @@ export class PgCluster {
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** A cluster for the enclosing `describe`: created in `beforeAll`, destroyed in `afterAll`. */
+export function usePgCluster(): () => PgCluster {
+  let cluster: PgCluster | undefined;
+  beforeAll(async () => {
+    cluster = await PgCluster.create();
+  });
+  afterAll(async () => cluster?.destroy());
+  return () => {
+    if (!cluster) throw new Error('usePgCluster(): the cluster is not created yet (use it inside a test or a hook)');
+    return cluster;
+  };
 }

@@ -30,7 +30,8 @@ export interface Proc {
 export function spawnService(env: Record<string, string>, args: string[] = []): Proc {
   const child = spawn(process.execPath, [MAIN, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    // No shutdown drain unless a test asks for one (the service's default keeps the port 5 s).
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', KEYWARD_SHUTDOWN_DRAIN: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -5,13 +5,13 @@
  * `projectID` on every token. Every answer of the project-token operations is validated against the
  * document.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, client, type Client, type Res, startApp, type TestApp } from '../support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, type Client, type Res, useApp } from '../support/app.js';
 import { CalyptiaSpec, decodeCalyptiaError, nextLinkBefore } from '../support/calyptia.js';
 import { createGlobalToken, createProject, type ProjectBody, unique } from '../support/projects.js';
 
-let t: TestApp;
-let raw: Client;
+const t = useApp();
+const raw = t.api;
 let spec: CalyptiaSpec;
 let project: ProjectBody;
 /** Every answer of an operation in Calyptia's document, with what was wrong with it. */
@@ -38,16 +38,12 @@ function checked(api: Client): Client {
     delete: (path, o) => call('DELETE', path, o),
   };
 }
-let api: Client;
+const api = checked(raw);
 
 beforeAll(async () => {
   spec = new CalyptiaSpec();
-  t = await startApp();
-  raw = client(t.url);
-  api = checked(raw);
   project = await createProject(raw);
 });
-afterAll(async () => t?.close());
 
 /**
  * A project token through Calyptia's createToken, validated against the document unless it asks for

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, type Client, envelopeOf, startApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { envelopeOf, useApp } from '../support/app.js';
 import { createProject, createProjectToken } from '../support/projects.js';
 
-let t: TestApp;
-let api: Client;
-
-beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
-});
-afterAll(async () => t?.close());
+const t = useApp();
+const api = t.api;
 
 const works = async (token: string) => (await api.post('/api-token/list', {}, { token })).status;
 

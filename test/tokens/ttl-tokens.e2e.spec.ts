@@ -1,17 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, envelopeOf, useApp } from '../support/app.js';
 
 const run = promisify(execFile);
-let t: TestApp;
-let api: Client;
 
-beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
-});
-afterAll(async () => t?.close());
+const t = useApp();
+const api = t.api;
 
 const VENDOR_ACCEPT = { accept: 'Application/vnd.pkglatv1+json' };
 

@@ -84,11 +84,12 @@ http {
 
 const missing = !NGINX;
 if (missing && process.env.CI) throw new Error('nginx is not installed: .ci/run installs the Debian package `nginx`');
+const SKIP_REASON = 'skipped: no nginx binary on this machine; apt-get install -y nginx runs it';
+// The default reporter does not print the titles of skipped suites: say it on the console as well.
+if (missing) console.warn(`test/forward-auth-nginx: ${SKIP_REASON}`);
 
 describe.skipIf(missing)(
-  missing
-    ? 'nginx auth_request (skipped: no nginx binary on this machine)'
-    : 'nginx auth_request in front of an upstream',
+  missing ? `nginx auth_request (${SKIP_REASON})` : 'nginx auth_request in front of an upstream',
   () => {
     let t: TestApp;
     let dir: string;

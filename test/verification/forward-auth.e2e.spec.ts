@@ -1,25 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, client, type Client, envelopeOf, startApp, type TestApp } from '../support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, envelopeOf, useApp } from '../support/app.js';
 import { createProject, createProjectToken, type ProjectBody } from '../support/projects.js';
 
-let t: TestApp;
-let api: Client;
 let project: ProjectBody;
 let other: ProjectBody;
 let projectReader: string;
 let globalReader: string;
 let globalWriter: string;
 
+const t = useApp();
+const api = t.api;
+
 beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
   project = await createProject(api);
   other = await createProject(api);
   projectReader = (await createProjectToken(api, project.id, ['read:token'])).token;
   globalReader = (await api.post('/api-token/create', { access: 'read' })).body.token;
   globalWriter = (await api.post('/api-token/create', { access: 'write' })).body.token;
 });
-afterAll(async () => t?.close());
 
 const check = (query = '', token: string | null = ADMIN_TOKEN, header?: string, headers?: Record<string, string>) =>
   api.get(`/v1/auth/check${query}`, { token, header, headers });

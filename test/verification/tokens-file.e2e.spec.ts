@@ -1,17 +1,13 @@
 import argon2 from 'argon2';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StaticCredentials } from '../../src/verification/static-credentials.js';
 import { TokensFileError } from '../../src/verification/tokens-file/tokens-file.parser.js';
 import { TokensFileService } from '../../src/verification/tokens-file/tokens-file.service.js';
-import { client, type Client, envelopeOf, startApp, type TestApp } from '../support/app.js';
-import { DIST_MAIN, ROOT } from '../support/build.js';
+import { client, envelopeOf, startApp, useApp } from '../support/app.js';
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'keyward-tokens-file-'));
 const file = join(dir, 'tokens.json');
 const write = (doc: unknown, path = file) =>
@@ -19,28 +15,25 @@ const write = (doc: unknown, path = file) =>
 
 const ADMIN = 'named-tokens-admin-Secret-Token';
 const CI = 'ABC123XYZ789';
-let t: TestApp;
-let api: Client;
 let tokensFile: TokensFileService;
 
 /** A protected route (list needs read access); 200 means the token authenticated. */
 const list = (token: string, header = 'authorization') => api.post('/api-token/list', {}, { token, header });
 
-beforeAll(async () => {
+const t = useApp(() => {
   write({
     tokens: {
       admin: { token: ADMIN, allow_overwrite: true, allow_delete: true },
       'ci-pipeline': { token: CI, projects: ['my-project', 'other-project'] },
     },
   });
-  t = await startApp({ KEYWARD_TOKENS_FILE: file, KEYWARD_ADMIN_TOKEN: '' });
-  api = client(t.url);
+  return { KEYWARD_TOKENS_FILE: file, KEYWARD_ADMIN_TOKEN: '' };
+});
+const api = t.api;
+beforeAll(() => {
   tokensFile = t.app.get(TokensFileService);
 });
-afterAll(async () => {
-  await t?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('named-tokens file: {"tokens": ...} with X-Token', () => {
   beforeAll(async () => {
@@ -128,8 +121,10 @@ describe('project names in tokens files', () => {
       });
     }
     expect((await verify('elsewhere')).body).toMatchObject({ valid: false, code: 'FORBIDDEN' });
-    // A name counts once a project of that name exists (names resolve to ids, compared canonically).
-    expect((await verify('other-project')).body).toMatchObject({ valid: false, code: 'FORBIDDEN' });
+    // A listed name is allowed whether or not a project bears it (upload semantics); once a project is
+    // created under it, the entry reaches that project by id too.
+    expect((await verify('other-project')).body).toMatchObject({ valid: true, code: 'VALID' });
+    expect((await tokensOf(elsewhere.body.id)).status).toBe(404);
     const other = await api.post('/v1/projects', { name: 'other-project' }, { token: ADMIN, header: 'x-token' });
     expect(other.status, other.text).toBe(201);
     expect((await verify('other-project')).body).toMatchObject({ valid: true, code: 'VALID' });
@@ -285,40 +280,4 @@ describe('without a tokens file or an admin token', () => {
       await bare.close();
     }
   });
-});
-
-describe('a missing or invalid file stops the start', () => {
-  it.each([
-    ['a missing file', (p: string) => p, /keyward: tokens file .*missing\.json: does not exist/],
-    ['invalid JSON', (p: string) => (write('{"tokens": {"ci": ', p), p), /keyward: tokens file .*: not valid JSON/],
-    [
-      'a bad entry',
-      (p: string) => (write({ tokens: { ci: { token: 'abc', projects: 'my-app' } } }, p), p),
-      /keyward: tokens file .*: tokens\["ci"\]\.projects must be an array of strings/,
-    ],
-    ['a directory', () => dir, /keyward: tokens file .*: is a directory/],
-  ])(
-    'node dist/main.js --tokens with %s exits 1 naming the problem, before touching the database',
-    async (_, make, message) => {
-      const path = make(join(dir, 'missing.json'));
-      const dataDir = join(dir, 'never-created');
-      try {
-        const err = await run('node', [DIST_MAIN, '--tokens', path], {
-          cwd: ROOT,
-          env: { ...process.env, DATABASE_URL: '', KEYWARD_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' },
-          timeout: 20_000,
-        }).then(
-          () => null,
-          (e: { code: number; stderr: string }) => e,
-        );
-        expect(err).not.toBeNull();
-        expect(err!.code).toBe(1);
-        expect(err!.stderr.trim()).toMatch(message);
-        expect(err!.stderr.trim().split('\n')).toHaveLength(1);
-        expect(existsSync(dataDir)).toBe(false);
-      } finally {
-        rmSync(join(dir, 'missing.json'), { force: true });
-      }
-    },
-  );
 });

@@ -1,18 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, type Client, envelopeOf, startApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { envelopeOf, useApp } from '../support/app.js';
 
 /**
  * `POST /v1/tokens/verify` checks its body by hand (no class-validator on the hot path): these are the
  * exact 400s the DTO validation gave, field by field and message by message.
  */
-let t: TestApp;
-let api: Client;
 
-beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
-});
-afterAll(async () => t?.close());
+const t = useApp();
+const api = t.api;
 
 const TOKEN_TYPE = [
   'token must be shorter than or equal to 512 characters',
@@ -26,7 +21,7 @@ const PROJECT_TYPE = [
 ];
 const PERMISSION =
   'permission must be one of: create:*, read:*, update:*, delete:*, create:token, read:token, update:token, ' +
-  'delete:token, create:project, read:project, update:project, delete:project, read:audit';
+  'delete:token, create:project, read:project, update:project, delete:project, read:audit, read:metrics';
 
 const FIELD_CASES: Array<[string, string | undefined, Record<string, string[]>]> = [
   ['no body', undefined, { token: TOKEN_TYPE }],

@@ -7,8 +7,8 @@ import { AUDIT_ACTIONS, type AuditAction } from '../audit.actions.js';
 export class ListAuditQueryDto {
   @ApiPropertyOptional({
     description:
-      'Events by or about this credential: a token id, `admin`, `file:<name>` or `cli` (matches the actor or the target)',
-    example: '123e4567-e89b-12d3-a456-426614174000',
+      'Events by or about this credential: a token id, `admin`, `file:<name>` or `cli` (matches the actor or the target). ' +
+      'Left empty (no example), Swagger UI lists every event.',
     maxLength: 200,
   })
   @IsOptional()

@@ -106,7 +106,8 @@ export class ListProjectTokensQueryDto {
     minimum: 0,
     maximum: 2_147_483_647,
     description:
-      'Only the last (newest) N tokens: the page size. While more remain, a `Link` header names the next page.',
+      'Only the last (newest) N tokens: the page size (default KEYWARD_DEFAULT_PAGE_SIZE, 500; above 1000 served ' +
+      'as 1000). While more remain, a `Link` header names the next page.',
   })
   @IsOptional()
   @Type(() => Number)

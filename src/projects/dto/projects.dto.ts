@@ -1,12 +1,22 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+
+/** Anything but a UUID: a project reference shaped like one is always read as an id. */
+const NOT_A_UUID = /^(?!\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*$)/i;
+const NOT_A_UUID_MESSAGE = 'name must not be shaped like a UUID (project references of that shape are ids)';
 
 export class CreateProjectDto {
-  @ApiProperty({ example: 'my-project', minLength: 1, maxLength: 200, description: 'Unique; stored literally' })
+  @ApiProperty({
+    example: 'my-project',
+    minLength: 1,
+    maxLength: 200,
+    description: 'Unique; stored literally; not shaped like a UUID',
+  })
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
+  @Matches(NOT_A_UUID, { message: NOT_A_UUID_MESSAGE })
   name: string;
 }
 
@@ -18,12 +28,13 @@ export class UpdateProjectDto {
     maxLength: 200,
     type: String,
     nullable: true,
-    description: 'New name (unique); null or absent: unchanged',
+    description: 'New name (unique, not shaped like a UUID); null or absent: unchanged',
   })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
+  @Matches(NOT_A_UUID, { message: NOT_A_UUID_MESSAGE })
   name?: string | null;
 }
 

@@ -1,0 +1,33 @@
+import { Controller, Delete, HttpCode, Param } from '@nestjs/common';
+import { ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Auth, Authenticated } from '../access/access.decorators.js';
+import { Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
+import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { RevokedTreeDto } from './dto/token-tree.dto.js';
+import { TokenTreeService } from './token-tree.service.js';
+
+/** `DELETE /v1/tokens-file/entries/{name}/tokens`: revoke every token a tokens-file entry created. */
+@ApiTags('tokens file')
+@Controller('v1/tokens-file/entries')
+export class TokenTreeController {
+  constructor(private readonly service: TokenTreeService) {}
+
+  @Delete(':name/tokens')
+  @HttpCode(200)
+  @Authenticated({ permission: Permission.DeleteToken })
+  @ApiOperation({
+    operationId: 'revokeTokensFileEntryTokens',
+    summary: 'Revoke every token a tokens-file entry created, and every token below them (admin token only)',
+    description:
+      'Tokens created through a tokens-file entry are bounded by it: disabling or removing the entry and ' +
+      'reloading suspends them (DISABLED), narrowing it narrows them. This revokes them for good, whether ' +
+      'or not the entry is still in the file.',
+  })
+  @ApiParam({ name: 'name', description: 'The entry name (`tokens` key, API key `name`, or `master`)' })
+  @ApiOkResponse({ type: RevokedTreeDto })
+  @ApiForbiddenResponse({ description: 'Not the admin token', type: ErrorEnvelopeDto })
+  revoke(@Auth() caller: Principal, @Param('name') name: string): Promise<RevokedTreeDto> {
+    return this.service.revokeEntryTree(caller, name);
+  }
+}
