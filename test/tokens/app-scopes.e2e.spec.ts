@@ -49,6 +49,28 @@ describe('application scopes', () => {
     expect(list.body.find((x: { id: string }) => x.id === created.body.id).scopes).toEqual(['stations:write']);
   });
 
+  it('are bounded through the token tree: narrowing a parent narrows the scopes its children act with', async () => {
+    const project = await createProject(api);
+    const parent = await api.post(`/v1/projects/${project.id}/tokens`, {
+      name: unique('parent'),
+      permissions: ['create:*', 'read:*'],
+      scopes: ['docs:*'],
+    });
+    expect(parent.status, parent.text).toBe(201);
+    const child = await api.post(
+      `/v1/projects/${project.id}/tokens`,
+      { name: unique('child'), permissions: ['read:*'], scopes: ['docs:delete'] },
+      { token: parent.body.token, header: 'x-project-token' },
+    );
+    expect(child.status, child.text).toBe(201);
+    expect((await verify(child.body.token, { scopes: ['docs:delete'] })).body.code).toBe('VALID');
+    const narrowed = await api.patch(`/v1/project_tokens/${parent.body.id}`, { scopes: ['docs:read'] });
+    expect(narrowed.status, narrowed.text).toBe(204);
+    const after = await verify(child.body.token, { scopes: ['docs:delete'] });
+    expect(after.body.code).toBe('FORBIDDEN');
+    expect(after.body.token.scopes).toEqual([]);
+  });
+
   it('rejects malformed scopes and more than 64 with a 400', async () => {
     for (const scopes of [['has space'], ['a::b'], [':x'], ['*:x'], ['x'.repeat(101)], [7]]) {
       const res = await publisherToken({ scopes });
