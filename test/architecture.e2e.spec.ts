@@ -183,6 +183,13 @@ const RIGHTS_COMPARISON_EXCEPTIONS: Record<string, string> = {
   // to become a scope filter the policy hands them.
   'src/projects/projects.repository.ts: inScope()': 'project read narrowed to the caller scope',
   'src/tokens/tokens.repository.ts: inScope()': 'project-token list narrowed to the caller scope',
+  // TTL tokens: a requested project outside the caller's scope is refused like one that does not exist;
+  // to become a policy rule (`grantWithin` answering the same for both).
+  'src/tokens/ttl-tokens.service.ts: inScope()': 'requested projects inside the caller scope',
+  // Webhook endpoints inherit their creator's project scope and hear only about tokens inside it; to
+  // become a policy rule (`maySee` over an endpoint's scope).
+  'src/webhooks/webhook-events.service.ts: scopeWithin()': 'token event inside the endpoint scope',
+  'src/webhooks/webhooks.service.ts: scopeWithin()': 'endpoint visible inside the caller scope',
 };
 
 /** Files named `*.controller.ts` and the repositories (`*.repository.ts` or `…Repository`) each imports. */

@@ -28,6 +28,7 @@ export const TAGS: Array<[name: string, description: string]> = [
   ['projects', 'Calyptia-style projects: the containers project tokens belong to.'],
   ['project tokens', 'Calyptia-style project tokens: REST routes for tokens confined to one project.'],
   ['rotation', 'A new secret for the same token, with an optional grace period for the previous one.'],
+  ['tokens by owner', 'Every token of one owner (your id for a customer or service) revoked or disabled in one call.'],
   ['tokens file', 'The tokens created through an operator tokens-file entry (admin token only).'],
   ['verification', 'Other services delegate their token checks here: always 200 with a verdict code.'],
   ['health', 'Liveness (public) and readiness (database checked).'],

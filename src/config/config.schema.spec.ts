@@ -3,14 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, configSchema, loadConfig } from './config.schema.js';
 
 const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const reference = readFileSync(new URL('../../docs/operations/configuration.md', import.meta.url), 'utf8');
 const keys = Object.keys(configSchema.shape);
 
 describe('configuration', () => {
-  it('.env.example and the README list every variable', () => {
+  it('.env.example and the configuration reference list every variable', () => {
     const listed = [...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]);
     expect(listed.sort()).toEqual([...keys].sort());
-    for (const key of keys) expect(readme, key).toContain(`\`${key}\``);
+    for (const key of keys) expect(reference, key).toContain(`\`${key}\``);
   });
 
   it('.env.example values give the defaults', () => {

@@ -1,5 +1,12 @@
 import { Controller, Delete, HttpCode, Param } from '@nestjs/common';
-import { ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiForbiddenResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
@@ -26,6 +33,7 @@ export class TokenTreeController {
   })
   @ApiParam({ name: 'name', description: 'The entry name (`tokens` key, API key `name`, or `master`)' })
   @ApiOkResponse({ type: RevokedTreeDto })
+  @ApiBadRequestResponse({ description: 'The entry name is not a well-formed URL segment', type: ErrorEnvelopeDto })
   @ApiForbiddenResponse({ description: 'Not the admin token', type: ErrorEnvelopeDto })
   revoke(@Auth() caller: Principal, @Param('name') name: string): Promise<RevokedTreeDto> {
     return this.service.revokeEntryTree(caller, name);

@@ -45,6 +45,8 @@ const NOT_IN_OPENAPI = new Set(['GET /docs', 'GET /openapi.json', 'GET /openapi.
 /** Names that look like configuration but are not the service's: shell and compose variables, test knobs. */
 const NOT_CONFIG = new Set([
   'KEYWARD_URL', // the quick start's shell variable
+  'KEYWARD_TOKEN', // a guide's shell variable holding a token
+  'KEYWARD_WEBHOOK_SECRET', // the webhook guide's receiver: its endpoint's signing secret
   'KEYWARD_BIND', // docker-compose.yml: where the port is published
   'KEYWARD_PORT', // docker-compose.yml: the published port
   'KEYWARD_CHROMIUM', // the browser test's chromium binary

@@ -203,6 +203,24 @@ const TABLE: Record<string, Operation> = {
     body: () => ({ token: 'kw_nothing' }),
     rows: rows({ read: '2xx', 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
   },
+  // An owner nobody uses: every holder of the permission gets 200 with nothing done.
+  ...Object.fromEntries(
+    (
+      [
+        ['revoke-by-owner', 'delete:token'],
+        ['disable-by-owner', 'update:token'],
+      ] as const
+    ).map(([action, permission]) => [
+      `POST /v1/tokens/${action}`,
+      {
+        permission,
+        target: null,
+        path: `/v1/tokens/${action}`,
+        body: () => ({ owner: 'owner-nobody-uses' }),
+        rows: rows({ read: 403, 'exact (only the permission)': '2xx', 'project token of another project': '2xx' }),
+      } satisfies Operation,
+    ]),
+  ),
   'POST /v1/tokens/{tokenID}/rotate': {
     permission: 'update:token',
     target: 'global token',

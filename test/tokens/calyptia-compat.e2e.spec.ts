@@ -274,15 +274,16 @@ describe('PATCH and DELETE /v1/projects/{projectID}', () => {
     expect((await raw.post('/v1/projects', { name: a.name })).status).toBe(201);
   });
 
-  it('needs update:project inside the project', async () => {
+  it('needs update:project and a caller confined to no project (a name conflict would reveal other projects)', async () => {
     const p = await createProject(raw);
     const reader = await mint(p.id, ['read:*', 'update:token']);
     const denied = await api.patch(`/v1/projects/${p.id}`, { name: unique() }, pt(reader.token));
     expect(denied.status).toBe(403);
     const updater = await mint(p.id, ['update:project']);
-    expect((await api.patch(`/v1/projects/${p.id}`, { name: unique() }, pt(updater.token))).status).toBe(204);
+    expect((await api.patch(`/v1/projects/${p.id}`, { name: unique() }, pt(updater.token))).status).toBe(403);
     const other = await createProject(raw);
     expect((await api.patch(`/v1/projects/${other.id}`, { name: unique() }, pt(updater.token))).status).toBe(404);
+    expect((await raw.patch(`/v1/projects/${p.id}`, { name: unique() })).status).toBe(204);
   });
 
   it('deletes: 200 {deleted, deletedAt}, its tokens stop at once, the project is gone and its name free', async () => {

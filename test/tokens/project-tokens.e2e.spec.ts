@@ -51,9 +51,15 @@ describe('Calyptia-style documented fetch examples, run verbatim (host, {project
         'enabled',
         'expiresAt',
         'id',
+        'meta',
         'name',
+        'owner',
         'permissions',
         'projectID',
+        'ratelimit',
+        'refill',
+        'remaining',
+        'scopes',
         'token',
       ]);
       expect(created).toMatchObject({ name: 'new-token', permissions: ['create:*'] });
@@ -253,9 +259,15 @@ describe('GET /v1/projects/{projectID}/tokens', () => {
         'enabled',
         'expiresAt',
         'id',
+        'meta',
         'name',
+        'owner',
         'permissions',
         'projectID',
+        'ratelimit',
+        'refill',
+        'remaining',
+        'scopes',
         'token',
       ]);
       expect(made.map((m) => m.token)).not.toContain(x.token);

@@ -21,7 +21,7 @@ const PROJECT_TYPE = [
 ];
 const PERMISSION =
   'permission must be one of: create:*, read:*, update:*, delete:*, create:token, read:token, update:token, ' +
-  'delete:token, create:project, read:project, update:project, delete:project, read:audit, read:metrics';
+  'delete:token, create:project, read:project, update:project, delete:project, read:audit, read:metrics, manage:webhook';
 
 const FIELD_CASES: Array<[string, string | undefined, Record<string, string[]>]> = [
   ['no body', undefined, { token: TOKEN_TYPE }],
