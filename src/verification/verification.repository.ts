@@ -40,17 +40,18 @@ export class VerificationRepository {
    * token by every ancestor's current state. A token created by a configured credential has none.
    */
   async findWithAncestors(lookupId: string): Promise<TokenWithAncestors | null> {
-    const rows = await this.db.sql.prepared(
-      'token_with_ancestors',
-      `WITH RECURSIVE c AS (
+    const text = `WITH RECURSIVE c AS (
          SELECT t.*, 0 AS tree_depth FROM api_tokens t WHERE t.lookup_id = $1
          UNION ALL
          SELECT p.*, c.tree_depth + 1 FROM c JOIN api_tokens p ON p.id = ${PARENT_ID}
           WHERE c.tree_depth < ${MAX_TREE_DEPTH}
        )
-       SELECT * FROM c ORDER BY tree_depth`,
-      [lookupId],
-    );
+       SELECT * FROM c ORDER BY tree_depth`;
+    // A replica when one is configured and has replayed every change this instance was told of, for the
+    // token and each of its ancestors (a revoked ancestor is never read as live from a lagging replica).
+    const rows =
+      (await this.db.replicaReads.read(text, [lookupId], (r) => String(r.id))) ??
+      (await this.db.sql.prepared('token_with_ancestors', text, [lookupId]));
     if (!rows.length) return null;
     const [row, ...ancestors] = rows.map((r) => camelRow<TokenRow>(r, 'tree_depth'));
     return { row, ancestors };

@@ -18,7 +18,9 @@ interface Instance {
 }
 
 async function counter(base: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const families = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+  const families = parsePrometheus(
+    await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text(),
+  );
   return (families.get(name)?.samples ?? [])
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((n, s) => n + s.value, 0);

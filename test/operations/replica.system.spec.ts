@@ -13,7 +13,9 @@ const ADMIN = 'replica-test-admin-token-0123456789';
 const DELAY_MS = 3000;
 
 async function counter(base: string, name: string, labels: Record<string, string>): Promise<number> {
-  const families = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+  const families = parsePrometheus(
+    await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text(),
+  );
   return (families.get(name)?.samples ?? [])
     .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((n, s) => n + s.value, 0);
