@@ -145,21 +145,26 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     const origin = this.origin();
     this.notify(event, origin, cascade);
     try {
-      await this.repo.insert({
-        action: event.action,
-        actor: typeof event.actor === 'string' ? event.actor : event.actor.id,
-        targetType: event.target?.type ?? null,
-        targetId: event.target?.id ?? null,
-        projectId: event.target?.projectId ?? null,
-        clientAddress: origin.clientAddress,
-        userAgent: origin.userAgent,
-        traceId: origin.traceId,
-        outcome: event.outcome ?? 'success',
-        details: event.details ?? undefined,
-      });
+      await this.repo.insert(this.rowOf(event, origin));
     } catch (err) {
       this.logger.error(`audit event ${event.action} not written: ${(err as Error).message}`);
     }
+  }
+
+  /** The stored row of one event, with the request it came from. */
+  private rowOf(event: AuditRecord, origin: RequestOrigin) {
+    return {
+      action: event.action,
+      actor: typeof event.actor === 'string' ? event.actor : event.actor.id,
+      targetType: event.target?.type ?? null,
+      targetId: event.target?.id ?? null,
+      projectId: event.target?.projectId ?? null,
+      clientAddress: origin.clientAddress,
+      userAgent: origin.userAgent,
+      traceId: origin.traceId,
+      outcome: event.outcome ?? 'success',
+      details: event.details ?? undefined,
+    };
   }
 
   /** Several events of one action at once (one statement), e.g. every token a project deletion ended. */
@@ -167,20 +172,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     if (!events.length) return;
     const origin = this.origin();
     try {
-      await this.repo.insertMany(
-        events.map((event) => ({
-          action: event.action,
-          actor: typeof event.actor === 'string' ? event.actor : event.actor.id,
-          targetType: event.target?.type ?? null,
-          targetId: event.target?.id ?? null,
-          projectId: event.target?.projectId ?? null,
-          clientAddress: origin.clientAddress,
-          userAgent: origin.userAgent,
-          traceId: origin.traceId,
-          outcome: event.outcome ?? 'success',
-          details: event.details ?? undefined,
-        })),
-      );
+      await this.repo.insertMany(events.map((event) => this.rowOf(event, origin)));
     } catch (err) {
       this.logger.error(`${events.length} audit events ${events[0].action} not written: ${(err as Error).message}`);
     }
