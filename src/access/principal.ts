@@ -41,6 +41,12 @@ export interface Principal {
    * auth answer for these names whether or not a project bears them (upload semantics).
    */
   projectNames?: readonly string[];
+  /**
+   * Stored tokens only: the projects the token itself was created in, before its ancestors narrowed
+   * them (`projects`). Who may see the token is decided by these: an ancestor narrowed to no project
+   * must not make its descendants visible to every caller.
+   */
+  home?: Scope;
   flags?: TokenFlags;
   /** Application scopes it holds (see app-scopes.ts); `*` = every scope. */
   scopes: readonly string[];

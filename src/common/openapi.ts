@@ -275,6 +275,7 @@ function describeRequiredPermissions(document: OpenAPIObject): void {
 const FROM_CREATE = 'the `id` from the answer of `POST /publisher.v1/api-token/create` (or from `list`)';
 const FROM_PROJECT = 'the `id` from the answer of `POST /v1/projects`';
 const FROM_PROJECT_TOKEN = 'the `id` from the answer of `POST /v1/projects/{projectID}/tokens`';
+const FROM_WEBHOOK = 'the `id` from the answer of `POST /v1/webhooks`';
 
 /**
  * Operations whose prefilled example needs a value from an earlier answer (an id, a secret): what to
@@ -288,6 +289,11 @@ export const COPY_BEFORE_EXECUTE: Record<string, string> = {
   'POST /v1/tokens/{tokenID}/rotate': `put ${FROM_CREATE} in \`tokenID\``,
   'POST /v1/tokens/verify':
     'put the `token` from the answer of `POST /publisher.v1/api-token/create` in `token`; the example `project` is the one `POST /v1/projects` creates',
+  'POST /oauth2/introspect': 'put the `token` from the answer of `POST /publisher.v1/api-token/create` in `token`',
+  'GET /v1/webhooks/{webhookID}': `put ${FROM_WEBHOOK} in \`webhookID\``,
+  'DELETE /v1/webhooks/{webhookID}': `put ${FROM_WEBHOOK} in \`webhookID\``,
+  'GET /v1/webhooks/{webhookID}/deliveries': `put ${FROM_WEBHOOK} in \`webhookID\``,
+  'POST /v1/webhooks/{webhookID}/rotate-secret': `put ${FROM_WEBHOOK} in \`webhookID\``,
   'GET /v1/projects/{projectID}': `put ${FROM_PROJECT} in \`projectID\``,
   'PATCH /v1/projects/{projectID}': `put ${FROM_PROJECT} in \`projectID\``,
   'DELETE /v1/projects/{projectID}': `put ${FROM_PROJECT} in \`projectID\``,

@@ -31,7 +31,11 @@ export class TokenTreeController {
       'reloading suspends them (DISABLED), narrowing it narrows them. This revokes them for good, whether ' +
       'or not the entry is still in the file.',
   })
-  @ApiParam({ name: 'name', description: 'The entry name (`tokens` key, API key `name`, or `master`)' })
+  @ApiParam({
+    name: 'name',
+    description: 'The entry name (`tokens` key, API key `name`, or `master`)',
+    example: 'ci-deploy',
+  })
   @ApiOkResponse({ type: RevokedTreeDto })
   @ApiBadRequestResponse({ description: 'The entry name is not a well-formed URL segment', type: ErrorEnvelopeDto })
   @ApiForbiddenResponse({ description: 'Not the admin token', type: ErrorEnvelopeDto })

@@ -131,6 +131,7 @@ export function effectiveState(
   }
   const principal: Principal = {
     ...own,
+    home: own.projects,
     permissions: normalizePermissions(permissions),
     access: accessOf(permissions),
     projects,

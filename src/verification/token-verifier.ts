@@ -189,7 +189,9 @@ export class TokenVerifier {
     const found = await this.identify(presented, ask.clientAddress, now);
     const subject = found.principal;
     if (!subject) return { code: 'NOT_FOUND' };
-    if (ask.visibleTo && !maySee(ask.visibleTo, subject).allowed) return { code: 'NOT_FOUND' };
+    // Visibility goes by where the token lives, not by what its ancestors left it.
+    const home = { projects: subject.home === undefined ? subject.projects : subject.home };
+    if (ask.visibleTo && !maySee(ask.visibleTo, home).allowed) return { code: 'NOT_FOUND' };
     if (found.code !== 'VALID') return { code: found.code, principal: subject };
     const allowed =
       (!ask.permission || grants(subject.permissions, ask.permission)) &&

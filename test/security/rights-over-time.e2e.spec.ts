@@ -285,6 +285,30 @@ describe('renames and deletes', () => {
     expect((await verify(CI_SECRET, { project: UPLOAD_NAME })).code).toBe('VALID');
   });
 
+  it('a token whose tokens-file root lost its project (renamed away) stays invisible to other projects, live or revoked', async () => {
+    const name = unique('left-behind');
+    const secret = 'rights-over-time-left-behind-token-0123456789';
+    await reloadFile({ ...FILE_ENTRIES, 'left-behind': { token: secret, projects: [name], access: 'write' } });
+    try {
+      const A = await createProject(api, name);
+      const child = await createProjectToken(api, A.id, ['read:token'], { token: secret });
+      // The admin renames A: the entry no longer reaches it, so the child's effective projects are none.
+      expect((await api.patch(`/v1/projects/${A.id}`, { name: unique('renamed') })).status).toBe(204);
+      const outsider = await createProjectToken(api, Q.id, ['read:token']);
+      const seenBy = async (token: string) =>
+        (await api.post('/v1/tokens/verify', { token }, { token: outsider.token })).body.code as string;
+      const introspected = async (token: string) =>
+        (await api.post('/oauth2/introspect', { token }, { token: outsider.token })).body as { active: boolean };
+      expect(await seenBy(child.token)).toBe('NOT_FOUND');
+      expect(await introspected(child.token)).toEqual({ active: false });
+      expect((await api.delete(`/v1/project_tokens/${child.id}`)).status).toBe(204);
+      expect(await seenBy(child.token)).toBe('NOT_FOUND');
+      expect((await verify(child.token)).code).toBe('REVOKED'); // the admin sees it
+    } finally {
+      await reloadFile(FILE_ENTRIES);
+    }
+  });
+
   it('a project delete by a delete:project-only token audits every token it revokes', async () => {
     const A = await createProject(api);
     const strong = await createProjectToken(api, A.id, ['create:*', 'read:*', 'update:*', 'delete:*']);
