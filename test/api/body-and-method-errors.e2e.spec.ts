@@ -1,16 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, useApp } from '../support/app.js';
 
 /**
  * Body and method errors as the OpenAPI document states them: 415 with one message for any body that is
  * not JSON (any other media type, or none), 405 with `Allow` for a known path asked with another method.
  * Each in its path's error dialect (Publisher envelope, or Calyptia's string `error`).
  */
-let t: TestApp;
-beforeAll(async () => {
-  t = await startApp();
-}, 180_000);
-afterAll(async () => t?.close());
+const t = useApp();
 
 const UNSUPPORTED = 'Unsupported Content-Type: send application/json';
 

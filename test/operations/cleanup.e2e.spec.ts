@@ -6,7 +6,7 @@ import { CleanupRepository } from '../../src/cleanup/cleanup.repository.js';
 import { CLEANUP_INTERVAL_NAME, type CleanupPass, CleanupService } from '../../src/cleanup/cleanup.service.js';
 import { DatabaseService } from '../../src/database/database.service.js';
 import type { Prisma } from '../../src/generated/prisma/client.js';
-import { client, envelopeOf, startApp, type TestApp } from '../support/app.js';
+import { client, envelopeOf, startApp, type TestApp, useApp } from '../support/app.js';
 import { createTestDatabase, TEST_DB_MODE, type TestDatabase } from '../support/db.js';
 
 const ago = (ms: number) => new Date(Date.now() - ms);
@@ -15,7 +15,10 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 /** Setup only: writes a token row as it would look at some point of its life (not a usable secret). */
-async function insert(t: TestApp, data: Partial<Prisma.ApiTokenUncheckedCreateInput> = {}): Promise<string> {
+async function insert(
+  t: Pick<TestApp, 'app'>,
+  data: Partial<Prisma.ApiTokenUncheckedCreateInput> = {},
+): Promise<string> {
   const id = randomUUID();
   await t.app.get(DatabaseService).prisma.apiToken.create({
     data: {
@@ -32,7 +35,7 @@ async function insert(t: TestApp, data: Partial<Prisma.ApiTokenUncheckedCreateIn
   return id;
 }
 
-async function ids(t: TestApp, among: string[]): Promise<string[]> {
+async function ids(t: Pick<TestApp, 'app'>, among: string[]): Promise<string[]> {
   const rows = await t.app
     .get(DatabaseService)
     .prisma.apiToken.findMany({ where: { id: { in: among } }, select: { id: true } });
@@ -48,11 +51,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 }
 
 describe('scheduled cleanup', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startApp({ KEYWARD_CLEANUP_INTERVAL: '1s', KEYWARD_REVOKED_RETENTION: '1d' });
-  });
-  afterAll(async () => t?.close());
+  const t = useApp({ KEYWARD_CLEANUP_INTERVAL: '1s', KEYWARD_REVOKED_RETENTION: '1d' });
 
   it('removes expired, used single-use and long-revoked tokens on its own, and keeps the rest', async () => {
     const api = client(t.url);
@@ -122,15 +121,11 @@ describe('scheduled cleanup', () => {
 });
 
 describe('runOnce', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startApp({
-      KEYWARD_CLEANUP_INTERVAL: 'off',
-      KEYWARD_CLEANUP_BATCH_SIZE: '5',
-      KEYWARD_REVOKED_RETENTION: '0',
-    });
+  const t = useApp({
+    KEYWARD_CLEANUP_INTERVAL: 'off',
+    KEYWARD_CLEANUP_BATCH_SIZE: '5',
+    KEYWARD_REVOKED_RETENTION: '0',
   });
-  afterAll(async () => t?.close());
 
   it('removes a backlog larger than the batch size in one pass, batch by batch, and is idempotent', async () => {
     const svc = t.app.get(CleanupService);

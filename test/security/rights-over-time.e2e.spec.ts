@@ -6,10 +6,10 @@
  * SECURITY.md names these tests next to the invariants they hold.
  */
 import { writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseService } from '../../src/database/database.service.js';
 import { TokensFileService } from '../../src/verification/tokens-file/tokens-file.service.js';
-import { client, type Client, startApp, type TestApp } from '../support/app.js';
+import { useApp } from '../support/app.js';
 import { writeTokensFile } from '../support/authz.js';
 import { TEST_DB_MODE } from '../support/db.js';
 import { createProject, createProjectToken, type ProjectBody, unique } from '../support/projects.js';
@@ -20,9 +20,6 @@ const UPLOAD_NAME = unique('docs-upload');
 /** Concurrent create-child ∥ revoke-parent pairs (really concurrent on PostgreSQL; PGlite runs one at a time). */
 const PAIRS = TEST_DB_MODE === 'pglite' ? 30 : 100;
 
-let t: TestApp;
-let api: Client;
-let file: string;
 let P: ProjectBody;
 let Q: ProjectBody;
 
@@ -38,6 +35,10 @@ const FILE_ENTRIES: Record<string, FileEntry> = {
   'ci-deploy': { token: CI_SECRET, projects: ['my-app', UPLOAD_NAME], access: 'write' },
   writer: { token: WRITER_SECRET, access: 'write' },
 };
+const file = writeTokensFile({});
+writeFileSync(file, JSON.stringify({ tokens: FILE_ENTRIES }), { mode: 0o600 });
+const t = useApp({ KEYWARD_TOKENS_FILE: file });
+const api = t.api;
 
 /** Runs `n` tasks, WAVE at a time (the argon2 queue of one test process is bounded). */
 const WAVE = 16;
@@ -76,14 +77,9 @@ async function verify(token: string, extra: Record<string, unknown> = {}) {
 }
 
 beforeAll(async () => {
-  file = writeTokensFile({});
-  writeFileSync(file, JSON.stringify({ tokens: FILE_ENTRIES }), { mode: 0o600 });
-  t = await startApp({ KEYWARD_TOKENS_FILE: file });
-  api = client(t.url);
   P = await createProject(api);
   Q = await createProject(api);
 }, 180_000);
-afterAll(async () => t?.close());
 
 describe('project references', () => {
   it('a project name shaped like a project id is refused, so an id never names two projects', async () => {

@@ -1,17 +1,11 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { scopesGrant } from '../../src/access/app-scopes.js';
-import { client, type Client, errorOf, startApp, type TestApp } from '../support/app.js';
+import { errorOf, useApp } from '../support/app.js';
 import { createProject, unique } from '../support/projects.js';
 
-let t: TestApp;
-let api: Client;
-
-beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
-});
-afterAll(async () => t?.close());
+const t = useApp();
+const api = t.api;
 
 const verify = (token: string, extra: Record<string, unknown> = {}) =>
   api.post('/v1/tokens/verify', { token, ...extra });

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, type Client, startApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { useApp } from '../support/app.js';
 import { createProject, unique } from '../support/projects.js';
 
-let t: TestApp;
-let api: Client;
-
-beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
-});
-afterAll(async () => t?.close());
+const t = useApp();
+const api = t.api;
 
 const create = async (body: Record<string, unknown>, token?: string) =>
   api.post('/api-token/create', { access: 'read', ...body }, { token });

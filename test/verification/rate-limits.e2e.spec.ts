@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, type Client, startApp, startSibling, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { client, startSibling, useApp } from '../support/app.js';
 
-let t: TestApp;
-let api: Client;
-
-beforeAll(async () => {
-  t = await startApp();
-  api = client(t.url);
-});
-afterAll(async () => t?.close());
+const t = useApp();
+const api = t.api;
 
 const create = async (body: Record<string, unknown>) => {
   const res = await api.post('/api-token/create', { access: 'read', ...body });

@@ -3,14 +3,14 @@
  * (`oauth4webapi`) against the real app on loopback, plus the protocol's edges over plain HTTP.
  */
 import * as oauth from 'oauth4webapi';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TokenCodec } from '../../src/verification/token-codec.js';
-import { client, type Client, startApp, type TestApp } from '../support/app.js';
+import { useApp } from '../support/app.js';
 import { createProject, createProjectToken } from '../support/projects.js';
 
 describe('POST /oauth2/introspect', () => {
-  let t: TestApp;
-  let api: Client;
+  const t = useApp();
+  const api = t.api;
   let gateway: string;
   let as: oauth.AuthorizationServer;
   const rp: oauth.Client = { client_id: 'gateway' };
@@ -34,12 +34,9 @@ describe('POST /oauth2/introspect', () => {
   };
 
   beforeAll(async () => {
-    t = await startApp();
-    api = client(t.url);
     gateway = (await created({ ttl: '2h', permissions: ['read:token'] })).token;
     as = { issuer: t.url, introspection_endpoint: `${t.url}/oauth2/introspect` };
   });
-  afterAll(async () => t?.close());
 
   it('describes an active token: active, client_id, exp, iat, token_type (no scope while it has none)', async () => {
     const before = Math.floor(Date.now() / 1000);

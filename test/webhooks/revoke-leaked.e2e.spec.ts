@@ -9,14 +9,14 @@ import { LeakedTokensService } from '../../src/leaks/leaked-tokens.service.js';
 import { PasswordHasher } from '../../src/verification/password-hasher.js';
 import { TokenCodec } from '../../src/verification/token-codec.js';
 import { WebhookEventsService } from '../../src/webhooks/webhook-events.service.js';
-import { client, type Client, startApp, type TestApp } from '../support/app.js';
+import { client, startApp, useApp } from '../support/app.js';
 import { Receiver } from './receiver.js';
 
 const PATH = '/v1/tokens/revoke-leaked';
 
 describe('POST /v1/tokens/revoke-leaked', () => {
-  let t: TestApp;
-  let api: Client;
+  const t = useApp({ KEYWARD_WEBHOOK_POLL_INTERVAL: '50ms', KEYWARD_WEBHOOK_EXPIRY_SCAN: 'off' });
+  const api = t.api;
   let receiver: Receiver;
 
   const settle = async () => {
@@ -32,14 +32,11 @@ describe('POST /v1/tokens/revoke-leaked', () => {
     (await api.post('/api-token/list', {})).body.data.find((r: { id: string }) => r.id === id)?.status;
 
   beforeAll(async () => {
-    t = await startApp({ KEYWARD_WEBHOOK_POLL_INTERVAL: '50ms', KEYWARD_WEBHOOK_EXPIRY_SCAN: 'off' });
-    api = client(t.url);
     receiver = await Receiver.start();
     const hook = await api.post('/v1/webhooks', { url: receiver.url, events: ['token.leaked', 'token.revoked'] });
     receiver.secret = hook.body.secret;
   });
   afterAll(async () => {
-    await t?.close();
     await receiver?.close();
   });
 

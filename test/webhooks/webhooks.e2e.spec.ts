@@ -3,10 +3,10 @@
  * receiver that checks every signature with the `standardwebhooks` package, retries with backoff, the
  * delivery log, expiry reminders sent once per lead time, and deliveries that survive a restart.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DatabaseService } from '../../src/database/database.service.js';
 import { WebhookEventsService } from '../../src/webhooks/webhook-events.service.js';
-import { ADMIN_TOKEN, client, type Client, startApp, type TestApp } from '../support/app.js';
+import { ADMIN_TOKEN, client, type Client, startApp, type TestApp, useApp } from '../support/app.js';
 import { createProject, createProjectToken } from '../support/projects.js';
 import { Receiver } from './receiver.js';
 
@@ -32,8 +32,8 @@ async function publisherToken(api: Client, body: Record<string, unknown>, token 
 }
 
 describe('webhooks', () => {
-  let t: TestApp;
-  let api: Client;
+  const t = useApp(ENV);
+  const api = t.api;
   const receivers: Receiver[] = [];
   const receiver = async () => {
     const r = await Receiver.start();
@@ -41,12 +41,7 @@ describe('webhooks', () => {
     return r;
   };
 
-  beforeAll(async () => {
-    t = await startApp(ENV);
-    api = client(t.url);
-  });
   afterAll(async () => {
-    await t?.close();
     await Promise.all(receivers.map((r) => r.close()));
   });
 
