@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PERMISSIONS } from '../../src/access/permissions.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
 import {
@@ -11,7 +11,7 @@ import {
   renderConfiguration,
   renderRouteBlocks,
 } from '../../src/scripts/docs.js';
-import { startApp, type TestApp } from '../support/app.js';
+import { useApp } from '../support/app.js';
 import { TEST_DB_MODE } from '../support/db.js';
 import { ROOT } from '../support/process.js';
 
@@ -114,15 +114,13 @@ describe('docs/ covers the configuration', () => {
 });
 
 describe('docs/ covers the metrics', () => {
-  let t: TestApp;
+  const t = useApp();
   let registered: string[];
   beforeAll(async () => {
-    t = await startApp();
     registered = (await t.app.get(MetricsService).registry.getMetricsAsJSON())
       .map((m) => m.name)
       .filter((name) => name.startsWith('keyward_'));
   }, 180_000);
-  afterAll(async () => t?.close());
 
   it('every keyward_ metric of the registry is in docs/operations/metrics.md', () => {
     const page = readFileSync(join(DOCS, 'operations/metrics.md'), 'utf8');

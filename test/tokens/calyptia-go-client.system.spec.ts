@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, client, startApp, type TestApp } from '../support/app.js';
+import { ADMIN_TOKEN, client, useApp } from '../support/app.js';
 import { createProject } from '../support/projects.js';
 
 const run = promisify(execFile);
@@ -27,15 +27,13 @@ function hasGo(): boolean {
 const GO = hasGo();
 
 describe.skipIf(!GO)('Calyptia-style Go client (skipped where no Go toolchain is installed)', () => {
-  let t: TestApp;
+  const t = useApp();
   let work: string;
 
   beforeAll(async () => {
-    t = await startApp();
     work = mkdtempSync(join(tmpdir(), 'keyward-go-'));
   });
   afterAll(async () => {
-    await t?.close();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 

@@ -5,7 +5,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, startApp, type TestApp } from '../support/app.js';
+import { client, useApp } from '../support/app.js';
 import { createProject, createProjectToken } from '../support/projects.js';
 
 /**
@@ -91,7 +91,7 @@ if (missing) console.warn(`test/forward-auth-nginx: ${SKIP_REASON}`);
 describe.skipIf(missing)(
   missing ? `nginx auth_request (${SKIP_REASON})` : 'nginx auth_request in front of an upstream',
   () => {
-    let t: TestApp;
+    const t = useApp();
     let dir: string;
     let upstream: Server;
     let upstreamHits: Array<{ url?: string; tokenId?: string; authorization?: string }>;
@@ -103,7 +103,6 @@ describe.skipIf(missing)(
     let projectId: string;
 
     beforeAll(async () => {
-      t = await startApp();
       const api = client(t.url);
       reader = (await api.post('/api-token/create', { access: 'read' })).body.token;
       writer = (await api.post('/api-token/create', { access: 'write' })).body.token;
@@ -153,7 +152,6 @@ describe.skipIf(missing)(
         await exited;
       }
       await new Promise((r) => upstream?.close(r));
-      await t?.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
