@@ -171,6 +171,9 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   async recordMany(events: readonly AuditRecord[]): Promise<void> {
     if (!events.length) return;
     const origin = this.origin();
+    // Each one is an action of its own for the observers (webhooks announce every token a project
+    // deletion revoked), like record().
+    for (const event of events) this.notify(event, origin);
     try {
       await this.repo.insertMany(events.map((event) => this.rowOf(event, origin)));
     } catch (err) {

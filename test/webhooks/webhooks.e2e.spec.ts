@@ -58,6 +58,20 @@ describe('webhooks', () => {
     expect(one.text).not.toContain(hook.secret);
   });
 
+  it('announces token.revoked for every token a project deletion revokes', async () => {
+    const r = await receiver();
+    await register(api, r, ['token.revoked']);
+    const project = await createProject(api);
+    const strong = await createProjectToken(api, project.id, ['create:*', 'read:*']);
+    const below = await createProjectToken(api, project.id, ['read:token'], { token: strong.token });
+    expect((await api.delete(`/v1/projects/${project.id}`)).status).toBe(200);
+    await t.app.get(WebhookEventsService).settled();
+    await r.until(() => r.of('token.revoked').length >= 2);
+    const announced = r.of('token.revoked').map((c) => c.verified!.data.token.id as string);
+    expect(announced.sort()).toEqual([strong.id, below.id].sort());
+    expect(r.calls.every((c) => c.verified !== null)).toBe(true);
+  });
+
   it('refuses bad endpoints and unknown events with 400', async () => {
     for (const body of [
       { url: 'ftp://example.com/x', events: ['token.created'] },
