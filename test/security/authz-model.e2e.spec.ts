@@ -78,6 +78,8 @@ interface MTok {
   name: string | null;
   perms: Perm[];
   scope: Scope;
+  /** Application scopes it holds itself (`*` every scope, `x:*` every scope under `x:`). */
+  appScopes: string[];
   expiresAt: number | null;
   singleUse: boolean;
   /** Single-use consumption: certainly not, certainly, or perhaps (refused after authentication). */
@@ -100,6 +102,7 @@ const renamed = new Set<string>();
 interface Eff {
   perms: Perm[];
   scope: Scope;
+  appScopes: string[];
   expiresAt: number | null;
   /** Why the credential is refused now because of itself or an ancestor, null when it is not. */
   ended: 'REVOKED' | 'DISABLED' | 'EXPIRED' | null;
@@ -110,6 +113,20 @@ function intersectPerms(a: readonly Perm[], b: readonly Perm[]): Perm[] {
 }
 const intersectScope = (a: Scope, b: Scope): Scope =>
   a === null ? b : b === null ? a : a.filter((p) => b.includes(p));
+
+/**
+ * Application scopes, the model's own statement: a held scope stands for itself, `*` for every scope,
+ * `x:*` for every scope that starts with `x:`. A token holds what it and every ancestor hold.
+ */
+const APP_SCOPES = ['docs:create-project', 'docs:delete', 'docs:*', 'plan:pro', '*'];
+const scopeCovers = (held: string, want: string) =>
+  held === '*' || held === want || (held.endsWith(':*') && want.startsWith(held.slice(0, -1)));
+const holdsScopes = (held: readonly string[], wanted: readonly string[]) =>
+  wanted.every((w) => held.some((h) => scopeCovers(h, w)));
+const intersectAppScopes = (a: readonly string[], b: readonly string[]): string[] =>
+  [...new Set([...a.filter((x) => holdsScopes(b, [x])), ...b.filter((y) => holdsScopes(a, [y]))])].sort();
+/** The tokens-file entry has no flags set: it may upload to a new project, nothing else (docs scopes). */
+const FILE_APP_SCOPES = ['docs:create-project'];
 
 /**
  * Effective rights through the token tree: a token's own rights intersected with every ancestor's current
@@ -123,11 +140,13 @@ function eff(x: MTok): Eff {
     const superseded = x.generation !== x.shadowOf.generation;
     return { ...e, expiresAt, ended: e.ended ?? (superseded ? 'REVOKED' : null) };
   }
-  if (x.kind === 'admin') return { perms: [...WRITE_RIGHTS], scope: null, expiresAt: null, ended: null };
+  if (x.kind === 'admin')
+    return { perms: [...WRITE_RIGHTS], scope: null, appScopes: ['*'], expiresAt: null, ended: null };
   if (x.kind === 'file') {
     return {
       perms: fileState.access === 'write' ? [...WRITE_RIGHTS] : [...READ_RIGHTS],
       scope: renamed.has(P[0]) ? [] : [P[0]],
+      appScopes: FILE_APP_SCOPES,
       expiresAt: null,
       ended: fileState.enabled ? null : 'DISABLED',
     };
@@ -142,6 +161,7 @@ function eff(x: MTok): Eff {
   return {
     perms: intersectPerms(x.perms, up.perms),
     scope: intersectScope(x.scope, up.scope),
+    appScopes: intersectAppScopes(x.appScopes, up.appScopes),
     expiresAt: exp.length ? Math.min(...exp) : null,
     ended: worst[0] ?? null,
   };
@@ -166,6 +186,7 @@ function freshModel(): Model {
     name: null,
     perms: [...WRITE_RIGHTS],
     scope: null,
+    appScopes: ['*'],
     expiresAt: null,
     singleUse: false,
     use: 'fresh',
@@ -174,7 +195,14 @@ function freshModel(): Model {
     parent: null,
     generation: 0,
   };
-  const file: MTok = { ...admin, label: 'file(p1)', secret: FILE_SECRET, kind: 'file', scope: [P[0]] };
+  const file: MTok = {
+    ...admin,
+    label: 'file(p1)',
+    secret: FILE_SECRET,
+    kind: 'file',
+    scope: [P[0]],
+    appScopes: FILE_APP_SCOPES,
+  };
   return { roots: [admin, file], toks: [], shadows: [], log: [], n: 0 };
 }
 
@@ -190,6 +218,7 @@ function describeTok(x: MTok): string {
     x.kind === 'project' ? `project token of ${projectName[x.project!]}` : x.kind,
     `[${x.perms.join(' ')}]`,
     `scope ${fmtScope(x.scope, projectName)}`,
+    x.appScopes.length ? `app scopes {${x.appScopes.join(' ')}}` : '',
     x.expiresAt ? `exp +${Math.round((x.expiresAt - Date.now()) / 60_000)}min` : 'no expiry',
     x.singleUse ? `single-use(${x.use})` : '',
     x.revoked ? 'REVOKED' : '',
@@ -306,7 +335,13 @@ async function adopt(
   creator: MTok,
   id: string,
   secret: string,
-  want: { perms: Perm[]; scope: Scope; singleUse: boolean | 'either'; requestedExpiry: number | null },
+  want: {
+    perms: Perm[];
+    scope: Scope;
+    appScopes: string[];
+    singleUse: boolean | 'either';
+    requestedExpiry: number | null;
+  },
 ): Promise<MTok> {
   const s = (await storedRights(t, [id])).get(id);
   if (!s) fail(m, `created token ${id} is not in the store`, '');
@@ -316,6 +351,8 @@ async function adopt(
   if (!sameScope(s.scope, want.scope))
     problems.push(`scope ${fmtScope(s.scope, projectName)} ≠ ${fmtScope(want.scope, projectName)}`);
   if (!covers(eff(creator).perms, s.permissions)) problems.push('holds a permission its creator lacks');
+  if (!sameSet(s.appScopes, want.appScopes)) problems.push(`app scopes [${s.appScopes}] ≠ [${want.appScopes}]`);
+  if (!holdsScopes(eff(creator).appScopes, s.appScopes)) problems.push('holds an app scope its creator lacks');
   if (!scopeInside(s.scope, eff(creator).scope)) problems.push('scope outside its creator');
   if (!expiryInside(s.expiresAt, eff(creator).expiresAt)) problems.push('outlives its creator');
   const cap = [want.requestedExpiry, eff(creator).expiresAt].filter((v): v is number => v !== null);
@@ -334,6 +371,7 @@ async function adopt(
     name: s.name,
     perms: s.permissions as Perm[],
     scope: s.scope,
+    appScopes: s.appScopes,
     expiresAt: s.expiresAt,
     singleUse: s.singleUse,
     use: 'fresh',
@@ -386,6 +424,8 @@ interface CreateArgs {
   expires: boolean;
   singleUse: boolean;
   accessOnly: boolean;
+  /** Application scopes asked for (none when undefined). */
+  appScopes: string[] | undefined;
 }
 
 class CreateCmd implements Cmd {
@@ -404,7 +444,12 @@ class CreateCmd implements Cmd {
         m,
         creator,
         title,
-        () => api.post(`/v1/projects/${project}/tokens`, { name, permissions: perms }, { token: creator.secret }),
+        () =>
+          api.post(
+            `/v1/projects/${project}/tokens`,
+            { name, permissions: perms, ...(a.appScopes ? { scopes: a.appScopes } : {}) },
+            { token: creator.secret },
+          ),
         () => {
           if (!grants(eff(creator).perms, 'create:token')) return [{ status: [403], why: 'lacks create:token' }];
           if (!inScope(eff(creator).scope, project)) return [{ status: [404], why: 'project outside the caller' }];
@@ -416,6 +461,7 @@ class CreateCmd implements Cmd {
               const x = await adopt(m, creator, res.body.id, res.body.token, {
                 perms,
                 scope: [project],
+                appScopes: a.appScopes ?? [],
                 singleUse: su.either ? 'either' : false,
                 requestedExpiry: null,
               });
@@ -424,6 +470,8 @@ class CreateCmd implements Cmd {
             },
           };
           if (!covers(eff(creator).perms, perms)) return [{ status: [403], why: 'asks for a permission it lacks' }];
+          if (!holdsScopes(eff(creator).appScopes, a.appScopes ?? []))
+            return [{ status: [403], why: 'asks for an app scope it lacks' }];
           if (su.refuse) return [{ status: [403], why: 'single-use caller' }, made];
           return [made];
         },
@@ -435,6 +483,7 @@ class CreateCmd implements Cmd {
       if (a.accessOnly) body.access = a.access;
       else if (a.perms) body.permissions = a.perms;
       if (projects) body.projects = projects;
+      if (a.appScopes) body.scopes = a.appScopes;
       const title = `${creator.label} POST /auth/tokens ${JSON.stringify({ ...body, projects: a.projects?.map((i) => P_NAMES[i]) })}`;
       return perform(
         m,
@@ -454,6 +503,7 @@ class CreateCmd implements Cmd {
           if (!covers(eff(creator).perms, perms)) denials.push('asks for a permission it lacks');
           if (!scopeInside(scope, eff(creator).scope)) denials.push('asks for projects outside its scope');
           if (scope !== null && scope.length === 0) denials.push('a caller confined to no project grants nothing');
+          if (!holdsScopes(eff(creator).appScopes, a.appScopes ?? [])) denials.push('asks for an app scope it lacks');
           if (denials.length) return [{ status: [403], why: denials.join(', ') }];
           const made: Outcome = {
             status: [201],
@@ -462,6 +512,7 @@ class CreateCmd implements Cmd {
               await adopt(m, creator, res.body.id, res.body.token, {
                 perms,
                 scope,
+                appScopes: a.appScopes ?? [],
                 singleUse: su.either ? 'either' : a.singleUse,
                 requestedExpiry: now + a.hours * HOUR,
               });
@@ -476,6 +527,7 @@ class CreateCmd implements Cmd {
     const requested = a.expires ? now + a.hours * HOUR : null;
     const body: Record<string, unknown> = { access: a.access };
     if (requested) body.expires_at = new Date(requested).toISOString();
+    if (a.appScopes) body.scopes = a.appScopes;
     return perform(
       m,
       creator,
@@ -488,6 +540,8 @@ class CreateCmd implements Cmd {
         const confined = eff(creator).scope;
         if (confined !== null && confined.length === 0)
           return [{ status: [403], why: 'a caller confined to no project grants nothing' }];
+        if (!holdsScopes(eff(creator).appScopes, a.appScopes ?? []))
+          return [{ status: [403], why: 'asks for an app scope it lacks' }];
         const su = singleUseRule(creator, undefined);
         const made: Outcome = {
           status: [200],
@@ -497,6 +551,7 @@ class CreateCmd implements Cmd {
             await adopt(m, creator, res.body.id, res.body.token, {
               perms,
               scope: eff(creator).scope,
+              appScopes: a.appScopes ?? [],
               singleUse: su.either ? 'either' : false,
               requestedExpiry: requested,
             });
@@ -515,7 +570,7 @@ class CreateCmd implements Cmd {
         : a.style === 'auth'
           ? `${a.accessOnly ? `access ${a.access}` : `perms ${a.perms ?? '(default)'}`} projects ${a.projects?.map((i) => P_NAMES[i]) ?? '(default)'} ttl ${a.hours}h${a.singleUse ? ' single-use' : ''}`
           : `access ${a.access}${a.expires ? ` +${a.hours}h` : ''}`;
-    return `create(${a.style}) by #${a.creator}: ${what}`;
+    return `create(${a.style}) by #${a.creator}: ${what}${a.appScopes ? ` scopes {${a.appScopes.join(' ')}}` : ''}`;
   }
 }
 
@@ -553,7 +608,10 @@ function shadowSelf(caller: MTok, target: MTok): Outcome[] | null {
 
 /** The checks shared by change, rotate, revoke, delete: the target holds nothing the caller lacks. */
 function strongerTarget(caller: MTok, target: MTok): string | null {
-  return covers(eff(caller).perms, target.perms) ? null : `target holds [${target.perms}] beyond the caller`;
+  if (!covers(eff(caller).perms, target.perms)) return `target holds [${target.perms}] beyond the caller`;
+  if (!holdsScopes(eff(caller).appScopes, target.appScopes))
+    return `target holds app scopes {${target.appScopes.join(' ')}} beyond the caller`;
+  return null;
 }
 
 class GetCmd extends TargetCmd {
@@ -786,13 +844,27 @@ class RevokeCmd extends TargetCmd {
 }
 
 class VerifyCmd extends TargetCmd {
+  constructor(
+    caller: number,
+    target: number,
+    /** Application scopes the verify asks for (all required); none when undefined. */
+    readonly scopes?: string[],
+  ) {
+    super(caller, target);
+  }
   override targets = (m: Model) => m.toks;
   act(m: Model, caller: MTok, target: MTok) {
+    const asked = this.scopes ? ` scopes {${this.scopes.join(' ')}}` : '';
     return perform(
       m,
       caller,
-      `${caller.label} verify ${target.label}`,
-      () => api.post('/v1/tokens/verify', { token: target.secret }, { token: caller.secret }),
+      `${caller.label} verify ${target.label}${asked}`,
+      () =>
+        api.post(
+          '/v1/tokens/verify',
+          { token: target.secret, ...(this.scopes ? { scopes: this.scopes } : {}) },
+          { token: caller.secret },
+        ),
       () => {
         if (!grants(eff(caller).perms, 'read:token')) return [{ status: [403], why: 'lacks read:token' }];
         const code = (want: string[], why: string): Outcome => ({
@@ -805,6 +877,8 @@ class VerifyCmd extends TargetCmd {
               const e = eff(target);
               if (!sameSet(res.body.token.permissions, e.perms) || res.body.token.access !== accessOf(e.perms))
                 fail(m, `verify reports other rights than the model's effective [${e.perms.join(' ')}]`, res.text);
+              if (!sameSet(res.body.token.scopes, e.appScopes))
+                fail(m, `verify reports other app scopes than the model's effective [${e.appScopes}]`, res.text);
               if (target.singleUse) target.use = 'spent';
             }
           },
@@ -816,13 +890,17 @@ class VerifyCmd extends TargetCmd {
         // A single-use token verifying itself was consumed by authenticating the call.
         if (target === caller && target.singleUse) return [code(['USED'], 'consumed by this very call')];
         if (target.singleUse && target.use === 'spent') return [code(['USED'], 'used')];
-        if (target.singleUse && target.use === 'unknown') return [code(['USED', 'VALID'], 'perhaps used')];
+        // Scopes are checked on a live token: FORBIDDEN consumes nothing.
+        const held = holdsScopes(eff(target).appScopes, this.scopes ?? []);
+        if (target.singleUse && target.use === 'unknown')
+          return [code(['USED', held ? 'VALID' : 'FORBIDDEN'], 'perhaps used')];
+        if (!held) return [code(['FORBIDDEN'], 'lacks an app scope asked for')];
         return [code(['VALID'], 'alive')];
       },
     );
   }
   override toString() {
-    return `verify #${this.target} by #${this.caller}`;
+    return `verify #${this.target} by #${this.caller}${this.scopes ? ` scopes {${this.scopes.join(' ')}}` : ''}`;
   }
 }
 
@@ -1076,6 +1154,7 @@ const createFields = (creator: fc.Arbitrary<number>) =>
       .chain((b) => (b ? fc.boolean() : fc.constant(false)))
       .chain((b) => (b ? fc.boolean() : fc.constant(false))),
     accessOnly: fc.boolean(),
+    appScopes: fc.option(fc.subarray(APP_SCOPES, { minLength: 1, maxLength: 2 }), { nil: undefined, freq: 2 }),
   });
 const createArb = createFields(who).map((a) => new CreateCmd(a as CreateArgs));
 /** Every run starts with a few tokens made by the configured credentials (admin, tokens file). */
@@ -1105,7 +1184,9 @@ const commandArbs: Array<fc.Arbitrary<Cmd>> = [
   rotateArb,
   revokeArb,
   revokeArb,
-  fc.tuple(who, who).map(([c, x]) => new VerifyCmd(c, x)),
+  fc
+    .tuple(who, who, fc.option(fc.subarray(APP_SCOPES, { minLength: 1, maxLength: 2 }), { nil: undefined }))
+    .map(([c, x, scopes]) => new VerifyCmd(c, x, scopes)),
   fc
     .tuple(who, fc.constantFrom('publisher', 'project'), projectIdx)
     .map(([c, s, p]) => new ListCmd(c, s as 'publisher', p)),

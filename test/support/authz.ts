@@ -90,6 +90,8 @@ export interface StoredRights {
   project: string | null;
   expiresAt: number | null;
   singleUse: boolean;
+  /** Application scopes, as stored. */
+  appScopes: string[];
   revoked: boolean;
   name: string | null;
 }
@@ -107,6 +109,7 @@ export async function storedRights(t: Pick<TestApp, 'app'>, ids: string[]): Prom
         project: r.projectId,
         expiresAt: r.expiresAt ? r.expiresAt.getTime() : null,
         singleUse: r.removeOnUse,
+        appScopes: r.scopes,
         revoked: r.revokedAt !== null,
         name: r.name,
       },
