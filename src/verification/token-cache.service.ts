@@ -65,6 +65,7 @@ class Interner {
     this.strings.clear();
   }
 }
+
 /** What `snapshot()` returns: where invalidation stood when a lookup began. */
 export interface FillSnapshot {
   readonly epoch: number;
