@@ -64,6 +64,21 @@ WITH doomed AS (
 SELECT count(*)::int AS n FROM gone`;
 
 /**
+ * Rate-limit windows (per-token rate limits, failed-login counters) that ended: a key used again starts a
+ * new window by itself, so these rows only take space (an attacker's addresses leave one each).
+ */
+const DELETE_WINDOWS_BATCH = `
+WITH doomed AS (
+  SELECT key FROM ratelimits
+   WHERE expire <= (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+   LIMIT $1
+   FOR UPDATE SKIP LOCKED
+), gone AS (
+  DELETE FROM ratelimits r USING doomed d WHERE r.key = d.key RETURNING r.key
+)
+SELECT count(*)::int AS n FROM gone`;
+
+/**
  * Claims the cluster's pass: moves `last_run_at` to now when the last pass (by any instance) started at
  * least `$1` ms ago. No row back: another instance ran it recently.
  */
@@ -97,6 +112,11 @@ export class CleanupSession {
 
   async deleteAuditBatch(batchSize: number, retentionMs: number): Promise<number> {
     const [row] = await this.query<{ n: number }>(DELETE_AUDIT_BATCH, [batchSize, Math.floor(retentionMs)]);
+    return Number(row?.n ?? 0);
+  }
+
+  async deleteEndedWindowsBatch(batchSize: number): Promise<number> {
+    const [row] = await this.query<{ n: number }>(DELETE_WINDOWS_BATCH, [batchSize]);
     return Number(row?.n ?? 0);
   }
 

@@ -16,6 +16,8 @@ export type CleanupResult =
       graceCleared: number;
       /** Audit events past KEYWARD_AUDIT_RETENTION removed. */
       auditRemoved: number;
+      /** Ended rate-limit windows removed (`ratelimits`: per-token limits, failed-login counters). */
+      windowsRemoved: number;
       /** Delete statements run (each one short transaction of at most the batch size). */
       batches: number;
       startedAt: Date;
@@ -150,6 +152,13 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
           if (n < batchSize || this.stopped) break;
         }
         const auditRemoved = await this.deleteOldAuditEvents(session);
+        let windowsRemoved = 0;
+        for (;;) {
+          const n = await session.deleteEndedWindowsBatch(batchSize);
+          windowsRemoved += n;
+          if (n < batchSize || this.stopped) break;
+          if (pause > 0) await sleep(pause);
+        }
         const removed = counts.expired + counts.used + counts.revoked;
         return {
           ...counts,
@@ -157,6 +166,7 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
           removed,
           graceCleared,
           auditRemoved,
+          windowsRemoved,
           batches,
           startedAt,
           finishedAt: new Date(),
@@ -191,6 +201,7 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
     else this.logger.debug(line);
     if (r.auditRemoved > 0) this.logger.log(`cleanup removed ${r.auditRemoved} audit events past their retention`);
     if (r.graceCleared > 0) this.logger.log(`cleanup cleared ${r.graceCleared} rotation grace entries past their end`);
+    if (r.windowsRemoved > 0) this.logger.debug(`cleanup removed ${r.windowsRemoved} ended rate-limit windows`);
     return r;
   }
 }

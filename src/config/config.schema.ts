@@ -169,8 +169,13 @@ export const configSchema = z.object({
   KEYWARD_MAX_TOKEN_TTL: duration('3650d'),
   /** How long a positive verification result may be served from memory (0 disables the cache). */
   KEYWARD_AUTH_CACHE_TTL: duration('30s'),
-  /** Cached verification results at most: ~1.5 KB of heap each (bench/cache-memory.js), 50k ≈ 75 MB. */
-  KEYWARD_AUTH_CACHE_MAX: int(50_000, 1, 10_000_000),
+  /**
+   * Cached verification results at most (also the bound of the remembered argon2 answers, of the values
+   * proven valid and of the remembered misses): ~0.52 KB of heap per cached token in the cache, ~0.9 KB with
+   * the other two a verified token leaves (bench/cache-memory.js); 200k ≈ 180 MB, with a full miss cache
+   * ≈ 210 MB.
+   */
+  KEYWARD_AUTH_CACHE_MAX: int(200_000, 1, 10_000_000),
   /**
    * While the database is unreachable, a token confirmed valid within this time keeps working from the
    * cache (0: outages answer 503 for every database token).

@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { createHmac, randomBytes } from 'node:crypto';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { ApiError } from '../common/api-error.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
+import { DatabaseService } from '../database/database.service.js';
 
 /** Counters for a metrics exporter (and the tests). */
 export interface ThrottleStats {
@@ -14,6 +15,13 @@ export interface ThrottleStats {
   throttledByToken: number;
   /** Misses answered from the negative cache (no database, no argon2). */
   negativeHits: number;
+}
+
+type Kind = 'address' | 'token';
+
+/** A method of rate-limiter-flexible's store limiters (RateLimiterStoreAbstract) its typings leave out. */
+interface InMemoryBlocks {
+  getInMemoryBlockMsBeforeExpire(rlKey: string): number;
 }
 
 const TOO_MANY = 'Too many failed authentication attempts: try again later';
@@ -34,6 +42,17 @@ const TOO_MANY = 'Too many failed authentication attempts: try again later';
  *
  * An authorization failure (the right secret, asked for a permission or project it lacks) counts like
  * an authentication failure: `chargeForbidden` takes a point from both buckets, proven or not.
+ *
+ * Across instances (PostgreSQL): each failure is also counted in the shared `ratelimits` table
+ * (RateLimiterPostgres, one atomic upsert per failed attempt and bucket; nothing for a success). The
+ * instance whose write brings a key's cluster-wide count to the limit blocks the key in memory for the
+ * rest of the window; every instance checks only that in-memory block on admission, so an attempt that
+ * succeeds costs no database work and a blocked flood none either. An instance learns of the block from
+ * its own next failure: an attacker who waits for each answer gets at most limit + (instances - 1)
+ * failures per window over the cluster, and each further attempt in flight at once can add one. A
+ * failed write (database down) falls back to an in-memory count (the insurance limiter); the in-process
+ * buckets keep bounding each instance to the limit whatever happens. On the embedded database (one
+ * process) there are no shared counters: the in-process buckets are exact.
  */
 @Injectable()
 export class AuthThrottle {
@@ -42,15 +61,25 @@ export class AuthThrottle {
   private readonly byToken: RateLimiterMemory;
   private readonly misses: LRUCache<string, true> | null;
   private readonly proven: LRUCache<string, true>;
+  /** The cluster-wide failure counters (made on the first failure: the pool exists by then); null: embedded. */
+  private shared: Record<Kind, RateLimiterPostgres> | null | undefined;
+  private readonly logger = new Logger('AuthThrottle');
   private readonly counters: ThrottleStats = {
     throttled: 0,
     throttledByAddress: 0,
     throttledByToken: 0,
     negativeHits: 0,
   };
+  private readonly duration: number;
+  private readonly limits: Record<Kind, number>;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly db: DatabaseService,
+  ) {
     const duration = Math.max(1, Math.ceil(config.KEYWARD_THROTTLE_WINDOW / 1000));
+    this.duration = duration;
+    this.limits = { address: config.KEYWARD_THROTTLE_ADDRESS, token: config.KEYWARD_THROTTLE_TOKEN };
     this.byAddress = new RateLimiterMemory({
       keyPrefix: 'addr',
       points: config.KEYWARD_THROTTLE_ADDRESS,
@@ -71,7 +100,7 @@ export class AuthThrottle {
    * is over the limit; `knownMiss` when it matched nothing a moment ago.
    */
   async admit(presented: string, clientAddress: string | undefined): Promise<Admission> {
-    const mac = createHmac('sha256', this.key).update(presented, 'utf8').digest('base64url');
+    const mac = createHmac('sha256', this.key).update(presented, 'utf8').digest().toString('latin1');
     const exempt = this.proven.has(mac);
     const address = exempt ? undefined : clientAddress;
     if (address !== undefined) await this.take(this.byAddress, address, 'address');
@@ -79,6 +108,7 @@ export class AuthThrottle {
     if (this.misses?.has(mac)) {
       this.counters.negativeHits++;
       admission.knownMiss = true;
+      if (address !== undefined) await this.recordFailures([['address', address]]);
     }
     return admission;
   }
@@ -89,8 +119,12 @@ export class AuthThrottle {
    * 429 when either is exhausted.
    */
   async chargeForbidden(clientAddress: string | undefined, credential: string): Promise<void> {
+    const tokenKey = `forbidden:${credential}`;
     if (clientAddress !== undefined) await this.take(this.byAddress, clientAddress, 'address');
-    await this.take(this.byToken, `forbidden:${credential}`, 'token');
+    await this.take(this.byToken, tokenKey, 'token');
+    const failed: [Kind, string][] = [['token', tokenKey]];
+    if (clientAddress !== undefined) failed.push(['address', clientAddress]);
+    await this.recordFailures(failed);
   }
 
   /** Forgets every remembered miss (a tokens file was reloaded: a value may match now). */
@@ -107,14 +141,17 @@ export class AuthThrottle {
     await this.take(this.byToken, tokenKey, 'token');
   }
 
-  /** @internal */
-  settle(admission: Admission, succeeded: boolean, tokenKeys: string[]): void {
+  /** @internal A verdict: a success gives the points back; a failure is counted cluster-wide too. */
+  async settle(admission: Admission, succeeded: boolean, tokenKeys: string[]): Promise<void> {
     if (succeeded) {
       this.proven.set(admission.mac, true);
       this.misses?.delete(admission.mac);
       this.refund(admission, tokenKeys);
     } else {
       this.proven.delete(admission.mac);
+      const failed: [Kind, string][] = tokenKeys.map((k) => ['token', k]);
+      if (admission.address !== undefined) failed.push(['address', admission.address]);
+      await this.recordFailures(failed);
     }
   }
 
@@ -129,16 +166,72 @@ export class AuthThrottle {
     this.misses?.set(mac, true);
   }
 
-  private async take(limiter: RateLimiterMemory, key: string, kind: 'address' | 'token'): Promise<void> {
+  /**
+   * One attempt against a key: 429 when the cluster has used up the key's window (known from this
+   * instance's in-memory block, no database) or when this instance's own bucket is empty.
+   */
+  private async take(limiter: RateLimiterMemory, key: string, kind: Kind): Promise<void> {
+    const shared = this.shared?.[kind];
+    const blockedFor = shared
+      ? (shared as unknown as InMemoryBlocks).getInMemoryBlockMsBeforeExpire(shared.getKey(key))
+      : 0;
+    if (blockedFor > 0) this.refuse(kind, blockedFor);
     try {
       await limiter.consume(key, 1);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
-      this.counters.throttled++;
-      if (kind === 'address') this.counters.throttledByAddress++;
-      else this.counters.throttledByToken++;
-      throw ApiError.rateLimited(TOO_MANY, err.msBeforeNext);
+      this.refuse(kind, err.msBeforeNext);
     }
+  }
+
+  private refuse(kind: Kind, msBeforeNext: number): never {
+    this.counters.throttled++;
+    if (kind === 'address') this.counters.throttledByAddress++;
+    else this.counters.throttledByToken++;
+    throw ApiError.rateLimited(TOO_MANY, msBeforeNext);
+  }
+
+  /**
+   * Counts failed attempts in the cluster-wide counters (PostgreSQL): one upsert per key, in parallel.
+   * The write that reaches the limit blocks the key in this instance's memory until its window ends.
+   * Never throws: a database error falls back to the insurance limiter, and any other is logged.
+   */
+  private async recordFailures(failed: [Kind, string][]): Promise<void> {
+    const shared = this.sharedCounters();
+    if (!shared || !failed.length) return;
+    await Promise.all(
+      failed.map(([kind, key]) =>
+        shared[kind].consume(key, 1).then(
+          () => undefined,
+          (err: unknown) => {
+            if (!(err instanceof RateLimiterRes)) {
+              this.logger.warn(`counting a failed authentication: ${(err as Error).message ?? String(err)}`);
+            }
+          },
+        ),
+      ),
+    );
+  }
+
+  private sharedCounters(): Record<Kind, RateLimiterPostgres> | null {
+    if (this.shared !== undefined) return this.shared;
+    const pool = this.db.handle.pool;
+    if (!pool) return (this.shared = null);
+    const limiter = (kind: Kind) => {
+      const common = { keyPrefix: `authfail_${kind}`, points: this.limits[kind], duration: this.duration };
+      return new RateLimiterPostgres({
+        ...common,
+        storeClient: pool,
+        storeType: 'pool',
+        tableName: 'ratelimits',
+        tableCreated: true,
+        clearExpiredByTimeout: false,
+        // Block in memory (for the rest of the window) from the failure that reaches the limit.
+        inMemoryBlockOnConsumed: common.points,
+        insuranceLimiter: new RateLimiterMemory(common),
+      });
+    };
+    return (this.shared = { address: limiter('address'), token: limiter('token') });
   }
 }
 
@@ -177,7 +270,7 @@ export class Admission {
       throw err;
     }
     const ok = verdict.code === 'VALID' || verdict.code === 'FORBIDDEN';
-    this.throttle.settle(this, ok, this.tokenKeys);
+    await this.throttle.settle(this, ok, this.tokenKeys);
     if (verdict.code === 'NOT_FOUND') this.throttle.rememberMiss(this.mac);
     return verdict;
   }

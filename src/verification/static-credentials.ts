@@ -45,7 +45,7 @@ export class StaticCredentials {
    * presented token that is looked up in the cache and then here costs one HMAC, not two.
    */
   mac(secret: string): Buffer {
-    return Buffer.from(this.cache.keyOf(secret), 'base64url');
+    return Buffer.from(this.cache.keyOf(secret), 'latin1');
   }
 
   /** Replaces every entry of one origin group (e.g. `admin`, `file`) atomically. */
@@ -55,7 +55,7 @@ export class StaticCredentials {
     const hashed: StaticEntry[] = [];
     for (const list of this.groups.values()) {
       for (const e of list) {
-        if (e.mac) byMac.set(e.mac.toString('base64url'), e);
+        if (e.mac) byMac.set(e.mac.toString('latin1'), e);
         else if (e.argon2Hash) hashed.push(e);
       }
     }

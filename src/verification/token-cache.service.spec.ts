@@ -109,3 +109,68 @@ describe('TokenCache: an invalidation affects only the entries it concerns', () 
     expect(cache.get(cache.keyOf('kw_other'))).toBe(other);
   });
 });
+
+describe('TokenCache: compact entries, same answers', () => {
+  const full = (id: string, project: string): Principal =>
+    ({
+      id,
+      source: 'database',
+      kind: 'project',
+      name: null,
+      access: 'read',
+      permissions: ['read:token', 'read:project'],
+      projects: [project],
+      scopes: [],
+      expiresAt: null,
+      singleUse: false,
+      parentId: 'admin',
+    }) as unknown as Principal;
+
+  it('equal lists are shared (frozen) between entries; the cached principal is the one stored', () => {
+    const cache = cacheWith();
+    cache.trustAlways();
+    const a = full('t1', 'p1');
+    const b = full('t2', 'p1');
+    cache.set(cache.keyOf('kw_a'), a, ['t1'], null, cache.snapshot());
+    cache.set(cache.keyOf('kw_b'), b, ['t2'], null, cache.snapshot());
+    expect(cache.get(cache.keyOf('kw_a'))).toBe(a);
+    expect(a.permissions).toEqual(['read:token', 'read:project']);
+    expect(a.permissions).toBe(b.permissions);
+    expect(a.projects).toBe(b.projects);
+    expect(Object.isFrozen(a.permissions)).toBe(true);
+  });
+
+  it('an id several entries depend on drops them all; one left behind still is dropped by it', () => {
+    const cache = cacheWith();
+    cache.trustAlways();
+    for (const k of ['kw_1', 'kw_2', 'kw_3'])
+      cache.set(cache.keyOf(k), full(k, 'p'), [k, 'parent'], null, cache.snapshot());
+    cache.delete(cache.keyOf('kw_1'));
+    cache.delete(cache.keyOf('kw_2'));
+    expect(cache.size).toBe(1);
+    cache.invalidate('parent');
+    expect(cache.size).toBe(0);
+    cache.set(cache.keyOf('kw_4'), full('kw_4', 'p'), ['kw_4', 'parent'], null, cache.snapshot());
+    cache.set(cache.keyOf('kw_5'), full('kw_5', 'p'), ['kw_5', 'parent'], null, cache.snapshot());
+    cache.invalidate('parent');
+    expect(cache.size).toBe(0);
+  });
+
+  describe('with fake timers', () => {
+    beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+    afterEach(() => vi.useRealTimers());
+
+    it('drops an entry past TTL + outage grace, or past its validity, when it is next read', () => {
+      const cache = cacheWith({ KEYWARD_AUTH_CACHE_TTL: '30s', KEYWARD_AUTH_OUTAGE_GRACE: '1m' });
+      cache.trustAlways();
+      cache.set(cache.keyOf('kw_old'), full('t1', 'p'), ['t1'], null, cache.snapshot());
+      cache.set(cache.keyOf('kw_exp'), full('t2', 'p'), ['t2'], new Date(Date.now() + 10_000), cache.snapshot());
+      vi.advanceTimersByTime(10_000);
+      expect(cache.get(cache.keyOf('kw_exp'))).toBeUndefined();
+      expect(cache.size).toBe(1);
+      vi.advanceTimersByTime(80_001); // just past 30 s + 1 min
+      expect(cache.getDuringOutage(cache.keyOf('kw_old'), new DatabaseDownError())).toBeUndefined();
+      expect(cache.size).toBe(0);
+    });
+  });
+});

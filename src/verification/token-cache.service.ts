@@ -6,24 +6,64 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { isDatabaseUnavailable } from '../common/database-errors.js';
 
+/**
+ * One cached result, kept small (bench/cache-memory.js): times are milliseconds since the cache's `base`
+ * (small integers V8 stores inline, not boxed doubles), whether it is a database token is read from the
+ * principal, and a single id is kept bare.
+ */
 interface Entry {
   principal: Principal;
   /**
    * The ids the verdict depends on (the token's own id, and whatever else its rights derive from):
-   * invalidating any of them drops the entry. Empty for the admin token and tokens-file entries, which
-   * only a reload (`clear`) changes.
+   * invalidating any of them drops the entry. One id alone is kept as a string. Empty for the admin token
+   * and tokens-file entries, which only a reload (`clear`) changes.
    */
-  ids: readonly string[];
-  /** Whether it is a database token (served only while invalidation is trusted). */
-  database: boolean;
+  ids: string | readonly string[];
   /** When the entry was stored (the normal path serves it for KEYWARD_AUTH_CACHE_TTL). */
   storedAt: number;
   /** Last time the token was known valid: read from the database, or served while the listener was trusted. */
   checkedAt: number;
   /** Listener session the entry was read in; entries of an earlier session are not trusted again. */
   session: number;
-  /** Expiry of the token (or of a rotated secret's grace), ms since the epoch; null = none. */
+  /** Expiry of the token (or of a rotated secret's grace); null = none. */
   validUntil: number | null;
+}
+
+/** Distinct arrays and strings the interning tables hold at most before they start afresh. */
+const INTERN_MAX = 4096;
+
+/**
+ * Equal permission, project and scope lists (and small strings: kind, creator, owner) shared by every
+ * entry that holds them: thousands of tokens of one project hold one frozen `[projectId]`. Bounded: past
+ * INTERN_MAX distinct values the table starts afresh (entries keep what they hold; sharing restarts).
+ */
+class Interner {
+  private readonly lists = new Map<string, readonly string[]>();
+  private readonly strings = new Map<string, string>();
+
+  list<T extends string>(list: readonly T[]): T[] {
+    const key = `${list.length}\u0000${list.join('\u0000')}`;
+    let shared = this.lists.get(key);
+    if (!shared) {
+      if (this.lists.size >= INTERN_MAX) this.lists.clear();
+      shared = Object.freeze(list.map((v) => this.string(v)));
+      this.lists.set(key, shared);
+    }
+    return shared as T[];
+  }
+
+  string<T extends string>(value: T): T {
+    const shared = this.strings.get(value);
+    if (shared !== undefined) return shared as T;
+    if (this.strings.size >= INTERN_MAX) this.strings.clear();
+    this.strings.set(value, value);
+    return value;
+  }
+
+  clear(): void {
+    this.lists.clear();
+    this.strings.clear();
+  }
 }
 
 /** What `snapshot()` returns: where invalidation stood when a lookup began. */
@@ -33,12 +73,16 @@ export interface FillSnapshot {
   readonly at: number;
 }
 
+const NO_IDS: readonly string[] = Object.freeze([]);
+
 /** How long an invalidation is remembered against fills begun before it (longer than any lookup). */
 const INVALIDATION_MEMORY = 60_000;
 
 /**
  * Bounded in-process cache of positive verification results. Keys are HMAC-SHA256 of the presented
- * token under a per-process random key: the token itself is never a key or a value. An entry never
+ * token under a per-process random key (its 32 bytes as a 32-character string): the token itself is never
+ * a key or a value. Entries are compact (see Entry and Interner): a stored principal's lists and small
+ * strings are swapped for shared, equal and frozen ones. An entry never
  * outlives the token's own expiry (nor a rotated secret's grace). Single-use tokens are never cached.
  *
  * Invalidation by id, of exactly the entries that depend on it (an entry carries its `ids`): locally and synchronously by whoever changed the token, and for other
@@ -55,8 +99,11 @@ export class TokenCache {
   private lastPresented = '';
   private lastKey = '';
   private readonly cache: LRUCache<string, Entry> | null;
-  /** id → keys of the entries that depend on it. */
-  private readonly byId = new Map<string, Set<string>>();
+  /** id → key(s) of the entries that depend on it (one key bare, several in a set). */
+  private readonly byId = new Map<string, string | Set<string>>();
+  private readonly interner = new Interner();
+  /** Origin of the entries' times (so that they stay small integers). */
+  private readonly base = Date.now();
   private readonly ttl: number;
   private readonly outageGrace: number;
   /** Bumped by what discards everything (a reload, a new listener session): fills begun before are refused. */
@@ -81,9 +128,9 @@ export class TokenCache {
       this.ttl > 0
         ? new LRUCache<string, Entry>({
             max: config.KEYWARD_AUTH_CACHE_MAX,
-            // Kept past the TTL for the outage fallback; the normal path checks `storedAt` itself.
-            ttl: this.ttl + this.outageGrace,
-            ttlAutopurge: false,
+            // No TTL bookkeeping in the LRU (two doubles a slot): `entry()` drops what is past
+            // KEYWARD_AUTH_CACHE_TTL + KEYWARD_AUTH_OUTAGE_GRACE (kept that long for the outage fallback)
+            // or past its validity, the way the LRU's own TTL did.
             dispose: (entry, key) => this.unindex(entry.ids, key),
           })
         : null;
@@ -95,7 +142,7 @@ export class TokenCache {
 
   keyOf(presented: string): string {
     if (presented === this.lastPresented) return this.lastKey;
-    const key = createHmac('sha256', this.key).update(presented, 'utf8').digest('base64url');
+    const key = createHmac('sha256', this.key).update(presented, 'utf8').digest().toString('latin1');
     this.lastPresented = presented;
     this.lastKey = key;
     return key;
@@ -109,14 +156,28 @@ export class TokenCache {
     return principal;
   }
 
-  private lookup(key: string): Principal | undefined {
+  /** The entry under `key`, unless it is past its validity or its last use (then it is dropped). */
+  private entry(key: string, now: number): Entry | undefined {
     const entry = this.cache?.get(key);
     if (!entry) return undefined;
+    const t = now - this.base;
+    if (t - entry.storedAt > this.ttl + this.outageGrace || (entry.validUntil !== null && entry.validUntil <= t)) {
+      this.cache!.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private lookup(key: string): Principal | undefined {
     const now = Date.now();
-    if (now - entry.storedAt >= this.ttl || (entry.validUntil !== null && entry.validUntil <= now)) return undefined;
-    if (entry.database) {
+    const entry = this.entry(key, now);
+    if (!entry) return undefined;
+    const t = now - this.base;
+    if (t - entry.storedAt >= this.ttl) return undefined;
+    if (entry.principal.source === 'database') {
       if (entry.session !== this.session || now >= this.trustedUntil) return undefined;
-      if (this.confirmedAt > entry.checkedAt) entry.checkedAt = Math.min(this.confirmedAt, now);
+      const confirmed = this.confirmedAt - this.base;
+      if (confirmed > entry.checkedAt) entry.checkedAt = Math.min(confirmed, t);
     }
     return entry.principal;
   }
@@ -127,10 +188,11 @@ export class TokenCache {
    */
   getDuringOutage(key: string, err: unknown): Principal | undefined {
     if (!this.outageGrace || !isDatabaseUnavailable(err)) return undefined;
-    const entry = this.cache?.get(key);
     const now = Date.now();
-    if (!entry || !entry.database || now - entry.checkedAt > this.outageGrace) return undefined;
-    if (entry.validUntil !== null && entry.validUntil <= now) return undefined;
+    const entry = this.entry(key, now);
+    if (!entry || entry.principal.source !== 'database' || now - this.base - entry.checkedAt > this.outageGrace) {
+      return undefined;
+    }
     return entry.principal;
   }
 
@@ -162,26 +224,38 @@ export class TokenCache {
       const last = this.invalidatedAt.get(id);
       if (last && last.counter > snapshot.counter) return;
     }
-    let ttl: number | undefined;
-    if (validUntil) {
-      ttl = Math.min(validUntil.getTime() - now, this.ttl + this.outageGrace);
-      if (ttl <= 0) return;
-    }
+    if (validUntil && validUntil.getTime() <= now) return;
+    const t = now - this.base;
     const entry: Entry = {
-      principal,
-      ids,
-      database: principal.source === 'database',
-      storedAt: now,
-      checkedAt: now,
+      principal: this.compact(principal),
+      ids: ids.length === 1 ? ids[0] : ids.length ? Object.freeze(ids.slice()) : NO_IDS,
+      storedAt: t,
+      checkedAt: t,
       session: this.session,
-      validUntil: validUntil ? validUntil.getTime() : null,
+      validUntil: validUntil ? validUntil.getTime() - this.base : null,
     };
-    this.cache.set(key, entry, ttl === undefined ? undefined : { ttl });
+    this.cache.set(key, entry);
     for (const id of ids) {
-      let keys = this.byId.get(id);
-      if (!keys) this.byId.set(id, (keys = new Set()));
-      keys.add(key);
+      const keys = this.byId.get(id);
+      if (keys === undefined || keys === key) this.byId.set(id, key);
+      else if (typeof keys === 'string') this.byId.set(id, new Set([keys, key]));
+      else keys.add(key);
     }
+  }
+
+  /**
+   * Swaps the principal's lists and small strings, in place, for shared, equal, frozen ones (the caller's
+   * object is the one cached: same contents, less memory).
+   */
+  private compact(p: Principal): Principal {
+    const i = this.interner;
+    if (typeof p.kind === 'string') p.kind = i.string(p.kind);
+    if (Array.isArray(p.permissions)) p.permissions = i.list(p.permissions);
+    if (Array.isArray(p.projects)) p.projects = i.list(p.projects);
+    if (Array.isArray(p.scopes)) p.scopes = i.list(p.scopes);
+    if (typeof p.parentId === 'string') p.parentId = i.string(p.parentId);
+    if (typeof p.owner === 'string') p.owner = i.string(p.owner);
+    return p;
   }
 
   /** Drops exactly the cached results that depend on `id`, and refuses fills of them begun before now. */
@@ -195,8 +269,8 @@ export class TokenCache {
       this.invalidatedAt.delete(old);
     }
     const keys = this.byId.get(id);
-    if (!keys) return;
-    for (const key of [...keys]) this.cache?.delete(key);
+    if (keys === undefined) return;
+    for (const key of typeof keys === 'string' ? [keys] : [...keys]) this.cache?.delete(key);
     this.byId.delete(id);
   }
 
@@ -205,6 +279,7 @@ export class TokenCache {
     this.epoch++;
     this.cache?.clear();
     this.byId.clear();
+    this.interner.clear();
   }
 
   /**
@@ -237,12 +312,15 @@ export class TokenCache {
     return this.cache?.size ?? 0;
   }
 
-  private unindex(ids: readonly string[], key: string): void {
-    for (const id of ids) {
+  private unindex(ids: string | readonly string[], key: string): void {
+    for (const id of typeof ids === 'string' ? [ids] : ids) {
       const keys = this.byId.get(id);
-      if (!keys) continue;
-      keys.delete(key);
-      if (!keys.size) this.byId.delete(id);
+      if (keys === undefined) continue;
+      if (keys === key) this.byId.delete(id);
+      else if (typeof keys !== 'string') {
+        keys.delete(key);
+        if (keys.size === 1) this.byId.set(id, keys.values().next().value!);
+      }
     }
   }
 }

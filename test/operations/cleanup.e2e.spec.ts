@@ -138,6 +138,25 @@ describe('runOnce', () => {
     expect(await ids(t, [survivor])).toEqual([survivor]);
   });
 
+  it('removes ended rate-limit windows (failed-login counters, token rate limits), in batches, and keeps live ones', async () => {
+    const prisma = t.app.get(DatabaseService).prisma;
+    const now = Date.now();
+    await prisma.rateLimitWindow.createMany({
+      data: [
+        ...Array.from({ length: 7 }, (_, i) => ({
+          key: `authfail_address:203.0.113.${i}`,
+          points: 3,
+          expire: BigInt(now - 1000),
+        })),
+        { key: 'authfail_token:live', points: 2, expire: BigInt(now + 600_000) },
+      ],
+    });
+    expect(await t.app.get(CleanupService).runOnce()).toMatchObject({ skipped: false, windowsRemoved: 7 });
+    expect((await prisma.rateLimitWindow.findMany({ select: { key: true } })).map((r) => r.key)).toEqual([
+      'authfail_token:live',
+    ]);
+  });
+
   it('with zero retention removes revoked tokens on the next pass', async () => {
     const revoked = await insert(t, { revokedAt: ago(1_000) });
     expect(await t.app.get(CleanupService).runOnce()).toMatchObject({ revoked: 1, removed: 1 });

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthThrottle } from '../../src/verification/auth-throttle.js';
 import { PasswordHasher } from '../../src/verification/password-hasher.js';
@@ -37,9 +38,18 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A fresh app (fresh buckets) on the file's database; the previous one is closed first (PGlite allows one). */
+/**
+ * A fresh app (fresh buckets) on the file's database; the previous one is closed first (PGlite allows one).
+ * On PostgreSQL the failure counters are shared through the database: they are emptied too.
+ */
 async function app(env: Record<string, string>) {
   while (apps.length) await apps.pop()!.close();
+  if (db.url) {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    await c.query(`DELETE FROM ratelimits WHERE key LIKE 'authfail%'`).catch(() => undefined); // none before the first start
+    await c.end();
+  }
   const t = await startApp({ ...THROTTLE, ...env }, db);
   apps.push(t);
   return {
