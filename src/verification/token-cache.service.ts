@@ -252,6 +252,7 @@ export class TokenCache {
     if (typeof p.kind === 'string') p.kind = i.string(p.kind);
     if (Array.isArray(p.permissions)) p.permissions = i.list(p.permissions);
     if (Array.isArray(p.projects)) p.projects = i.list(p.projects);
+    if (Array.isArray(p.home)) p.home = i.list(p.home);
     if (Array.isArray(p.scopes)) p.scopes = i.list(p.scopes);
     if (typeof p.parentId === 'string') p.parentId = i.string(p.parentId);
     if (typeof p.owner === 'string') p.owner = i.string(p.owner);
