@@ -55,7 +55,7 @@ export interface CreateAppOptions {
  * (swagger-ui-bundle.js, swagger-ui-init.js) and needs inline styles and data: images; nothing else is
  * allowed. No `upgrade-insecure-requests`: it would break /docs served over plain HTTP on a LAN.
  */
-export const CSP_DIRECTIVES = {
+const CSP_DIRECTIVES = {
   defaultSrc: ["'self'"],
   baseUri: ["'self'"],
   scriptSrc: ["'self'"],

@@ -22,7 +22,7 @@ export const ALL_SCOPES: readonly string[] = ['*'];
  * The documentation-server scopes tokens-file flags stand for: a managed token holding them may do
  * exactly what a file entry with the flag may.
  */
-export const DOCS_SCOPES = {
+const DOCS_SCOPES = {
   /** `allow_overwrite: true`: replace an existing version. */
   overwrite: 'docs:overwrite',
   /** `allow_delete: true`: delete versions and projects. */

@@ -9,7 +9,7 @@ import type { AuditAction } from './audit.actions.js';
 import { type AuditInsert, AuditRepository, type AuditRow } from './audit.repository.js';
 import type { AuditEventDto, ListAuditQueryDto } from './dto/audit.dto.js';
 
-export type AuditTargetType = 'token' | 'project' | 'tokens_file' | 'credential' | 'lookup' | 'webhook';
+type AuditTargetType = 'token' | 'project' | 'tokens_file' | 'credential' | 'lookup' | 'webhook';
 
 export interface AuditTarget {
   type: AuditTargetType;

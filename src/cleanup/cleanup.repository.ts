@@ -6,7 +6,7 @@ import { DatabaseService } from '../database/database.service.js';
  * pass (advisory locks are per database, so instances on other databases do not contend).
  * ASCII "kwcl" as a 32-bit integer; distinct from the migrator's key.
  */
-export const CLEANUP_LOCK_KEY = 0x6b77636c;
+const CLEANUP_LOCK_KEY = 0x6b77636c;
 
 export interface RemovedCounts {
   expired: number;

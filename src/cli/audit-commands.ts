@@ -14,7 +14,7 @@ export interface AuditOptions {
 }
 
 /** `--since` as an RFC 3339 time, or a duration back from now (`1h`, `7d`). */
-export function sinceOf(value: string, now = Date.now()): string {
+function sinceOf(value: string, now = Date.now()): string {
   const since = parseSince(value, now);
   if (since) return since.toISOString();
   throw new CliError(

@@ -14,7 +14,7 @@ import { CliError, type Output } from './output.js';
  * "token"}}`. Other keys of the file are kept as they are; the file is replaced atomically (temporary
  * file + rename) with mode 0600. With `--hash-only` the file keeps only an argon2 hash and a stub.
  */
-export const MIN_MASTER_TOKEN_LENGTH = 20;
+const MIN_MASTER_TOKEN_LENGTH = 20;
 
 type Doc = Record<string, unknown>;
 interface Authorization {
@@ -84,13 +84,13 @@ function writeDocAtomically(path: string, doc: Doc): void {
   }
 }
 
-export function stubOf(token: string, prefix: string): string {
+function stubOf(token: string, prefix: string): string {
   const head = token.startsWith(prefix) ? prefix.length : 0;
   return `${token.slice(0, head + 6)}…`;
 }
 
 /** Problems with an operator-chosen master token, or null. */
-export function masterTokenProblem(token: string, prefix: string): string | null {
+function masterTokenProblem(token: string, prefix: string): string | null {
   if (!token.startsWith(prefix)) return `the token must start with '${prefix}'`;
   if (token.length < MIN_MASTER_TOKEN_LENGTH)
     return `the token must be at least ${MIN_MASTER_TOKEN_LENGTH} characters long`;
@@ -178,7 +178,7 @@ export async function reset(
  * The first line of stdin, after a prompt. On a terminal the typed characters are not echoed (readline
  * edits the line in raw mode and writes its echo to a muted stream); piped input is read as it is.
  */
-export async function promptLine(
+async function promptLine(
   question: string,
   out: Output,
   input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,

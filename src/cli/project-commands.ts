@@ -69,7 +69,7 @@ export async function createToken(
   out.line('⚠️  Store the token now: it is shown only this once.');
 }
 
-export interface ProjectTokenLine {
+interface ProjectTokenLine {
   id: string;
   name: string;
   permissions: string[];

@@ -53,7 +53,7 @@ export interface TokenServices {
 }
 
 /** What the audit trail shows as the origin of CLI actions (their actor is `cli`). */
-export function cliOrigin() {
+function cliOrigin() {
   let user = 'unknown';
   try {
     user = userInfo().username;
@@ -125,7 +125,7 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
   }
 }
 
-export function parseDuration(value: string, what: string): number {
+function parseDuration(value: string, what: string): number {
   const parsed = parseDurationText(value);
   if (parsed === null || parsed <= 0) {
     throw new CliError(`${what}: not a duration: "${value}" (use e.g. 30s, 15m, 1h, 7d)`);

@@ -29,7 +29,7 @@ export interface RequestSummary {
   traceId: string;
 }
 
-export function summarize(request: FastifyRequest, reply: FastifyReply): RequestSummary {
+function summarize(request: FastifyRequest, reply: FastifyReply): RequestSummary {
   const principal = (request as { principal?: { id: string } }).principal;
   return {
     method: request.method,

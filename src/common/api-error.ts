@@ -81,6 +81,6 @@ export class ApiError extends Error {
   }
 }
 
-export function retryAfterSeconds(ms: number): number {
+function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }

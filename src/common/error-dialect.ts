@@ -15,7 +15,7 @@ export type ErrorDialect = 'publisher' | 'calyptia';
 const CONFIG_KEY = 'errorDialect';
 const FASTIFY_ROUTE_CONFIG = '__fastify_route_config__';
 
-export class CalyptiaErrorDto {
+class CalyptiaErrorDto {
   @ApiProperty({ example: 'Token not found', description: 'The message (a string, as Calyptia clients decode it)' })
   error: string;
   @ApiPropertyOptional({

@@ -16,7 +16,7 @@ interface Mapped {
 }
 
 /** The one message of every 415, whichever layer refuses the media type. */
-export const UNSUPPORTED_MEDIA_TYPE_MESSAGE = 'Unsupported Content-Type: send application/json';
+const UNSUPPORTED_MEDIA_TYPE_MESSAGE = 'Unsupported Content-Type: send application/json';
 
 export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is temporarily unavailable; retry later';
 

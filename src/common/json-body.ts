@@ -3,7 +3,7 @@
  * lone UTF-16 surrogates, and absurd nesting only serves to exhaust the stack. Returns a problem
  * description, or null when the value is fine.
  */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 export function jsonBodyProblem(value: unknown, depth = 0): string | null {
   if (depth > MAX_JSON_DEPTH) return `JSON nested deeper than ${MAX_JSON_DEPTH} levels`;

@@ -3,14 +3,7 @@ import type { Params } from 'nestjs-pino';
 import { pino, type Logger } from 'pino';
 
 /** Headers that carry credentials: never written to a log, whatever the level. */
-export const SECRET_HEADERS = [
-  'authorization',
-  'x-token',
-  'x-api-key',
-  'x-project-token',
-  'cookie',
-  'proxy-authorization',
-];
+const SECRET_HEADERS = ['authorization', 'x-token', 'x-api-key', 'x-project-token', 'cookie', 'proxy-authorization'];
 
 /**
  * The process's one pino logger (JSON lines on stdout). Nest's own messages go through it via

@@ -19,7 +19,7 @@ The Publisher-style routes are served at \`/publisher.v1/api-token/*\` and, iden
 the document lists both (the aliases carry \`x-alias-of\`), Swagger UI shows only the first.`;
 
 /** Tags, in the order Swagger UI shows them, with their descriptions. */
-export const TAGS: Array<[name: string, description: string]> = [
+const TAGS: Array<[name: string, description: string]> = [
   [
     'api-token (Publisher RPC)',
     'Publisher-style RPC: `POST /publisher.v1/api-token/create|list|revoke` with JSON bodies (also at `/api-token/*`).',
@@ -47,7 +47,7 @@ export const TAGS: Array<[name: string, description: string]> = [
 ];
 
 /** The header every response carries (success or error): the request's trace id. */
-export const TRACE_ID_HEADER = {
+const TRACE_ID_HEADER = {
   description: 'Trace id of this request (also `error.trace_id` in an error body); send `X-Request-Id` to choose it',
   required: true,
   schema: { type: 'string', example: '5f0c2a9d81e6b3c4d7a1e2f3' },
@@ -76,7 +76,7 @@ function errorExample(schemaRef: string | undefined, status: string): unknown {
 }
 
 /** One example per error status, as the exception filter writes it. */
-export const ERROR_EXAMPLES: Record<string, { code: string; message: string; data: Record<string, unknown> }> = {
+const ERROR_EXAMPLES: Record<string, { code: string; message: string; data: Record<string, unknown> }> = {
   '400': {
     code: 'bad_request',
     message: 'Request validation failed',

@@ -20,7 +20,7 @@ declare module '@fastify/request-context' {
 
 const MAX_USER_AGENT = 256;
 
-export function originOf(request: Pick<FastifyRequest, 'ip' | 'id' | 'headers'>): RequestOrigin {
+function originOf(request: Pick<FastifyRequest, 'ip' | 'id' | 'headers'>): RequestOrigin {
   const ua = request.headers['user-agent'];
   return {
     clientAddress: request.ip ?? null,

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
  * A start-up failure an operator can act on: its message is the whole story, printed as one line
  * naming the variable or resource (`PORT 8080 is in use`, `DATABASE_URL: connection refused at …`).
  */
-export class StartupError extends Error {}
+class StartupError extends Error {}
 
 /**
  * Fails fast when the port is taken, before the database is opened and migrated. A probe listener is

@@ -5,7 +5,7 @@ import { isUuid } from './uuid.js';
 
 /** A path parameter that must be a UUID: 400 in the envelope otherwise; normalised to lower case. */
 @Injectable()
-export class ParseUuidParamPipe implements PipeTransform<string, string> {
+class ParseUuidParamPipe implements PipeTransform<string, string> {
   constructor(private readonly name: string) {}
 
   transform(value: string): string {

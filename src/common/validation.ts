@@ -9,7 +9,7 @@ import { ApiError } from './api-error.js';
 import { jsonBodyProblem } from './json-body.js';
 
 /** Field errors as `{ "field.path": ["message", ...] }`, the `data.fields` of a 400 envelope. */
-export function fieldErrors(errors: ValidationError[], parent = ''): Record<string, string[]> {
+function fieldErrors(errors: ValidationError[], parent = ''): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const e of errors) {
     const path = parent ? `${parent}.${e.property}` : e.property;

@@ -51,7 +51,7 @@ export interface PgTimeouts {
   query: number;
 }
 
-export const DEFAULT_PG_TIMEOUTS: PgTimeouts = { connect: 2000, pool: 3000, query: 5000 };
+const DEFAULT_PG_TIMEOUTS: PgTimeouts = { connect: 2000, pool: 3000, query: 5000 };
 
 /**
  * pg options for one connection: bounded connect, statement_timeout on the server, and the same
@@ -133,7 +133,7 @@ function guard(pool: pg.Pool, availability: DatabaseAvailability): void {
 
 export { DataDirLockedError } from './data-dir-lock.js';
 
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
@@ -209,7 +209,7 @@ export class DatabaseUnavailableError extends Error {}
  * `DATABASE_URL: connection refused at 127.0.0.1:5432`, `DATABASE_URL: database "x" does not exist`,
  * `DATABASE_URL: role "y" does not exist`…: what went wrong, in one line, never with the password.
  */
-export function describeConnectError(err: unknown, url: string, variable = 'DATABASE_URL'): DatabaseUnavailableError {
+function describeConnectError(err: unknown, url: string, variable = 'DATABASE_URL'): DatabaseUnavailableError {
   const e = err as NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] };
   let where = '(unparseable URL)';
   try {
@@ -241,7 +241,7 @@ export function describeConnectError(err: unknown, url: string, variable = 'DATA
  * to ignore it (`ignore_startup_parameters`), drops it: PostgreSQL itself applies it, so a server that
  * reports another value than the one asked for is not the one we connected to.
  */
-export async function detectPooler(url: string): Promise<boolean> {
+async function detectPooler(url: string): Promise<boolean> {
   const asked = 1_234_567;
   const client = new pg.Client({
     connectionString: url,
@@ -277,7 +277,7 @@ export interface PostgresTopology {
 }
 
 /** A setup that cannot work (a pooler without a direct URL…): one line naming the variables. */
-export class DatabaseTopologyError extends DatabaseUnavailableError {}
+class DatabaseTopologyError extends DatabaseUnavailableError {}
 
 /** One plain connection and `SELECT 1`: a wrong URL fails fast and clearly, before any pool exists. */
 async function checkReachable(url: string, variable: string): Promise<void> {

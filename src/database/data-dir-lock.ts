@@ -24,7 +24,7 @@ import { hostname } from 'node:os';
  * - written by another host (a shared volume, a recreated container), liveness cannot be checked, so the
  *   owner refreshes the file's time every few seconds and the lock counts as stale when that stops.
  */
-export interface LockOwner {
+interface LockOwner {
   pid: number;
   /** Start time of the owner process (Linux: clock ticks since boot, from /proc), null where unknown */
   processStart: string | null;
@@ -73,7 +73,7 @@ function parseOwner(text: string): LockOwner | null {
 }
 
 /** Why `owner` no longer holds the lock, or null when it still does. */
-export function staleReason(owner: LockOwner | null, mtimeMs: number, now = Date.now()): string | null {
+function staleReason(owner: LockOwner | null, mtimeMs: number, now = Date.now()): string | null {
   if (!owner) return 'unreadable lock file';
   if (owner.host !== hostname()) {
     return now - mtimeMs > FOREIGN_STALE_MS ? `owner on ${owner.host} stopped refreshing the lock` : null;

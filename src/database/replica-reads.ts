@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 /** A WAL position (`16/B374D848`) as a number that compares. */
-export function parseLsn(lsn: string | null | undefined): bigint {
+function parseLsn(lsn: string | null | undefined): bigint {
   if (!lsn) return 0n;
   const [hi, lo] = lsn.split('/');
   if (hi === undefined || lo === undefined) return 0n;

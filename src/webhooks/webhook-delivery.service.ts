@@ -13,7 +13,7 @@ const PARALLEL = 8;
 const ERROR_MAX = 300;
 
 /** Delay before attempt `attempts + 1`: base·2^(attempts−1), capped. */
-export function retryDelay(attempts: number, baseMs: number, maxMs: number): number {
+function retryDelay(attempts: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
 }
 
@@ -22,7 +22,7 @@ export function retryDelay(attempts: number, baseMs: number, maxMs: number): num
  * its rotation grace lasts (receivers accept any listed signature), as the Standard Webhooks
  * specification describes for key rotation.
  */
-export function signatureHeader(d: ClaimedDelivery, timestamp: Date, body: string): string {
+function signatureHeader(d: ClaimedDelivery, timestamp: Date, body: string): string {
   const secrets = [d.secret];
   if (d.previousSecret && d.previousExpiresAt && d.previousExpiresAt > timestamp) secrets.push(d.previousSecret);
   return secrets.map((s) => new Signer(s).sign(d.id, timestamp, body)).join(' ');

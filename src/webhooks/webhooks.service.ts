@@ -21,7 +21,7 @@ import { WebhooksRepository } from './webhooks.repository.js';
 const MAX_GRACE_MS = 7 * 24 * 3600_000;
 
 /** A Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes. */
-export function newSecret(): string {
+function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
@@ -120,7 +120,7 @@ function scopeProject(w: Webhook): string | null {
   return !w.unscoped && w.scopeProjects.length === 1 ? w.scopeProjects[0] : null;
 }
 
-export function toWebhookDto(w: Webhook): WebhookDto {
+function toWebhookDto(w: Webhook): WebhookDto {
   const graceLive = w.previousExpiresAt && w.previousExpiresAt > new Date();
   return {
     id: w.id,

@@ -10,7 +10,7 @@ import {
   MaxLength,
 } from 'class-validator';
 
-export const MAX_LEAK_REPORT = 100;
+const MAX_LEAK_REPORT = 100;
 
 export class RevokeLeakedTokensDto {
   @ApiProperty({

@@ -18,7 +18,7 @@ import {
 import { WEBHOOK_EVENTS, type WebhookEventType } from '../webhook-events.js';
 
 const EVENTS_MESSAGE = `each value in events must be one of: ${WEBHOOK_EVENTS.join(', ')}`;
-export const EXAMPLE_WEBHOOK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const EXAMPLE_WEBHOOK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 
 export class CreateWebhookDto {
   @ApiProperty({
