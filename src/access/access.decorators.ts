@@ -6,8 +6,8 @@ import {
   ApiSecurity,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
-import { PERMISSION_EXTENSION } from '../common/openapi.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
+import { PERMISSION_EXTENSION } from '../common/openapi/openapi.js';
 import type { Permission } from './permissions.js';
 import type { Principal } from './principal.js';
 

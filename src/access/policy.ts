@@ -1,4 +1,4 @@
-import { ApiError } from '../common/api-error.js';
+import { ApiError } from '../common/errors/api-error.js';
 import { SCOPE_REASON, scopesWithin } from './app-scopes.js';
 import { grants, grantsAll, type Permission } from './permissions.js';
 import type { Principal } from './principal.js';

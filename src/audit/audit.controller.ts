@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { AuditEventDto, ListAuditQueryDto } from './dto/audit.dto.js';
 import { AuditService } from './audit.service.js';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { keysetAfter, type KeysetPosition } from '../common/keyset-cursor.js';
+import { keysetAfter, type KeysetPosition } from '../common/http/keyset-cursor.js';
 import { DatabaseService } from '../database/database.service.js';
 import type { AuditEvent, Prisma } from '../generated/prisma/client.js';
 

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Principal } from '../access/principal.js';
-import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
-import { currentOrigin, type RequestOrigin } from '../common/request-context.js';
+import { decodeCursor, encodeCursor } from '../common/http/keyset-cursor.js';
+import { currentOrigin, type RequestOrigin } from '../common/http/request-context.js';
 import { parseSince } from '../common/time.js';
 import { isUuid } from '../common/uuid.js';
 import type { Prisma } from '../generated/prisma/client.js';

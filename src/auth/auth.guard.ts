@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { IS_PUBLIC, REQUIREMENT, type Requirement } from '../access/access.decorators.js';
 import type { Principal } from '../access/principal.js';
 import { inScope } from '../access/scope.js';
-import { ApiError } from '../common/api-error.js';
+import { ApiError } from '../common/errors/api-error.js';
 import { isUuid } from '../common/uuid.js';
 import { presentedToken } from '../verification/credentials.js';
 import { TokenVerifier } from '../verification/token-verifier.js';

@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { fullAccessPrincipal, type Principal } from '../access/principal.js';
 import { isPermission, type Permission } from '../access/permissions.js';
 import { AuditService } from '../audit/audit.service.js';
-import { ApiError } from '../common/api-error.js';
+import { ApiError } from '../common/errors/api-error.js';
 import { parseDateTime, parseDuration as parseDurationText } from '../common/time.js';
 import { isUuid } from '../common/uuid.js';
 import type { AppConfig } from '../config/config.schema.js';

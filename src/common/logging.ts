@@ -7,7 +7,7 @@ const SECRET_HEADERS = ['authorization', 'x-token', 'x-api-key', 'x-project-toke
 
 /**
  * The process's one pino logger (JSON lines on stdout). Nest's own messages go through it via
- * nestjs-pino, and the access log (src/common/access-log.ts) writes one line per request with it.
+ * nestjs-pino, and the access log (src/common/http/access-log.ts) writes one line per request with it.
  * Request bodies and credential headers are never logged.
  */
 export function createLogger(config: { LOG_LEVEL: pino.LevelWithSilent }): Logger {

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { DatabaseDownError } from '../common/database-errors.js';
+import { DatabaseDownError } from '../common/errors/database-errors.js';
 import { DatabaseAvailability, type AvailabilityLogger } from './database-availability.js';
 import type { SqlRunner } from './sql-runner.js';
 

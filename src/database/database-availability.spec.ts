@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { DatabaseDownError } from '../common/database-errors.js';
+import { DatabaseDownError } from '../common/errors/database-errors.js';
 import { DatabaseAvailability } from './database-availability.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

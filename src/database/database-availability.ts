@@ -1,4 +1,4 @@
-import { DatabaseDownError, isDatabaseUnavailable } from '../common/database-errors.js';
+import { DatabaseDownError, isDatabaseUnavailable } from '../common/errors/database-errors.js';
 
 export interface AvailabilityLogger {
   warn(message: string): void;

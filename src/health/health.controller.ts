@@ -3,8 +3,8 @@ import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { Authenticated, Public } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
-import { ApiError } from '../common/api-error.js';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { ApiError } from '../common/errors/api-error.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { DatabaseHealthIndicator } from './database.health.js';
 import { ListenerHealthIndicator } from './listener.health.js';
 

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '../access/access.decorators.js';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { LeakReportReceivedDto, RevokeLeakedTokensDto } from './dto/leaks.dto.js';
 import { LeakedTokensService } from './leaked-tokens.service.js';
 

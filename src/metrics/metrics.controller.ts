@@ -13,7 +13,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Public, SECURITY_SCHEMES } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { presentedToken } from '../verification/credentials.js';

@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { AuthThrottle } from '../verification/auth-throttle.js';
 import { VerificationOutcomes } from '../verification/verification-outcomes.js';
 import { CleanupService } from '../cleanup/cleanup.service.js';
-import type { RequestSummary } from '../common/access-log.js';
+import type { RequestSummary } from '../common/http/access-log.js';
 import { VERSION } from '../common/version.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';

@@ -4,11 +4,11 @@ import { accessOf, normalizePermissions, type Permission, WRITE_PERMISSIONS } fr
 import type { Principal } from '../access/principal.js';
 import { type AuditDetails, AuditService, tokenTarget } from '../audit/audit.service.js';
 import { canonicalProjectId } from '../access/scope.js';
-import { ApiError } from '../common/api-error.js';
-import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
-import { isUniqueViolation } from '../common/prisma-errors.js';
+import { ApiError } from '../common/errors/api-error.js';
+import { decodeCursor, encodeCursor } from '../common/http/keyset-cursor.js';
+import { isUniqueViolation } from '../common/errors/prisma-errors.js';
 import { parseDateTime } from '../common/time.js';
-import { validationFailed } from '../common/validation.js';
+import { validationFailed } from '../common/errors/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';

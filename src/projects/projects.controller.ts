@@ -13,10 +13,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { ErrorDialect } from '../common/error-dialect.js';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
-import { NEXT_PAGE_HEADERS, setNextPage } from '../common/link-header.js';
-import { UuidParam } from '../common/uuid-param.js';
+import { ErrorDialect } from '../common/errors/error-dialect.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
+import { NEXT_PAGE_HEADERS, setNextPage } from '../common/http/link-header.js';
+import { UuidParam } from '../common/http/uuid-param.js';
 import {
   CreateProjectDto,
   DeletedDto,

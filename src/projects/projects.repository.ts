@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DatabaseService } from '../database/database.service.js';
 import type { Prisma, Project } from '../generated/prisma/client.js';
-import { keysetAfter, type KeysetPosition } from '../common/keyset-cursor.js';
+import { keysetAfter, type KeysetPosition } from '../common/http/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
 import { canonicalProjectId, inScope, type Scope } from '../access/scope.js';
 

@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { enforce, mayCreateProject, mayRenameProject } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, projectTarget } from '../audit/audit.service.js';
-import { ApiError } from '../common/api-error.js';
-import { isUniqueViolation } from '../common/prisma-errors.js';
-import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
+import { ApiError } from '../common/errors/api-error.js';
+import { isUniqueViolation } from '../common/errors/prisma-errors.js';
+import { decodeCursor, encodeCursor } from '../common/http/keyset-cursor.js';
 import { TokenCache } from '../verification/token-cache.service.js';
-import { validationFailed } from '../common/validation.js';
+import { validationFailed } from '../common/errors/validation.js';
 import type {
   CreateProjectDto,
   DeletedDto,

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../app.factory.js';
-import { buildOpenApiDocument } from '../common/openapi.js';
+import { buildOpenApiDocument } from '../common/openapi/openapi.js';
 import { loadConfig } from '../config/config.schema.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

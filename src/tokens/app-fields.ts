@@ -1,6 +1,6 @@
 import { normalizeScopes } from '../access/app-scopes.js';
 import type { AuditDetails } from '../audit/audit.service.js';
-import { validationFailed } from '../common/validation.js';
+import { validationFailed } from '../common/errors/validation.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { TokenRow } from './tokens.repository.js';
 import { type AppFieldsDto, type AppFieldsViewDto, MAX_META_BYTES } from './dto/app-fields.dto.js';

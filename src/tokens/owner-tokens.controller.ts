@@ -3,7 +3,7 @@ import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@ne
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { OwnerActionDto, OwnerActionResultDto } from './dto/owner.dto.js';
 import { OwnerTokensService } from './owner-tokens.service.js';
 

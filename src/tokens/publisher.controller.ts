@@ -10,7 +10,7 @@ import {
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import {
   ApiTokenCreatedDto,
   ApiTokenListDto,

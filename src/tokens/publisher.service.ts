@@ -3,10 +3,10 @@ import { enforce, grantWithin, mayManageToken, mayRevoke } from '../access/polic
 import { normalizePermissions, permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
-import { ApiError } from '../common/api-error.js';
+import { ApiError } from '../common/errors/api-error.js';
 import { parseDateTime } from '../common/time.js';
-import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/keyset-cursor.js';
-import { validationFailed } from '../common/validation.js';
+import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/http/keyset-cursor.js';
+import { validationFailed } from '../common/errors/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type {

@@ -11,10 +11,10 @@ import {
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
-import { UuidParam } from '../common/uuid-param.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
+import { UuidParam } from '../common/http/uuid-param.js';
 import { parseDuration } from '../common/time.js';
-import { validationFailed } from '../common/validation.js';
+import { validationFailed } from '../common/errors/validation.js';
 import { EXAMPLE_TOKEN_ID } from './dto/publisher.dto.js';
 import { RotateApiTokenDto, RotatedTokenResponseDto, RotateTokenDto } from './dto/rotate.dto.js';
 import { RotationService } from './rotation.service.js';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { enforce, mayChange, mayManageToken } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
-import { ApiError } from '../common/api-error.js';
+import { ApiError } from '../common/errors/api-error.js';
 import type { RotatedTokenResponseDto } from './dto/rotate.dto.js';
 import { iso, tokenStatus } from './publisher.service.js';
 import { TokenIssuer } from './token-issuer.js';

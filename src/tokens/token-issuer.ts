@@ -8,7 +8,7 @@ import type { Principal } from '../access/principal.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { PasswordHasher } from '../verification/password-hasher.js';
 import { TokenCodec } from '../verification/token-codec.js';
-import { ApiError } from '../common/api-error.js';
+import { ApiError } from '../common/errors/api-error.js';
 import { RevokedAncestorError, type TokenRow, TokensRepository } from './tokens.repository.js';
 
 /** Issues a token row and returns it with its secret (the only moment the secret exists in clear). */

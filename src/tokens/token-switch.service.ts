@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { enforce, mayChange, mayManageToken, mayRevoke } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
-import { ApiError } from '../common/api-error.js';
+import { ApiError } from '../common/errors/api-error.js';
 import type { ApiTokenDto } from './dto/publisher.dto.js';
 import { toApiTokenDto } from './publisher.service.js';
 import { rightsOf } from '../verification/token-rights.js';

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../access/principal.js';
 import { AuditService } from '../audit/audit.service.js';
-import { ApiError } from '../common/api-error.js';
-import { validationFailed } from '../common/validation.js';
+import { ApiError } from '../common/errors/api-error.js';
+import { validationFailed } from '../common/errors/validation.js';
 import type { RevokedTreeDto } from './dto/token-tree.dto.js';
 import { TokensRepository } from './tokens.repository.js';
 

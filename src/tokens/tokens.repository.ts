@@ -5,7 +5,7 @@ import type { TokenRow } from '../verification/verification.repository.js';
 import type { Scope } from '../access/scope.js';
 import { canonicalProjectId, inScope } from '../access/scope.js';
 import { TokenCache } from '../verification/token-cache.service.js';
-import type { Direction, KeysetPosition } from '../common/keyset-cursor.js';
+import type { Direction, KeysetPosition } from '../common/http/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
 import { camelRow } from '../database/rows.js';
 

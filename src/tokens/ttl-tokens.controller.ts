@@ -3,7 +3,7 @@ import { ApiBadRequestResponse, ApiBody, ApiCreatedResponse, ApiOperation, ApiTa
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
 import { TtlTokensService } from './ttl-tokens.service.js';
 

@@ -4,9 +4,9 @@ import { accessOf, normalizePermissions, type Permission, permissionsForAccess }
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { inScope, type Scope } from '../access/scope.js';
-import { ApiError } from '../common/api-error.js';
+import { ApiError } from '../common/errors/api-error.js';
 import { formatDuration, parseDuration } from '../common/time.js';
-import { validationFailed } from '../common/validation.js';
+import { validationFailed } from '../common/errors/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { isPermission, type Permission } from '../access/permissions.js';
-import { validationFailed } from '../common/validation.js';
+import { validationFailed } from '../common/errors/validation.js';
 import { isScope, MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../access/app-scopes.js';
 import { TokenVerifier, type Verification } from './token-verifier.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../common/api-error.js';
+import { ApiError } from '../common/errors/api-error.js';
 import { loadConfig } from '../config/config.schema.js';
 import { PasswordHasher } from './password-hasher.js';
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../access/principal.js';
-import { DatabaseDownError } from '../common/database-errors.js';
+import { DatabaseDownError } from '../common/errors/database-errors.js';
 import { loadConfig } from '../config/config.schema.js';
 import { TokenCache } from './token-cache.service.js';
 

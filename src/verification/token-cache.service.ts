@@ -4,7 +4,7 @@ import { createHmac, createSecretKey, type KeyObject, randomBytes } from 'node:c
 import type { Principal } from '../access/principal.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { isDatabaseUnavailable } from '../common/database-errors.js';
+import { isDatabaseUnavailable } from '../common/errors/database-errors.js';
 
 /**
  * One cached result, kept small (bench/cache-memory.js): times are milliseconds since the cache's `base`

@@ -7,7 +7,7 @@ import { maySee } from '../access/policy.js';
 import { grants, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { canonicalScope } from '../access/scope.js';
-import { ApiError, MESSAGES } from '../common/api-error.js';
+import { ApiError, MESSAGES } from '../common/errors/api-error.js';
 import { isUuid } from '../common/uuid.js';
 import type { VerifiedTokenDto, VerifyResultDto } from './dto/verify.dto.js';
 import { TokenCache, type FillSnapshot } from './token-cache.service.js';

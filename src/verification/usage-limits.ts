@@ -6,7 +6,7 @@ import {
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import type { Principal } from '../access/principal.js';
-import { ApiError } from '../common/api-error.js';
+import { ApiError } from '../common/errors/api-error.js';
 import { DatabaseService } from '../database/database.service.js';
 import { UsageRepository } from './usage.repository.js';
 

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';

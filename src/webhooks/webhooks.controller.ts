@@ -12,8 +12,8 @@ import {
 import { Auth, Authenticated } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/error-envelope.dto.js';
-import { UuidParam } from '../common/uuid-param.js';
+import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
+import { UuidParam } from '../common/http/uuid-param.js';
 import {
   CreateWebhookDto,
   ListDeliveriesQueryDto,

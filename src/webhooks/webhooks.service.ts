@@ -5,7 +5,7 @@ import type { Principal } from '../access/principal.js';
 import { REASONS } from '../access/policy.js';
 import { scopeWithin } from '../access/scope.js';
 import { AuditService } from '../audit/audit.service.js';
-import { ApiError } from '../common/api-error.js';
+import { ApiError } from '../common/errors/api-error.js';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.js';
 import type {
   CreateWebhookDto,

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Logger } from '@nestjs/common';
-import type { KeywardFastifyAdapter } from '../../src/common/http-adapter.js';
+import type { KeywardFastifyAdapter } from '../../src/common/http/http-adapter.js';
 import { ADMIN_TOKEN, client, errorOf, type Res, startApp, useApp } from '../support/app.js';
 
 let errorLogs: string[] = [];
@@ -135,7 +135,7 @@ describe("Fastify's own answers are envelopes with a trace id", () => {
 describe('logs', () => {
   it('an unexpected error logs its class and stack frames, never its message', async () => {
     errorLogs = [];
-    const { sendError } = await import('../../src/common/all-exceptions.filter.js');
+    const { sendError } = await import('../../src/common/errors/all-exceptions.filter.js');
     const secret = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g lookupId: "AbCdEfGh12345678"';
     const err = Object.assign(
       new Error(`Invalid \`prisma.apiToken.create()\` invocation: { secretHash: "${secret}" }`),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildOpenApiDocument } from '../../src/common/openapi.js';
+import { buildOpenApiDocument } from '../../src/common/openapi/openapi.js';
 import { useApp } from '../support/app.js';
 
 const SCHEMES = ['bearer', 'x-token', 'x-api-key', 'x-project-token'];

@@ -13,7 +13,7 @@ interface PageElement {
 }
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COPY_BEFORE_EXECUTE } from '../../src/common/openapi.js';
+import { COPY_BEFORE_EXECUTE } from '../../src/common/openapi/openapi.js';
 import { ADMIN_TOKEN, useApp } from '../support/app.js';
 
 /**

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { isPermission, Permission } from '../../access/permissions.js';
-import { ApiError } from '../../common/api-error.js';
-import { validationFailed } from '../../common/validation.js';
+import { ApiError } from '../../common/errors/api-error.js';
+import { validationFailed } from '../../common/errors/validation.js';
 import { isScope, MAX_SCOPE_LENGTH, MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../../access/app-scopes.js';
 
 export const VERDICT_CODES = [

@@ -6,7 +6,7 @@ import {
   type ValidationError,
 } from '@nestjs/common';
 import { ApiError } from './api-error.js';
-import { jsonBodyProblem } from './json-body.js';
+import { jsonBodyProblem } from '../http/json-body.js';
 
 /** Field errors as `{ "field.path": ["message", ...] }`, the `data.fields` of a 400 envelope. */
 function fieldErrors(errors: ValidationError[], parent = ''): Record<string, string[]> {

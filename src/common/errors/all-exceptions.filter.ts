@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error.js';
 import { dialectOf, toCalyptia } from './error-dialect.js';
 import { envelope, loggableError, toEnvelope } from './error-envelope.js';
-import { TRACE_HEADER, traceIdFor } from './trace-id.js';
+import { TRACE_HEADER, traceIdFor } from '../http/trace-id.js';
 
 /**
  * The one place that writes error responses: in the Publisher envelope, or in the Calyptia shape on

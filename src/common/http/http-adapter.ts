@@ -4,9 +4,9 @@ import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify
 import type { Server } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError } from './api-error.js';
-import { sendError } from './all-exceptions.filter.js';
-import { envelope, toEnvelope } from './error-envelope.js';
+import { ApiError } from '../errors/api-error.js';
+import { sendError } from '../errors/all-exceptions.filter.js';
+import { envelope, toEnvelope } from '../errors/error-envelope.js';
 import { TRACE_HEADER, traceIdFor } from './trace-id.js';
 
 const logger = new Logger('Errors');

@@ -1,7 +1,7 @@
 import { Injectable, Param, type PipeTransform } from '@nestjs/common';
 import { ApiParam } from '@nestjs/swagger';
-import { validationFailed } from './validation.js';
-import { isUuid } from './uuid.js';
+import { validationFailed } from '../errors/validation.js';
+import { isUuid } from '../uuid.js';
 
 /** A path parameter that must be a UUID: 400 in the envelope otherwise; normalised to lower case. */
 @Injectable()

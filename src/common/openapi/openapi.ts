@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { DATABASE_UNAVAILABLE_MESSAGE } from './error-envelope.js';
-import { VERSION } from './version.js';
+import { DATABASE_UNAVAILABLE_MESSAGE } from '../errors/error-envelope.js';
+import { VERSION } from '../version.js';
 
 /** OpenAPI extension carrying the one permission an operation requires (also spelled out in its description). */
 export const PERMISSION_EXTENSION = 'x-keyward-permission';

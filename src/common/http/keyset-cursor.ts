@@ -1,6 +1,6 @@
-import { validationFailed } from './validation.js';
-import { isUuid } from './uuid.js';
-import { parseDateTime } from './time.js';
+import { validationFailed } from '../errors/validation.js';
+import { isUuid } from '../uuid.js';
+import { parseDateTime } from '../time.js';
 
 /**
  * Opaque cursors for keyset pagination over (created_at, id), shared by every list: base64url JSON
