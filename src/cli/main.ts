@@ -32,16 +32,33 @@ export interface CliIo {
   stderr(text: string): void;
 }
 
+/** What every command group needs: the streams, the exit code, the output and the configuration. */
+interface CommandContext {
+  io: CliIo;
+  exit: { code: number };
+  out: Output;
+  config: () => AppConfig;
+}
+
 function program(io: CliIo, exit: { code: number }): Command {
-  const { out } = io;
-  const config = (): AppConfig => loadConfig(io.env);
+  const ctx: CommandContext = { io, exit, out: io.out, config: () => loadConfig(io.env) };
   const root = new Command('keyward')
     .description('Keyward operator CLI (configuration comes from the same environment variables as the service)')
     .version(VERSION, '-V, --version', 'print the version and exit')
-    .configureOutput({ writeOut: (text) => out.write(text), writeErr: (text) => io.stderr(text) })
+    .configureOutput({ writeOut: (text) => io.out.write(text), writeErr: (text) => io.stderr(text) })
     .showHelpAfterError()
     .exitOverride();
 
+  tokenCommands(root, ctx);
+  adminCommands(root, ctx);
+  projectCommands(root, ctx);
+  auditCommand(root, ctx);
+  webhookCommands(root, ctx);
+  return root;
+}
+
+/** `keyward token …`: tokens in the database, then the tokens-file master token. */
+function tokenCommands(root: Command, { io, exit, out, config }: CommandContext): void {
   const token = root.command('token').description('manage API tokens and the tokens-file master token');
 
   token
@@ -94,7 +111,11 @@ function program(io: CliIo, exit: { code: number }): Command {
       const valid = await tokens.verify(config(), opts, await readAll(io.stdin), out);
       if (!valid) exit.code = 2;
     });
+  masterTokenCommands(token, { io, out, config });
+}
 
+/** `keyward token what|reset|set`: the master token of a tokens file. */
+function masterTokenCommands(token: Command, { io, out, config }: Omit<CommandContext, 'exit'>): void {
   const fileOption = () =>
     new Option(
       '--file <file>',
@@ -133,7 +154,10 @@ function program(io: CliIo, exit: { code: number }): Command {
       const c = config();
       return master.set(master.tokensFilePath(opts.file, c), c, out, !!opts.hashOnly, !!opts.json, io.stdin);
     });
+}
 
+/** `keyward admin reset`. */
+function adminCommands(root: Command, { out, config }: CommandContext): void {
   root
     .command('admin')
     .description('the admin token a first start creates (every permission, every project)')
@@ -141,7 +165,10 @@ function program(io: CliIo, exit: { code: number }): Command {
     .description('give the admin token a new secret (or create one when there is none) and print it once')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) => tokens.adminReset(config(), opts, out));
+}
 
+/** `keyward project …` and `keyward project token …`. */
+function projectCommands(root: Command, { out, config }: CommandContext): void {
   const project = root.command('project').description('manage projects and their (Calyptia-style) project tokens');
 
   project
@@ -192,7 +219,10 @@ function program(io: CliIo, exit: { code: number }): Command {
     .argument('<id>', 'token id (see `keyward project token list`)')
     .option('--json', 'print JSON')
     .action((id: string, opts: { json?: boolean }) => projects.revokeToken(config(), id, opts, out));
+}
 
+/** `keyward audit`. */
+function auditCommand(root: Command, { out, config }: CommandContext): void {
   root
     .command('audit')
     .description('show the audit trail, newest first: who did what to which token or project, when, from where')
@@ -202,7 +232,10 @@ function program(io: CliIo, exit: { code: number }): Command {
     .option('--limit <n>', 'at most this many events (default 100)')
     .option('--json', 'print JSON')
     .action((opts: auditCommands.AuditOptions) => auditCommands.audit(config(), opts, out));
+}
 
+/** `keyward webhook …`. */
+function webhookCommands(root: Command, { out, config }: CommandContext): void {
   const webhook = root
     .command('webhook')
     .description('manage webhook endpoints (signed token events) and their delivery logs');
@@ -251,8 +284,6 @@ function program(io: CliIo, exit: { code: number }): Command {
     .action((id: string, opts: { status?: string; limit?: string; json?: boolean }) =>
       webhooks.deliveries(config(), id, opts, out),
     );
-
-  return root;
 }
 
 /** All of standard input (empty when it is a terminal: tokens are never typed in the clear here). */
