@@ -196,7 +196,7 @@ export class ProjectTokensService {
     projectId?: string,
     opts: { revoked?: boolean } = {},
   ): Promise<TokenRow> {
-    const row = await this.repo.findProjectToken(tokenId, projectId, opts);
+    const row = await this.repo.findProjectToken(caller.projects, tokenId, projectId, opts);
     if (!row) throw ApiError.notFound('Token not found');
     enforce(maySee(caller, rightsOf(row)));
     return row;

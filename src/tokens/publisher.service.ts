@@ -141,13 +141,13 @@ export class PublisherService {
    * revoked token answers it again (revoking any descendants still live).
    */
   async revoke(caller: Principal, id: string): Promise<RevokedApiTokenDto> {
-    const row = await this.repo.findGlobalById(id);
+    const row = await this.repo.findGlobalById(caller.projects, id);
     if (!row) throw ApiError.notFound('Token not found');
     enforce(mayRevoke(caller, rightsOf(row)));
     enforce(mayManageToken(caller, row.id));
     const revoked = await this.repo.revokeTree(row.id);
     await this.audit.recordRevocation({ action: 'token.revoke', actor: caller, target: tokenTarget(row) }, revoked);
-    const after = (await this.repo.findById(row.id)) ?? row;
+    const after = (await this.repo.findById(caller.projects, row.id)) ?? row;
     return { ...toApiTokenDto(after), revoked_descendants: revoked.filter((r) => r !== row.id).length };
   }
 }

@@ -29,7 +29,9 @@ export class RotationService {
     graceMs = 0,
     { anyKind = false }: { anyKind?: boolean } = {},
   ): Promise<RotatedTokenResponseDto> {
-    const row = anyKind ? await this.repo.findById(id) : await this.repo.findGlobalById(id);
+    const row = anyKind
+      ? await this.repo.findById(caller.projects, id)
+      : await this.repo.findGlobalById(caller.projects, id);
     if (!row) throw ApiError.notFound('Token not found');
     enforce(mayChange(caller, rightsOf(row)));
     enforce(mayManageToken(caller, row.id));

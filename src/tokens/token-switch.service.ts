@@ -20,7 +20,7 @@ export class TokenSwitchService {
   ) {}
 
   async set(caller: Principal, id: string, enabled: boolean): Promise<ApiTokenDto> {
-    const current = await this.repo.findGlobalById(id);
+    const current = await this.repo.findGlobalById(caller.projects, id);
     if (!current) throw ApiError.notFound('Token not found');
     // Disabling takes rights away, like revoking; enabling gives them back, like any other change.
     enforce(enabled ? mayChange(caller, rightsOf(current)) : mayRevoke(caller, rightsOf(current)));

@@ -87,12 +87,30 @@ export class TokensRepository {
     }
   }
 
-  findGlobalById(id: string): Promise<TokenRow | null> {
-    return this.prisma.apiToken.findFirst({ where: { id, kind: 'global' } });
+  /** A global token the caller sees: its scope inside `within` (the caller's; null = every project). */
+  findGlobalById(within: Scope, id: string): Promise<TokenRow | null> {
+    return this.findVisible(within, id, 'global');
   }
 
-  findById(id: string): Promise<TokenRow | null> {
-    return this.prisma.apiToken.findUnique({ where: { id } });
+  /** A token of either kind the caller sees: its scope inside `within` (null = every project). */
+  findById(within: Scope, id: string): Promise<TokenRow | null> {
+    return this.findVisible(within, id);
+  }
+
+  /**
+   * Reads take the caller's scope, so "not yours" and "not found" are the same null: a project token
+   * whose project is in `within`, or a global token confined to projects all in `within` (a token
+   * confined to none, i.e. to every project, only when `within` is null).
+   */
+  private async findVisible(within: Scope, id: string, kind?: 'global'): Promise<TokenRow | null> {
+    if (!isUuid(id)) return null;
+    if (within === null) return this.prisma.apiToken.findFirst({ where: { id, ...(kind ? { kind } : {}) } });
+    const ids = within.map(canonicalProjectId);
+    const rows = await this.prisma.$queryRaw<TokenRow[]>(Prisma.sql`SELECT ${TOKEN_COLUMNS} FROM api_tokens
+      WHERE id = ${id}::uuid ${kind ? Prisma.sql`AND kind = 'global'` : Prisma.empty}
+        AND ((kind = 'project' AND project_id::text = ANY(${ids}::text[]))
+          OR (kind = 'global' AND scope_projects && ${ids}::text[] AND scope_projects <@ ${ids}::text[]))`);
+    return rows[0] ?? null;
   }
 
   /**
@@ -182,17 +200,23 @@ export class TokensRepository {
    * A live (unrevoked, unless `revoked` says so) project token, only if it belongs to `projectId` when
    * given: anything else is null, i.e. "not found".
    */
+  /** A project token the caller sees (its project in `within`; null = every project), in `projectId` when given. */
   findProjectToken(
+    within: Scope,
     id: string,
     projectId?: string,
     { revoked = false }: { revoked?: boolean } = {},
   ): Promise<TokenRow | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
     return this.prisma.apiToken.findFirst({
       where: {
         id,
         kind: 'project',
         ...(revoked ? {} : { revokedAt: null }),
-        ...(projectId ? { projectId: canonicalProjectId(projectId) } : {}),
+        AND: [
+          projectId ? { projectId: canonicalProjectId(projectId) } : {},
+          within === null ? {} : { projectId: { in: within.map(canonicalProjectId) } },
+        ],
       },
     });
   }
