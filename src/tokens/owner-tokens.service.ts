@@ -46,7 +46,9 @@ export class OwnerTokensService {
 
   /** The owner's live tokens the caller sees, split into those it may revoke/disable and the rest. */
   private async reachable(caller: Principal, owner: string) {
-    const rows = (await this.repo.liveByOwner(owner)).filter((r) => maySee(caller, rightsOf(r)).allowed);
+    const rows = (await this.repo.liveByOwner(caller.projects, owner)).filter(
+      (r) => maySee(caller, rightsOf(r)).allowed,
+    );
     const allowed = rows.filter((r) => mayRevoke(caller, rightsOf(r)).allowed);
     return { allowed, skipped: rows.length - allowed.length };
   }

@@ -53,6 +53,16 @@ export interface GlobalTokenFilter {
   now: Date;
 }
 
+/**
+ * The tokens a caller confined to `within` sees: project tokens of those projects, and global tokens
+ * confined to projects all among them (a global token confined to none reaches every project: unseen).
+ */
+function visibleWithin(within: readonly string[]): Prisma.Sql {
+  const ids = within.map(canonicalProjectId);
+  return Prisma.sql`((kind = 'project' AND project_id::text = ANY(${ids}::text[]))
+    OR (kind = 'global' AND scope_projects && ${ids}::text[] AND scope_projects <@ ${ids}::text[]))`;
+}
+
 /** Every column of api_tokens under its TokenRow name, for raw statements. */
 const TOKEN_COLUMNS = Prisma.sql`id::text AS "id", lookup_id AS "lookupId", secret_hash AS "secretHash", stub, kind::text AS "kind",
   access::text AS "access", permissions, project_id::text AS "projectId", scope_projects AS "scopeProjects", name, description,
@@ -105,11 +115,8 @@ export class TokensRepository {
   private async findVisible(within: Scope, id: string, kind?: 'global'): Promise<TokenRow | null> {
     if (!isUuid(id)) return null;
     if (within === null) return this.prisma.apiToken.findFirst({ where: { id, ...(kind ? { kind } : {}) } });
-    const ids = within.map(canonicalProjectId);
     const rows = await this.prisma.$queryRaw<TokenRow[]>(Prisma.sql`SELECT ${TOKEN_COLUMNS} FROM api_tokens
-      WHERE id = ${id}::uuid ${kind ? Prisma.sql`AND kind = 'global'` : Prisma.empty}
-        AND ((kind = 'project' AND project_id::text = ANY(${ids}::text[]))
-          OR (kind = 'global' AND scope_projects && ${ids}::text[] AND scope_projects <@ ${ids}::text[]))`);
+      WHERE id = ${id}::uuid ${kind ? Prisma.sql`AND kind = 'global'` : Prisma.empty} AND ${visibleWithin(within)}`);
     return rows[0] ?? null;
   }
 
@@ -267,12 +274,18 @@ export class TokensRepository {
   }
 
   /** An owner's live (unrevoked) tokens, oldest first. */
-  liveByOwner(owner: string): Promise<TokenRow[]> {
-    return this.prisma.apiToken.findMany({
-      where: { owner, revokedAt: null },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    });
+  /** The live tokens of an owner the caller sees (scope as in findById), oldest first. */
+  liveByOwner(within: Scope, owner: string): Promise<TokenRow[]> {
+    if (within === null) {
+      return this.prisma.apiToken.findMany({
+        where: { owner, revokedAt: null },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      });
+    }
+    return this.prisma.$queryRaw<TokenRow[]>(Prisma.sql`SELECT ${TOKEN_COLUMNS} FROM api_tokens
+      WHERE owner = ${owner} AND revoked_at IS NULL AND ${visibleWithin(within)} ORDER BY created_at, id`);
   }
+
   /** The live tokens created by `creatorId` (for `bootstrap`: the admin token, at most one) and how many ever were. */
   async createdBy(creatorId: string): Promise<{ live: TokenRow | null; ever: number }> {
     const [live, ever] = await Promise.all([
