@@ -188,8 +188,8 @@ export const configSchema = z.object({
    * KEYWARD_LISTENER_HEARTBEAT.
    */
   KEYWARD_REVOKE_CONFIRM: z.enum(['off', 'all']).default('off'),
-  /** Longest wait for the acknowledgements of KEYWARD_REVOKE_CONFIRM=all; the answer then says `timeout`. */
-  KEYWARD_REVOKE_CONFIRM_TIMEOUT: duration('2s').refine((v) => v >= 10 && v <= 60_000, 'must be between 10ms and 60s'),
+  /** Longest wait for the acknowledgements of KEYWARD_REVOKE_CONFIRM=all (keep it above 2x KEYWARD_LISTENER_HEARTBEAT). */
+  KEYWARD_REVOKE_CONFIRM_TIMEOUT: duration('3s').refine((v) => v >= 10 && v <= 60_000, 'must be between 10ms and 60s'),
   /** How often coalesced last_used_at updates are written. */
   KEYWARD_LAST_USED_FLUSH: duration('10s'),
   /** How often the cleanup job runs; `0`/`off` switches the scheduled job off (runOnce still works). */

@@ -106,6 +106,12 @@ export class TokenEventsService implements OnModuleInit, BeforeApplicationShutdo
     this.reconnectAfter = Math.max(4 * this.heartbeatEvery, config.DATABASE_QUERY_TIMEOUT + this.heartbeatEvery);
     this.confirmMode = config.KEYWARD_REVOKE_CONFIRM === 'all';
     this.confirmTimeout = config.KEYWARD_REVOKE_CONFIRM_TIMEOUT;
+    if (this.confirmMode && this.confirmTimeout <= this.staleness) {
+      this.logger.warn(
+        `KEYWARD_REVOKE_CONFIRM_TIMEOUT (${this.confirmTimeout} ms) is not above 2 x KEYWARD_LISTENER_HEARTBEAT ` +
+          `(${this.staleness} ms): changes answered within that long of a listener (re)connecting will say timeout`,
+      );
+    }
   }
 
   /**

@@ -166,6 +166,12 @@ describe('KEYWARD_REVOKE_CONFIRM=all', () => {
     expect(deleted.headers.get('x-keyward-invalidation')).toMatch(/^confirmed; /);
   });
 
+  it('a refused change (404) answers at once, without the header', async () => {
+    const res = await apiC.post('/api-token/revoke', { id: '00000000-0000-4000-8000-000000000000' });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('x-keyward-invalidation')).toBeNull();
+  });
+
   it('is off by default: no header, no wait', async () => {
     const made = (await apiA.post('/api-token/create', { access: 'read' })).body;
     const res = await apiA.post('/api-token/revoke', { id: made.id });
