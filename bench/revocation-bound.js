@@ -1,15 +1,22 @@
-// How long other instances keep accepting a token after a revoke's answer on one instance.
+// How long other instances keep accepting a token after a revoke's (or disable's) answer on one instance.
 // Starts three instances (dist/main.js) on a fresh database of the local PostgreSQL, creates N read
-// tokens, warms every instance's cache with them, then for each token: revoke on A, and from the
-// moment the answer arrives poll B and C (one request after another) until each refuses it, with LOAD
-// (8) loops of cached checks on B and C in the background.
-// Run: npm run build && LOAD=8 node bench/revocation-bound.js [N=40]   (PG: KEYWARD_BENCH_PG_URL)
+// tokens, warms every instance's cache with them, then for each token: cache it again on B and C,
+// revoke it on A (even tokens) or disable it (odd ones), and from the moment the answer arrives poll B
+// and C (one request after another, both at once) until each refuses it, with LOAD (8) loops of cached
+// checks on B and C in the background. One pair = one change observed on one of B and C (2N pairs).
+// Prints the latency distribution of "answer → first request B or C refused" and how many requests
+// sent after the answer were still accepted; also the change's own answer time (what the confirmation
+// costs with CONFIRM=all, which starts the instances with KEYWARD_REVOKE_CONFIRM=all).
+// Run: npm run build && LOAD=8 node bench/revocation-bound.js [N=100]   (PG: KEYWARD_BENCH_PG_URL)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 import pg from 'pg';
 
-const n = Number(process.argv[2] ?? 40);
+const n = Number(process.argv[2] ?? 100);
+const confirm = process.env.CONFIRM === 'all' ? 'all' : 'off';
+const loadBefore = loadavg().map((l) => l.toFixed(2));
 const adminUrl = process.env.KEYWARD_BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const ADMIN = `bench-admin-${randomBytes(12).toString('hex')}`;
 
@@ -40,6 +47,7 @@ async function start() {
       KEYWARD_ADMIN_TOKEN: ADMIN,
       LOG_LEVEL: 'warn',
       KEYWARD_SHUTDOWN_DRAIN: '0',
+      KEYWARD_REVOKE_CONFIRM: confirm,
     },
     stdio: 'ignore',
   });
@@ -79,12 +87,21 @@ try {
     while (loading) await check(i % 2 ? b : c, others[i % others.length]).catch(() => undefined);
   });
   const delays = [];
+  const answers = [];
+  const outcomes = {};
   let acceptsAfterAnswer = 0;
-  for (const t of tokens) {
+  const pairsWithAccept = new Set();
+  for (const [i, t] of tokens.entries()) {
     for (const base of [b, c]) await check(base, t.token); // cached again, just before
-    const res = await fetch(`${a}/api-token/revoke`, { method: 'POST', headers, body: JSON.stringify({ id: t.id }) });
-    if (res.status !== 200) throw new Error(`revoke answered ${res.status}`);
+    const route = i % 2 ? 'disable' : 'revoke';
+    const started = performance.now();
+    const res = await fetch(`${a}/api-token/${route}`, { method: 'POST', headers, body: JSON.stringify({ id: t.id }) });
+    if (res.status !== 200) throw new Error(`${route} answered ${res.status}`);
+    await res.arrayBuffer();
     const answered = performance.now();
+    answers.push(answered - started);
+    const outcome = res.headers.get('x-keyward-invalidation') ?? '(no header)';
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
     await Promise.all(
       [b, c].map(async (base) => {
         for (;;) {
@@ -95,21 +112,37 @@ try {
             return;
           }
           acceptsAfterAnswer++;
+          pairsWithAccept.add(`${i}:${base}`);
         }
       }),
     );
   }
   loading = false;
   await Promise.all(loops);
-  delays.sort((x, y) => x - y);
-  const q = (p) => delays[Math.min(delays.length - 1, Math.floor(p * delays.length))].toFixed(1);
+  const dist = (values) => {
+    const v = [...values].sort((x, y) => x - y);
+    const q = (p) => v[Math.min(v.length - 1, Math.floor(p * v.length))].toFixed(1);
+    return { p50: q(0.5), p99: q(0.99), max: v[v.length - 1].toFixed(1) };
+  };
   console.log(
     JSON.stringify({
+      confirm,
       pairs: delays.length,
       acceptsAfterAnswer,
-      refusedAfterMs: { p50: q(0.5), p99: q(0.99), max: delays[delays.length - 1].toFixed(1) },
+      pairsWithAccept: pairsWithAccept.size,
+      refusedAfterMs: dist(delays),
+      changeAnswerMs: dist(answers),
+      outcomes,
       load,
-      note: 'ms from the revoke answer on A to the sending of the first request B or C refused',
+      loadavg: {
+        before: loadBefore.join(' / '),
+        after: loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' / '),
+      },
+      note:
+        'refusedAfterMs: ms from the change answer on A to the sending of the first request B or C refused; ' +
+        'changeAnswerMs: the revoke/disable round trip on A',
     }),
   );
 } finally {

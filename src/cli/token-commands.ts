@@ -75,11 +75,13 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
   }
   let app: INestApplicationContext;
   try {
-    // The service's own modules, without HTTP: no cache (one check per process), no tokens file, no
-    // admin token (the operator acts as itself).
+    // The service's own modules, without HTTP: no cache (one check per process), so no change listener
+    // (nor confirmations: the CLI answers no HTTP request), no tokens file, no admin token (the operator
+    // acts as itself).
     const cliConfig: AppConfig = {
       ...config,
       KEYWARD_AUTH_CACHE_TTL: 0,
+      KEYWARD_REVOKE_CONFIRM: 'off',
       KEYWARD_TOKENS_FILE: undefined,
       KEYWARD_ADMIN_TOKEN: undefined,
     };

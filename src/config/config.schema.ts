@@ -186,6 +186,15 @@ export const configSchema = z.object({
    * one sent less than twice this long ago has come back (the staleness bound of invalidation).
    */
   KEYWARD_LISTENER_HEARTBEAT: duration('1s').refine((v) => v >= 50, 'must be at least 50ms'),
+  /**
+   * `all`: the answer to a revoke, disable, PATCH, rotation or project delete waits until every live
+   * instance has acknowledged the invalidation (or KEYWARD_REVOKE_CONFIRM_TIMEOUT passed) and says which in
+   * `X-Keyward-Invalidation`. `off`: it answers at once; other instances drop the token within 2x
+   * KEYWARD_LISTENER_HEARTBEAT.
+   */
+  KEYWARD_REVOKE_CONFIRM: z.enum(['off', 'all']).default('off'),
+  /** Longest wait for the acknowledgements of KEYWARD_REVOKE_CONFIRM=all (keep it above 2x KEYWARD_LISTENER_HEARTBEAT). */
+  KEYWARD_REVOKE_CONFIRM_TIMEOUT: duration('3s').refine((v) => v >= 10 && v <= 60_000, 'must be between 10ms and 60s'),
   /** How often coalesced last_used_at updates are written. */
   KEYWARD_LAST_USED_FLUSH: duration('10s'),
   /** How often the cleanup job runs; `0`/`off` switches the scheduled job off (runOnce still works). */

@@ -236,6 +236,20 @@ export class MetricsService implements OnModuleDestroy {
       'The LISTEN connection for token change notices is up (1), or down/reconnecting or not needed because the cache is off (0)',
       () => (events.state === 'connected' ? 1 : 0),
     );
+    this.gaugeFrom(
+      'keyward_listener_instances',
+      'Instances whose listener heartbeats this one heard within 4 x KEYWARD_LISTENER_HEARTBEAT, itself included (0: no listener)',
+      () => events.liveInstances,
+    );
+    this.counterFrom(
+      'keyward_invalidation_confirmations_total',
+      'KEYWARD_REVOKE_CONFIRM=all: answers that waited for the other instances, by outcome (confirmed: all acknowledged; timeout)',
+      () => [
+        [{ outcome: 'confirmed' }, events.confirmations.confirmed],
+        [{ outcome: 'timeout' }, events.confirmations.timeout],
+      ],
+      ['outcome'],
+    );
   }
 
   /** Records one finished HTTP request (called by the access-log hook). */

@@ -26,6 +26,7 @@ import {
   UpdateProjectTokenDto,
 } from './dto/project-tokens.dto.js';
 import { ProjectTokensService } from './project-tokens.service.js';
+import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
 
 const RENAME_EXAMPLE = { rename: { value: { name: 'renamed-token', permissions: ['read:*'] } } };
 /** How many tokens created through the deleted one (recursively) were revoked with it. */
@@ -116,6 +117,7 @@ export class ProjectTokensController {
   }
 
   @Patch('project_tokens/:tokenID')
+  @ConfirmsInvalidation()
   @HttpCode(204)
   @Authenticated({ permission: Permission.UpdateToken })
   @ApiOperation({
@@ -136,6 +138,7 @@ export class ProjectTokensController {
   }
 
   @Delete('project_tokens/:tokenID')
+  @ConfirmsInvalidation()
   @HttpCode(204)
   @Authenticated({ permission: Permission.DeleteToken })
   @ApiOperation({
@@ -171,6 +174,7 @@ export class ProjectTokensController {
   }
 
   @Patch('projects/:projectID/tokens/:tokenID')
+  @ConfirmsInvalidation()
   @HttpCode(204)
   @Authenticated({ permission: Permission.UpdateToken, projectParam: 'projectID' })
   @ApiOperation({
@@ -192,6 +196,7 @@ export class ProjectTokensController {
   }
 
   @Delete('projects/:projectID/tokens/:tokenID')
+  @ConfirmsInvalidation()
   @HttpCode(204)
   @Authenticated({ permission: Permission.DeleteToken, projectParam: 'projectID' })
   @ApiOperation({

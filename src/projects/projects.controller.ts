@@ -25,6 +25,7 @@ import {
   UpdateProjectDto,
 } from './dto/projects.dto.js';
 import { ProjectsService } from './projects.service.js';
+import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
 
 /** Calyptia-style projects: errors in Calyptia's shape, `last` + `before` paging with a `Link` header. */
 @ErrorDialect('calyptia')
@@ -101,6 +102,7 @@ export class ProjectsController {
   }
 
   @Delete(':projectID')
+  @ConfirmsInvalidation()
   @HttpCode(200)
   @Authenticated({ permission: Permission.DeleteProject, projectParam: 'projectID' })
   @ApiOperation({

@@ -6,6 +6,7 @@ import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { OwnerActionDto, OwnerActionResultDto } from './dto/owner.dto.js';
 import { OwnerTokensService } from './owner-tokens.service.js';
+import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
 
 /** Every token of one owner (the `owner` given at create or update) in one call. */
 @ApiTags('tokens by owner')
@@ -15,6 +16,7 @@ export class OwnerTokensController {
   constructor(private readonly service: OwnerTokensService) {}
 
   @Post('revoke-by-owner')
+  @ConfirmsInvalidation()
   @HttpCode(200)
   @Authenticated({ permission: Permission.DeleteToken })
   @ApiOperation({
@@ -27,6 +29,7 @@ export class OwnerTokensController {
   }
 
   @Post('disable-by-owner')
+  @ConfirmsInvalidation()
   @HttpCode(200)
   @Authenticated({ permission: Permission.UpdateToken })
   @ApiOperation({

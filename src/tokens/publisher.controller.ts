@@ -21,6 +21,7 @@ import {
   RevokedApiTokenDto,
 } from './dto/publisher.dto.js';
 import { PublisherService } from './publisher.service.js';
+import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
 
 const CREATE_EXAMPLE = { access: 'write', description: 'Production integration', expires_at: '2030-12-31T23:59:59Z' };
 const LIST_EXAMPLE = {
@@ -69,6 +70,7 @@ export class PublisherController {
   }
 
   @Post('revoke')
+  @ConfirmsInvalidation()
   @HttpCode(200)
   @Authenticated({ permission: Permission.DeleteToken })
   @ApiOperation({

@@ -18,6 +18,7 @@ import { validationFailed } from '../common/errors/validation.js';
 import { EXAMPLE_TOKEN_ID } from './dto/publisher.dto.js';
 import { RotateApiTokenDto, RotatedTokenResponseDto, RotateTokenDto } from './dto/rotate.dto.js';
 import { RotationService } from './rotation.service.js';
+import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
 
 const MAX_GRACE_MS = 30 * 86_400_000;
 
@@ -44,6 +45,7 @@ export class RotationController {
   constructor(private readonly tokens: RotationService) {}
 
   @Post('v1/tokens/:tokenID/rotate')
+  @ConfirmsInvalidation()
   @HttpCode(200)
   @Authenticated({ permission: Permission.UpdateToken })
   @ApiOperation({
@@ -64,6 +66,7 @@ export class RotationController {
   }
 
   @Post(['publisher.v1/api-token/rotate', 'api-token/rotate'])
+  @ConfirmsInvalidation()
   @HttpCode(200)
   @Authenticated({ permission: Permission.UpdateToken })
   @ApiOperation({

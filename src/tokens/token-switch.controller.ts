@@ -13,6 +13,7 @@ import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { ApiTokenDto, RevokeApiTokenDto } from './dto/publisher.dto.js';
 import { TokenSwitchService } from './token-switch.service.js';
+import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
 
 /** Publisher-style `disable` / `enable`, at `/publisher.v1/api-token/*` and `/api-token/*`. */
 @ApiTags('api-token (Publisher RPC)')
@@ -22,6 +23,7 @@ export class TokenSwitchController {
   constructor(private readonly service: TokenSwitchService) {}
 
   @Post('disable')
+  @ConfirmsInvalidation()
   @HttpCode(200)
   @Authenticated({ permission: Permission.UpdateToken })
   @ApiOperation({

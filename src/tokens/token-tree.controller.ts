@@ -13,6 +13,7 @@ import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { RevokedTreeDto } from './dto/token-tree.dto.js';
 import { TokenTreeService } from './token-tree.service.js';
+import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
 
 /** `DELETE /v1/tokens-file/entries/{name}/tokens`: revoke every token a tokens-file entry created. */
 @ApiTags('tokens file')
@@ -21,6 +22,7 @@ export class TokenTreeController {
   constructor(private readonly service: TokenTreeService) {}
 
   @Delete(':name/tokens')
+  @ConfirmsInvalidation()
   @HttpCode(200)
   @Authenticated({ permission: Permission.DeleteToken })
   @ApiOperation({

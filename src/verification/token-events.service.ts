@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -11,6 +18,35 @@ import { TokenCache } from './token-cache.service.js';
 export const TOKEN_CHANGED_CHANNEL = 'keyward_token_changed';
 /** Each instance's listener sends itself a notification here and must receive it back. */
 export const HEARTBEAT_CHANNEL = 'keyward_listener_heartbeat';
+/** An instance that changed tokens asks every listener to acknowledge (payload `<origin>:<change id>`). */
+export const BARRIER_CHANNEL = 'keyward_invalidation_barrier';
+/** The acknowledgements (payload `<change id>:<instance>`). */
+export const ACK_CHANNEL = 'keyward_invalidation_ack';
+/** Heartbeat payload session of an instance that is shutting down: the others stop waiting for it. */
+const GONE = 'gone';
+
+/** What `confirmInvalidation()` found: whether every live instance acknowledged, and how many did. */
+export interface InvalidationOutcome {
+  confirmed: boolean;
+  /** Instances that acknowledged, this one included. */
+  acknowledged: number;
+  /** Live instances, this one included. */
+  instances: number;
+}
+
+interface PendingConfirmation {
+  /** The live peers to wait for, fixed when this instance's own barrier came back (null: not yet). */
+  required: Set<string> | null;
+  /** Not confirmed before this time: 2·H after the listening session began (see `barrier`). */
+  notBefore: number;
+  /** Peers that acknowledged (required or not: any instance that did is live). */
+  acked: Set<string>;
+  wait: NodeJS.Timeout | null;
+  finish(confirmed: boolean): void;
+}
+
+const INSTANCE_ID = /^[0-9a-f]{12}$/;
+const CHANGE_ID = /^[0-9a-f]{16}$/;
 
 export type ListenerState = 'disabled' | 'embedded' | 'connecting' | 'catching-up' | 'healthy' | 'stopped';
 
@@ -30,7 +66,7 @@ export type ListenerState = 'disabled' | 'embedded' | 'connecting' | 'catching-u
  * 2·H, or the instance stops serving from its cache.
  */
 @Injectable()
-export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
+export class TokenEventsService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('TokenEvents');
   private readonly nonce = randomBytes(6).toString('hex');
   private readonly heartbeatEvery: number;
@@ -49,6 +85,15 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
   /** Logged once per loss, not per reconnect attempt. */
   private lostSince: number | null = null;
   private firstHeartbeat: (() => void) | null = null;
+  /** Other instances' ids → when this one last received their heartbeat (its own clock). */
+  private readonly peers = new Map<string, number>();
+  /** Confirmations this instance waits for, by change id. */
+  private readonly pending = new Map<string, PendingConfirmation>();
+  /** KEYWARD_REVOKE_CONFIRM=all: changes wait for every live instance's acknowledgement. */
+  readonly confirmMode: boolean;
+  private readonly confirmTimeout: number;
+  /** Confirmations answered, by outcome (read by the metrics). */
+  readonly confirmations = { confirmed: 0, timeout: 0 };
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -59,6 +104,24 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
     // A late heartbeat (busy machine, slow statement) only pauses trust; replacing the connection is
     // for one that stays silent, and a heartbeat may legitimately take up to one statement timeout.
     this.reconnectAfter = Math.max(4 * this.heartbeatEvery, config.DATABASE_QUERY_TIMEOUT + this.heartbeatEvery);
+    this.confirmMode = config.KEYWARD_REVOKE_CONFIRM === 'all';
+    this.confirmTimeout = config.KEYWARD_REVOKE_CONFIRM_TIMEOUT;
+    if (this.confirmMode && this.confirmTimeout <= this.staleness) {
+      this.logger.warn(
+        `KEYWARD_REVOKE_CONFIRM_TIMEOUT (${this.confirmTimeout} ms) is not above 2 x KEYWARD_LISTENER_HEARTBEAT ` +
+          `(${this.staleness} ms): changes answered within that long of a listener (re)connecting will say timeout`,
+      );
+    }
+  }
+
+  /**
+   * An instance is live while its heartbeats arrive: one not heard for this long is no longer waited for.
+   * It must be at least 2·H: an instance trusts its cache only up to 2·H after sending a heartbeat that
+   * came back, and this instance receives every heartbeat no earlier than it was sent, so an instance
+   * silent for 2·H serves nothing from its cache until it has caught up (through the barrier) again.
+   */
+  get presenceWindow(): number {
+    return 4 * this.heartbeatEvery;
   }
 
   /** How stale a served cache entry can be, at most: 2 × KEYWARD_LISTENER_HEARTBEAT. */
@@ -87,7 +150,9 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    if (!this.cache.enabled) return;
+    // Without a cache there is nothing to invalidate here; with confirmations on, the listener still runs
+    // so that this instance hears the acknowledgements of the others.
+    if (!this.cache.enabled && !this.confirmMode) return;
     if (this.db.handle.pglite) {
       this.phase = 'embedded';
       this.cache.trustAlways();
@@ -111,6 +176,8 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
     client.on('notification', (msg) => {
       if (client !== this.client) return;
       if (msg.channel === HEARTBEAT_CHANNEL) this.heard(msg.payload);
+      else if (msg.channel === BARRIER_CHANNEL) this.barrier(msg.payload);
+      else if (msg.channel === ACK_CHANNEL) this.acknowledged(msg.payload);
       else if (msg.channel === TOKEN_CHANGED_CHANNEL && msg.payload) {
         this.db.replicaReads.changed(msg.payload); // before the cache: a refill must not come from a lagging replica
         this.cache.invalidate(msg.payload);
@@ -122,6 +189,8 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
       await client.connect();
       await client.query(`LISTEN ${TOKEN_CHANGED_CHANNEL}`);
       await client.query(`LISTEN ${HEARTBEAT_CHANNEL}`);
+      await client.query(`LISTEN ${BARRIER_CHANNEL}`);
+      await client.query(`LISTEN ${ACK_CHANNEL}`);
     } catch (err) {
       this.lose(client, err as Error);
       return;
@@ -163,12 +232,127 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
 
   private heard(payload: string | undefined): void {
     const [nonce, session, sentAt] = (payload ?? '').split(':');
+    if (nonce !== this.nonce && INSTANCE_ID.test(nonce)) return this.peerHeard(nonce, session);
     if (nonce !== this.nonce || Number(session) !== this.session) return; // another instance's, or an old session's
     const sent = Number(sentAt);
     if (!(sent >= this.sessionStartedAt) || sent <= this.lastHeard) return;
     this.lastHeard = sent;
     this.cache.confirm(sent, this.staleness);
     this.firstHeartbeat?.();
+  }
+
+  /** Presence: another instance's heartbeat (or its goodbye). */
+  private peerHeard(peer: string, session: string): void {
+    this.peers.delete(peer); // re-inserted last: the map stays ordered by last heartbeat
+    if (session !== GONE) {
+      this.peers.set(peer, Date.now());
+      this.livePeers(); // forgets the silent ones
+      return;
+    }
+    for (const [id, p] of this.pending) {
+      if (p.required?.delete(peer)) this.settle(id, p);
+    }
+  }
+
+  /**
+   * Instances sharing the database whose listener this one hears (itself included): 1 on PGlite, 0
+   * without a listener (cache off and KEYWARD_REVOKE_CONFIRM=off). Read by the metrics.
+   */
+  get liveInstances(): number {
+    if (this.phase === 'disabled') return 0;
+    return this.phase === 'embedded' ? 1 : this.livePeers().size + 1;
+  }
+
+  /** The peers heard from within the presence window. */
+  private livePeers(): Set<string> {
+    const since = Date.now() - this.presenceWindow;
+    for (const [peer, at] of this.peers) {
+      if (at >= since) break;
+      this.peers.delete(peer);
+    }
+    return new Set(this.peers.keys());
+  }
+
+  /**
+   * KEYWARD_REVOKE_CONFIRM=all: called after a change committed. Sends a barrier notification through
+   * the pool; PostgreSQL delivers notifications in commit order, so a listener receiving it has already
+   * received (and, synchronously, applied) every token change committed before it. Each other instance
+   * acknowledges on ACK_CHANNEL. When this instance's own barrier comes back, the live instances are
+   * those heard from within the presence window (any instance trusting its cache on a heartbeat
+   * committed before the barrier has been heard by then); the answer waits for each of them, or for
+   * KEYWARD_REVOKE_CONFIRM_TIMEOUT. Within 2·H of this listener's (re)connection it also waits for that
+   * to pass (heartbeats sent before it were not heard here). On PGlite there is one instance: confirmed
+   * at once.
+   */
+  confirmInvalidation(): Promise<InvalidationOutcome> {
+    if (this.phase === 'embedded') {
+      this.confirmations.confirmed++;
+      return Promise.resolve({ confirmed: true, acknowledged: 1, instances: 1 });
+    }
+    const id = randomBytes(8).toString('hex');
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => pending.finish(false), this.confirmTimeout);
+      const pending: PendingConfirmation = {
+        required: null,
+        notBefore: 0,
+        acked: new Set(),
+        wait: null,
+        finish: (confirmed) => {
+          clearTimeout(timer);
+          if (pending.wait) clearTimeout(pending.wait);
+          this.pending.delete(id);
+          const live = new Set([...(pending.required ?? this.livePeers()), ...pending.acked]);
+          const acknowledged = 1 + pending.acked.size;
+          this.confirmations[confirmed ? 'confirmed' : 'timeout']++;
+          if (!confirmed) {
+            this.logger.warn(
+              `invalidation acknowledged by ${acknowledged} of ${live.size + 1} instances within ` +
+                `${this.confirmTimeout} ms${pending.required ? '' : " (this instance's listener did not receive it)"}`,
+            );
+          }
+          resolve({ confirmed, acknowledged, instances: live.size + 1 });
+        },
+      };
+      this.pending.set(id, pending);
+      this.db.sql.query('SELECT pg_notify($1, $2)', [BARRIER_CHANNEL, `${this.nonce}:${id}`]).catch(() => undefined);
+    });
+  }
+
+  private barrier(payload: string | undefined): void {
+    const [origin, id] = (payload ?? '').split(':');
+    if (!INSTANCE_ID.test(origin) || !CHANGE_ID.test(id ?? '')) return;
+    if (origin !== this.nonce) {
+      // Every change committed before the barrier has been applied here (notifications are handled in order).
+      this.db.sql.query('SELECT pg_notify($1, $2)', [ACK_CHANNEL, `${id}:${this.nonce}`]).catch(() => undefined);
+      return;
+    }
+    const pending = this.pending.get(id);
+    if (!pending || pending.required) return;
+    // Every heartbeat committed since this session began listening (S) and before the barrier has been
+    // received: an instance trusting its cache on one of them is live here. One trusting it on an older
+    // heartbeat, unseen here, stops trusting by S + 2·H: until then, no confirmation.
+    pending.required = this.livePeers();
+    pending.notBefore = this.sessionStartedAt + this.staleness;
+    this.settle(id, pending);
+  }
+
+  private acknowledged(payload: string | undefined): void {
+    const [id, peer] = (payload ?? '').split(':');
+    const pending = this.pending.get(id);
+    if (!pending || !INSTANCE_ID.test(peer ?? '')) return;
+    pending.acked.add(peer);
+    this.settle(id, pending);
+  }
+
+  private settle(id: string, pending: PendingConfirmation): void {
+    if (!pending.required || !this.pending.has(id)) return;
+    for (const peer of pending.required) if (!pending.acked.has(peer)) return;
+    const early = pending.notBefore - Date.now();
+    if (early <= 0) return pending.finish(true);
+    pending.wait ??= setTimeout(() => {
+      pending.wait = null;
+      this.settle(id, pending);
+    }, early);
   }
 
   private lose(client: pg.Client, err: Error): void {
@@ -196,11 +380,23 @@ export class TokenEventsService implements OnModuleInit, OnApplicationShutdown {
     this.retry.unref();
   }
 
+  /** Tells the other instances not to wait for this one's acknowledgements any more. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.client) return;
+    await Promise.race([
+      this.db.sql
+        .query('SELECT pg_notify($1, $2)', [HEARTBEAT_CHANNEL, `${this.nonce}:${GONE}:0`])
+        .catch(() => undefined),
+      new Promise((r) => setTimeout(r, 500).unref()),
+    ]);
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.phase = 'stopped';
     if (this.retry) clearTimeout(this.retry);
     if (this.ticker) clearInterval(this.ticker);
+    for (const p of [...this.pending.values()]) p.finish(false);
     await this.unlisten?.().catch(() => undefined);
     if (this.client) {
       const client = this.client;

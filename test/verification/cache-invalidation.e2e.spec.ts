@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseService } from '../../src/database/database.service.js';
 import { TokenCache } from '../../src/verification/token-cache.service.js';
 import { UsageTracker } from '../../src/verification/usage-tracker.service.js';
-import { client, type Client, startApp, type TestApp } from '../support/app.js';
+import { client, type Client, startApp, startSibling, type TestApp } from '../support/app.js';
 import { createTestDatabase, TEST_DB_MODE, type TestDatabase } from '../support/db.js';
 
 /**
@@ -114,5 +114,68 @@ describe.skipIf(TEST_DB_MODE !== 'postgres')('two instances on one PostgreSQL da
       1000,
     );
     expect(took).toBeLessThan(1000);
+  });
+});
+
+describe('KEYWARD_REVOKE_CONFIRM=all', () => {
+  let c: TestApp;
+  let apiC: Client;
+  beforeAll(async () => {
+    // On PostgreSQL next to A (which acknowledges too); on PGlite one instance on a database of its own.
+    c = await startSibling(a, { KEYWARD_AUTH_CACHE_TTL: '1h', KEYWARD_REVOKE_CONFIRM: 'all' });
+    apiC = client(c.url);
+  });
+  afterAll(async () => c?.close());
+
+  it('a revoke answers once every live instance acknowledged, and says so', async () => {
+    const made = (await apiC.post('/api-token/create', { access: 'read' })).body;
+    if (TEST_DB_MODE === 'postgres') {
+      expect((await apiA.post('/api-token/list', {}, { token: made.token })).status).toBe(200);
+    }
+    const res = await apiC.post('/api-token/revoke', { id: made.id });
+    expect(res.status).toBe(200);
+    // PGlite: one process, one instance. PostgreSQL: C and A (and whoever else shares this database).
+    const header = res.headers.get('x-keyward-invalidation')!;
+    expect(header).toMatch(/^confirmed; (\d+) of \1 instances$/);
+    if (TEST_DB_MODE === 'pglite') expect(header).toBe('confirmed; 1 of 1 instances');
+    else expect(Number(/of (\d+)/.exec(header)![1])).toBeGreaterThanOrEqual(2);
+    // No waiting: A had the token cached and has dropped it before C answered.
+    if (TEST_DB_MODE === 'postgres') {
+      expect((await apiA.post('/api-token/list', {}, { token: made.token })).status).toBe(401);
+    }
+    expect((await apiC.post('/api-token/list', {}, { token: made.token })).status).toBe(401);
+  });
+
+  it('disable, PATCH and project delete carry the outcome too; enable and create do not', async () => {
+    const made = (await apiC.post('/api-token/create', { access: 'read' })).body;
+    expect((await apiC.post('/api-token/create', { access: 'read' })).headers.get('x-keyward-invalidation')).toBeNull();
+    const disabled = await apiC.post('/api-token/disable', { id: made.id });
+    expect(disabled.status).toBe(200);
+    expect(disabled.headers.get('x-keyward-invalidation')).toMatch(/^confirmed; /);
+    const enabled = await apiC.post('/api-token/enable', { id: made.id });
+    expect(enabled.status).toBe(200);
+    expect(enabled.headers.get('x-keyward-invalidation')).toBeNull();
+
+    const project = (await apiC.post('/v1/projects', { name: `confirm-${Date.now()}` })).body;
+    const token = (await apiC.post(`/v1/projects/${project.id}/tokens`, { name: 'ci', permissions: [] })).body;
+    const patched = await apiC.patch(`/v1/project_tokens/${token.id}`, { enabled: false });
+    expect(patched.status).toBe(204);
+    expect(patched.headers.get('x-keyward-invalidation')).toMatch(/^confirmed; /);
+    const deleted = await apiC.delete(`/v1/projects/${project.id}`);
+    expect(deleted.status).toBe(200);
+    expect(deleted.headers.get('x-keyward-invalidation')).toMatch(/^confirmed; /);
+  });
+
+  it('a refused change (404) answers at once, without the header', async () => {
+    const res = await apiC.post('/api-token/revoke', { id: '00000000-0000-4000-8000-000000000000' });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('x-keyward-invalidation')).toBeNull();
+  });
+
+  it('is off by default: no header, no wait', async () => {
+    const made = (await apiA.post('/api-token/create', { access: 'read' })).body;
+    const res = await apiA.post('/api-token/revoke', { id: made.id });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-keyward-invalidation')).toBeNull();
   });
 });

@@ -53,6 +53,25 @@ const TRACE_ID_HEADER = {
   schema: { type: 'string', example: '5f0c2a9d81e6b3c4d7a1e2f3' },
 };
 
+/** Set on the answers of changes that invalidate cached verifications, with KEYWARD_REVOKE_CONFIRM=all. */
+export const INVALIDATION_HEADER_NAME = 'X-Keyward-Invalidation';
+/** Marks the operations that may carry INVALIDATION_HEADER_NAME (removed from the finished document). */
+export const INVALIDATION_EXTENSION = 'x-keyward-invalidation';
+const INVALIDATION_HEADER = {
+  description:
+    'Only with `KEYWARD_REVOKE_CONFIRM=all`: `confirmed; N of N instances` when every live instance ' +
+    'sharing the database acknowledged that it dropped the cached results before this answer (none of ' +
+    'them accepts the old rights any more), or `timeout; N of M instances` when some did not within ' +
+    '`KEYWARD_REVOKE_CONFIRM_TIMEOUT` (those stop serving from their cache within 2 × ' +
+    '`KEYWARD_LISTENER_HEARTBEAT` of their last heartbeat)',
+  required: false,
+  schema: {
+    type: 'string',
+    pattern: '^(confirmed|timeout); \\d+ of \\d+ instances$',
+    example: 'confirmed; 3 of 3 instances',
+  },
+};
+
 const ERROR_SCHEMA_REF = '#/components/schemas/ErrorEnvelopeDto';
 /** The Calyptia-style error shape (`{"error": "<message>", "detail"?, code, data, trace_id}`) of the project routes. */
 const CALYPTIA_ERROR_SCHEMA_REF = '#/components/schemas/CalyptiaErrorDto';
@@ -180,7 +199,11 @@ export function buildOpenApiDocument(app: INestApplication, version = VERSION): 
  */
 function completeDocument(document: OpenAPIObject): void {
   const components = document.components ?? (document.components = {});
-  components.headers = { ...(components.headers ?? {}), 'X-Trace-Id': TRACE_ID_HEADER };
+  components.headers = {
+    ...(components.headers ?? {}),
+    'X-Trace-Id': TRACE_ID_HEADER,
+    [INVALIDATION_HEADER_NAME]: INVALIDATION_HEADER,
+  };
   const schemas = (components.schemas ?? {}) as Record<string, { required?: string[] }>;
 
   for (const [path, item] of Object.entries(document.paths)) {
@@ -234,8 +257,13 @@ function completeDocument(document: OpenAPIObject): void {
         };
       }
 
+      const invalidates = op[INVALIDATION_EXTENSION] === true;
+      delete op[INVALIDATION_EXTENSION];
       for (const [status, response] of Object.entries(op.responses)) {
         response.headers = { ...(response.headers ?? {}), 'X-Trace-Id': { $ref: '#/components/headers/X-Trace-Id' } };
+        if (invalidates && status.startsWith('2')) {
+          response.headers[INVALIDATION_HEADER_NAME] = { $ref: `#/components/headers/${INVALIDATION_HEADER_NAME}` };
+        }
         const json = response.content?.['application/json'];
         const example = errorExample(json?.schema?.$ref, status);
         if (json && example && json.example === undefined && !json.examples) json.example = example;
