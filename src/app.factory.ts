@@ -3,7 +3,7 @@ import { ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from '@fastify/helmet';
 import { Logger } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
@@ -73,18 +73,7 @@ const CSP_DIRECTIVES = {
 /** Creates the Nest app on Fastify with everything main.ts, the tests and the OpenAPI script share. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(config);
-  const adapter = new KeywardFastifyAdapter({
-    bodyLimit: config.KEYWARD_BODY_LIMIT,
-    trustProxy: config.KEYWARD_TRUST_PROXY,
-    routerOptions: { maxParamLength: 200 },
-    logger: false,
-    requestIdHeader: false,
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
-      const id = traceIdFor(req.headers);
-      (req as { id?: string }).id = id; // pino-http picks the same id up for the request log
-      return id;
-    },
-  });
+  const adapter = createAdapter(config);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logger, options.database),
     adapter,
@@ -100,9 +89,44 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   installMethodNotAllowed(fastify);
   // Client address, user agent and trace id of the current request, for the audit trail.
   await registerRequestContext(fastify);
-
   // Every response carries the trace id (KeywardFastifyAdapter's onRequest hook, also 503 while closing).
+  await installResponseHeaders(app, config);
+  installRequestLogging(app, logger);
+  installBodyParsers(fastify);
 
+  // Fastify's own errors (body limit, content type, JSON) reach AllExceptionsFilter through the error
+  // handler Nest installs, so the filter is the one place that writes error responses.
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalPipes(new StorableTextPipe(), new RequireObjectBodyPipe(), createValidationPipe());
+  // Every usual signal stops the service gracefully, except SIGHUP: it reloads the tokens file. A signal
+  // first drains for KEYWARD_SHUTDOWN_DRAIN (503 with `Connection: close`), then closes.
+  const signals = Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP);
+  if (options.drainOnSignal) adapter.drainAfterSignal(config.KEYWARD_SHUTDOWN_DRAIN, signals);
+  app.enableShutdownHooks(signals);
+
+  if (config.KEYWARD_DOCS_ENABLED) serveApiDocs(app, config);
+  return app;
+}
+
+/** Fastify with Keyward's limits, proxy trust and trace ids (one per request, also for pino-http). */
+function createAdapter(config: AppConfig): KeywardFastifyAdapter {
+  return new KeywardFastifyAdapter({
+    bodyLimit: config.KEYWARD_BODY_LIMIT,
+    trustProxy: config.KEYWARD_TRUST_PROXY,
+    routerOptions: { maxParamLength: 200 },
+    logger: false,
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const id = traceIdFor(req.headers);
+      (req as { id?: string }).id = id; // pino-http picks the same id up for the request log
+      return id;
+    },
+  });
+}
+
+/** `no-store` on every answer that sets no caching of its own, helmet's security headers, CORS when configured. */
+async function installResponseHeaders(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
   // Secrets are never cached: every response says `no-store`, except those that set their own caching
   // (only Swagger UI's static files do). That covers each API style's create and rotate answers.
   fastify.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
@@ -121,8 +145,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       maxAge: 600,
     });
   }
+}
 
-  // One access-log line and one metrics observation per request (Fastify's onResponse).
+/** One access-log line and one metrics observation per request (Fastify's onResponse). */
+function installRequestLogging(app: NestFastifyApplication, logger: Pino): void {
+  const fastify = app.getHttpAdapter().getInstance();
   const codec = app.get(TokenCodec);
   const metrics = app.get(MetricsService);
   installAccessLog(fastify, logger, {
@@ -134,7 +161,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     },
     observers: [(summary) => metrics.observeRequest(summary)],
   });
+}
 
+/** Body parsers: JSON (and `+json`), form bodies only for introspection, 415 for everything else. */
+function installBodyParsers(fastify: FastifyInstance): void {
   // JSON bodies: empty means "no body" (curl -X POST without -d), malformed is a 400 in the envelope,
   // `__proto__`/`constructor` keys are refused (fastify's secure parser). Also for `+json` media types.
   const secureParse = fastify.getDefaultJsonParser('error', 'error');
@@ -169,36 +199,26 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     const problem = jsonBodyProblem(form);
     return problem ? done(new BadFormError(`Invalid form body: ${problem}`)) : done(null, form);
   });
+}
 
-  // Fastify's own errors (body limit, content type, JSON) reach AllExceptionsFilter through the error
-  // handler Nest installs, so the filter is the one place that writes error responses.
-  app.useGlobalFilters(new AllExceptionsFilter());
-  app.useGlobalPipes(new StorableTextPipe(), new RequireObjectBodyPipe(), createValidationPipe());
-  // Every usual signal stops the service gracefully, except SIGHUP: it reloads the tokens file. A signal
-  // first drains for KEYWARD_SHUTDOWN_DRAIN (503 with `Connection: close`), then closes.
-  const signals = Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP);
-  if (options.drainOnSignal) adapter.drainAfterSignal(config.KEYWARD_SHUTDOWN_DRAIN, signals);
-  app.enableShutdownHooks(signals);
-
-  if (config.KEYWARD_DOCS_ENABLED) {
-    const document = buildOpenApiDocument(app);
-    // Swagger UI at /docs shows the document without the `/api-token/*` aliases; /openapi.json and
-    // /openapi.yaml serve the whole document.
-    SwaggerModule.setup('docs', app, documentForUi(document), {
-      raw: false,
-      customSiteTitle: 'Keyward API',
-      // The token typed into "Authorize" is forgotten on reload unless KEYWARD_DOCS_PERSIST_AUTH.
-      swaggerOptions: {
-        persistAuthorization: config.KEYWARD_DOCS_PERSIST_AUTH,
-        displayRequestDuration: true,
-        tryItOutEnabled: true,
-      },
-    });
-    SwaggerModule.setup('openapi', app, document, {
-      ui: false,
-      jsonDocumentUrl: 'openapi.json',
-      yamlDocumentUrl: 'openapi.yaml',
-    });
-  }
-  return app;
+/** Swagger UI at /docs and the document at /openapi.json and /openapi.yaml. */
+function serveApiDocs(app: NestFastifyApplication, config: AppConfig): void {
+  const document = buildOpenApiDocument(app);
+  // Swagger UI at /docs shows the document without the `/api-token/*` aliases; /openapi.json and
+  // /openapi.yaml serve the whole document.
+  SwaggerModule.setup('docs', app, documentForUi(document), {
+    raw: false,
+    customSiteTitle: 'Keyward API',
+    // The token typed into "Authorize" is forgotten on reload unless KEYWARD_DOCS_PERSIST_AUTH.
+    swaggerOptions: {
+      persistAuthorization: config.KEYWARD_DOCS_PERSIST_AUTH,
+      displayRequestDuration: true,
+      tryItOutEnabled: true,
+    },
+  });
+  SwaggerModule.setup('openapi', app, document, {
+    ui: false,
+    jsonDocumentUrl: 'openapi.json',
+    yamlDocumentUrl: 'openapi.yaml',
+  });
 }
