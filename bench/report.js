@@ -360,9 +360,9 @@ export function listsSection(l) {
     );
   });
   const plan = (p) => `${p.ms} | ${p.rows} | ${p.touched} | ${p.scans.join(', ')}`;
-  const planRows = Object.entries(ROUTES).map(
-    ([key, label]) => `| ${label} | ${plan(A.plans[key])} | ${plan(B.plans[key])} |`,
-  );
+  const planRows = Object.entries({ ...ROUTES, deleteRevoke: "project deletion's revocation (3 + 1 tokens)" })
+    .filter(([key]) => A.plans[key] && B.plans[key])
+    .map(([key, label]) => `| ${label} | ${plan(A.plans[key])} | ${plan(B.plans[key])} |`);
   const del = (x) => `${x.medianFewMs} (${x.fewMs.join(', ')}) | ${x.medianEmptyMs} | ${x.medianPingMs}`;
   const d = l.deletion;
   return [

@@ -128,6 +128,40 @@ async function plans(db, ids) {
         .map((n) => `${n['Node Type']}${n['Index Name'] ? ` ${n['Index Name']}` : ''}`),
     };
   }
+  // The revocation a project's deletion runs (ProjectsRepository.deleteWithTokens), for a fresh project with
+  // FEW_TOKENS tokens and one narrowed global token, inside a transaction that is rolled back.
+  await db.query('BEGIN');
+  try {
+    const { rows: p } = await db.query(
+      "INSERT INTO projects (id, name) VALUES (gen_random_uuid(), 'bench-plan') RETURNING id::text AS id",
+    );
+    await insert(db, FEW_TOKENS, 'project', p[0].id, [], 'plan-');
+    await insert(db, 1, 'global', null, [p[0].id], 'plan-n-');
+    const { rows } = await db.query(
+      `EXPLAIN (ANALYZE, FORMAT JSON) WITH RECURSIVE tree(id, depth) AS (
+         SELECT id, 0 FROM api_tokens
+          WHERE project_id = $1::uuid OR (kind = 'global' AND scope_projects = ARRAY[$1::text])
+         UNION
+         SELECT t.id, tree.depth + 1 FROM api_tokens t JOIN tree ON t.created_by_id = tree.id::text
+          WHERE tree.depth < 64
+       )
+       UPDATE api_tokens a SET revoked_at = now()
+         FROM (SELECT DISTINCT id FROM tree) d WHERE a.id = d.id AND a.revoked_at IS NULL
+       RETURNING a.id`,
+      [p[0].id],
+    );
+    const [{ Plan: plan, 'Execution Time': ms }] = rows[0]['QUERY PLAN'];
+    out.deleteRevoke = {
+      ms: round(ms, 2),
+      rows: plan['Actual Rows'],
+      touched: touched(plan),
+      scans: nodes(plan)
+        .filter((n) => /Scan/.test(n['Node Type']))
+        .map((n) => `${n['Node Type']}${n['Index Name'] ? ` ${n['Index Name']}` : ''}`),
+    };
+  } finally {
+    await db.query('ROLLBACK');
+  }
   return out;
 }
 
