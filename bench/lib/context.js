@@ -52,10 +52,41 @@ export async function createDatabase() {
   return version;
 }
 
+/** Throwaway databases a scenario creates for itself (dropped by `dropPrivateDatabase` or the teardown). */
+const privateDatabases = new Set();
+
+/** Creates `keyward_bench_*_<suffix>` on the same server and returns its URL. */
+export async function createPrivateDatabase(suffix) {
+  const name = `${DB_NAME}_${suffix}`;
+  const admin = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+    privateDatabases.add(name);
+  } finally {
+    await admin.end();
+  }
+  return { name, url: `${PG_BASE}/${name}` };
+}
+
+export async function dropPrivateDatabase(name) {
+  const admin = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
+  try {
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    privateDatabases.delete(name);
+  } catch (err) {
+    console.error(`bench: could not drop database ${name}: ${err.message}`);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
 export async function teardown() {
   if (finishing) return;
   finishing = true;
   await Promise.all([...apps].map((a) => a.stop().catch(() => undefined)));
+  for (const name of [...privateDatabases]) await dropPrivateDatabase(name);
   if (dbCreated) {
     const admin = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
     try {
