@@ -3,7 +3,7 @@ import { mayRevoke, maySee } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { rightsOf } from '../verification/token-rights.js';
-import type { OwnerActionResultDto } from './dto/owner.dto.js';
+import type { OwnerActionResultDto } from './http/rest/owner.dto.js';
 import { TokensRepository } from './tokens.repository.js';
 
 /**

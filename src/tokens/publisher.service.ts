@@ -16,7 +16,7 @@ import type {
   CreateApiTokenDto,
   ListApiTokensDto,
   RevokedApiTokenDto,
-} from './dto/publisher.dto.js';
+} from './http/publisher/publisher.dto.js';
 import { TokenIssuer } from './token-issuer.js';
 import { appFieldsData, appFieldsView, auditedAppFields } from './app-fields.js';
 import { normalizeScopes } from '../access/app-scopes.js';

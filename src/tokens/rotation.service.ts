@@ -3,11 +3,25 @@ import { enforce, mayChange, mayManageToken } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/errors/api-error.js';
-import type { RotatedTokenResponseDto } from './dto/rotate.dto.js';
+import { validationFailed } from '../common/errors/validation.js';
+import { parseDuration } from '../common/time.js';
+import type { RotatedTokenResponseDto } from './http/publisher/rotate.dto.js';
 import { iso, tokenStatus } from './publisher.service.js';
 import { TokenIssuer } from './token-issuer.js';
 import { rightsOf } from '../verification/token-rights.js';
 import { TokensRepository } from './tokens.repository.js';
+
+const MAX_GRACE_MS = 30 * 86_400_000;
+
+/** `grace` absent or null: none. */
+export function parseGrace(grace: string | null | undefined): number {
+  if (grace === undefined || grace === null) return 0;
+  const value = parseDuration(grace);
+  if (value === null || value > MAX_GRACE_MS) {
+    throw validationFailed({ grace: ['grace must be between 0s and 30d'] });
+  }
+  return value;
+}
 
 /**
  * Rotation: a new secret for the same token identity (id, lookup id, stub, rights, expiry, place in

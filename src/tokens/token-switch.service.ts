@@ -3,7 +3,7 @@ import { enforce, mayChange, mayManageToken, mayRevoke } from '../access/policy.
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/errors/api-error.js';
-import type { ApiTokenDto } from './dto/publisher.dto.js';
+import type { ApiTokenDto } from './http/publisher/publisher.dto.js';
 import { toApiTokenDto } from './publisher.service.js';
 import { rightsOf } from '../verification/token-rights.js';
 import { TokensRepository } from './tokens.repository.js';

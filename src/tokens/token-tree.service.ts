@@ -3,7 +3,7 @@ import type { Principal } from '../access/principal.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/errors/api-error.js';
 import { validationFailed } from '../common/errors/validation.js';
-import type { RevokedTreeDto } from './dto/token-tree.dto.js';
+import type { RevokedTreeDto } from './http/rest/token-tree.dto.js';
 import { TokensRepository } from './tokens.repository.js';
 
 export const ENTRY_NAME_MAX = 200;

@@ -9,7 +9,7 @@ import { formatDuration, parseDuration } from '../common/time.js';
 import { validationFailed } from '../common/errors/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import type { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
+import type { CreateTtlTokenDto, TtlTokenCreatedDto } from './http/ttl/ttl-token.dto.js';
 import { TokenIssuer } from './token-issuer.js';
 import { appFieldsData, auditedAppFields } from './app-fields.js';
 import { normalizeScopes } from '../access/app-scopes.js';

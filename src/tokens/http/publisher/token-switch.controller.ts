@@ -7,13 +7,13 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../access/access.decorators.js';
-import { Permission } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
-import { ApiTokenDto, RevokeApiTokenDto } from './dto/publisher.dto.js';
-import { TokenSwitchService } from './token-switch.service.js';
-import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
+import { Auth, Authenticated } from '../../../access/access.decorators.js';
+import { Permission } from '../../../access/permissions.js';
+import type { Principal } from '../../../access/principal.js';
+import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
+import { ApiTokenDto, RevokeApiTokenDto } from './publisher.dto.js';
+import { TokenSwitchService } from '../../token-switch.service.js';
+import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
 
 /** Publisher-style `disable` / `enable`, at `/publisher.v1/api-token/*` and `/api-token/*`. */
 @ApiTags('api-token (Publisher RPC)')

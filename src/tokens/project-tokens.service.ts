@@ -11,19 +11,19 @@ import { parseDateTime } from '../common/time.js';
 import { validationFailed } from '../common/errors/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { TokenIssuer } from '../tokens/token-issuer.js';
-import { type AppFieldsData, appFieldsData, appFieldsView, auditedAppFields } from '../tokens/app-fields.js';
+import { TokenIssuer } from './token-issuer.js';
+import { type AppFieldsData, appFieldsData, appFieldsView, auditedAppFields } from './app-fields.js';
 import { normalizeScopes } from '../access/app-scopes.js';
 import { rightsOf } from '../verification/token-rights.js';
-import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
+import { type TokenRow, TokensRepository } from './tokens.repository.js';
 import type {
   CreateProjectTokenDto,
   ListProjectTokensQueryDto,
   ProjectTokenCreatedDto,
   ProjectTokenDto,
   UpdateProjectTokenDto,
-} from './dto/project-tokens.dto.js';
-import { ProjectsService } from './projects.service.js';
+} from './http/calyptia/project-tokens.dto.js';
+import { ProjectsService } from '../projects/projects.service.js';
 
 /**
  * Permissions as given by a Calyptia client: an empty list means all permissions, so it becomes the

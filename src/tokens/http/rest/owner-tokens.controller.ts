@@ -1,12 +1,12 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../access/access.decorators.js';
-import { Permission } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
-import { OwnerActionDto, OwnerActionResultDto } from './dto/owner.dto.js';
-import { OwnerTokensService } from './owner-tokens.service.js';
-import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
+import { Auth, Authenticated } from '../../../access/access.decorators.js';
+import { Permission } from '../../../access/permissions.js';
+import type { Principal } from '../../../access/principal.js';
+import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
+import { OwnerActionDto, OwnerActionResultDto } from './owner.dto.js';
+import { OwnerTokensService } from '../../owner-tokens.service.js';
+import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
 
 /** Every token of one owner (the `owner` given at create or update) in one call. */
 @ApiTags('tokens by owner')
