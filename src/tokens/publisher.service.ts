@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { enforce, grantWithin, mayManageToken, mayRevoke } from '../access/policy.js';
+import { enforce, mayManageToken, mayRevoke } from '../access/policy.js';
 import { normalizePermissions, permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { AuditService, tokenTarget } from '../audit/audit.service.js';
@@ -17,11 +17,10 @@ import type {
   ListApiTokensDto,
   RevokedApiTokenDto,
 } from './http/publisher/publisher.dto.js';
-import { TokenIssuer } from './token-issuer.js';
-import { appFieldsData, appFieldsView, auditedAppFields } from './app-fields.js';
-import { normalizeScopes } from '../access/app-scopes.js';
+import { appFieldsView } from './app-fields.js';
 import { rightsOf } from '../verification/token-rights.js';
 import { type GlobalTokenFilter, type TokenRow, TokensRepository } from './tokens.repository.js';
+import { TokensService } from './tokens.service.js';
 
 export const iso = (d: Date | null) =>
   d ? d.toISOString().replace(/\.\d{3}Z$/, (m) => (m === '.000Z' ? 'Z' : m)) : null;
@@ -57,7 +56,7 @@ export class PublisherService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repo: TokensRepository,
-    private readonly issuer: TokenIssuer,
+    private readonly tokens: TokensService,
     private readonly audit: AuditService,
   ) {}
 
@@ -73,24 +72,15 @@ export class PublisherService {
         throw validationFailed({ expires_at: ['expires_at is further away than KEYWARD_MAX_TOKEN_TTL allows'] });
       }
     }
-    const { decision, rights } = grantWithin(caller, {
+    const { row, token } = await this.tokens.create(caller, {
+      kind: 'global',
       permissions: permissionsForAccess(dto.access),
       projects: caller.projects,
       expiresAt: requested,
       singleUse: false,
-      scopes: normalizeScopes(dto.scopes ?? []),
-    });
-    enforce(decision);
-    const { row, token } = await this.issuer.issue(caller, rights, {
-      kind: 'global',
       description: dto.description ?? null,
-      app: appFieldsData(dto),
-    });
-    await this.audit.record({
-      action: 'token.create',
-      actor: caller,
-      target: tokenTarget(row),
-      details: { access: row.access, ...auditedAppFields(row) },
+      app: dto,
+      auditDetails: (created) => ({ access: created.access }),
     });
     return {
       id: row.id,

@@ -18,6 +18,7 @@ import { TokenIssuer } from './token-issuer.js';
 import { TokenSwitchService } from './token-switch.service.js';
 import { TokenTreeService } from './token-tree.service.js';
 import { TokensRepository } from './tokens.repository.js';
+import { TokensService } from './tokens.service.js';
 import { TtlTokensService } from './ttl-tokens.service.js';
 
 /**
@@ -39,6 +40,7 @@ import { TtlTokensService } from './ttl-tokens.service.js';
   providers: [
     TokensRepository,
     TokenIssuer,
+    TokensService,
     PublisherService,
     RotationService,
     TtlTokensService,
