@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { enforce, mayChange, mayManageToken, mayRevoke, maySee } from '../access/policy.js';
+import { enforce, mayChange, mayManageToken, maySee } from '../access/policy.js';
 import { accessOf, normalizePermissions, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { type AuditDetails, AuditService, tokenTarget } from '../audit/audit.service.js';
@@ -172,10 +172,7 @@ export class ProjectTokensService {
    */
   async remove(caller: Principal, tokenId: string, projectId?: string): Promise<number> {
     const row = await this.require(caller, tokenId, projectId, { revoked: true });
-    enforce(mayRevoke(caller, rightsOf(row)));
-    enforce(mayManageToken(caller, row.id));
-    const revoked = await this.repo.revokeTree(row.id);
-    await this.audit.recordRevocation({ action: 'token.delete', actor: caller, target: tokenTarget(row) }, revoked);
+    const revoked = await this.tokens.revoke(caller, row, 'token.delete');
     return revoked.filter((id) => id !== row.id).length;
   }
 

@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { enforce, mayManageToken, mayRevoke } from '../access/policy.js';
-import { normalizePermissions, permissionsForAccess } from '../access/permissions.js';
+import { permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/errors/api-error.js';
 import { parseDateTime } from '../common/time.js';
 import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/http/keyset-cursor.js';
@@ -11,44 +9,14 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type {
   ApiTokenCreatedDto,
-  ApiTokenDto,
   ApiTokenListDto,
   CreateApiTokenDto,
   ListApiTokensDto,
   RevokedApiTokenDto,
 } from './http/publisher/publisher.dto.js';
-import { appFieldsView } from './app-fields.js';
-import { rightsOf } from '../verification/token-rights.js';
-import { type GlobalTokenFilter, type TokenRow, TokensRepository } from './tokens.repository.js';
+import { iso, toApiTokenDto } from './token-views.js';
+import { type GlobalTokenFilter, TokensRepository } from './tokens.repository.js';
 import { TokensService } from './tokens.service.js';
-
-export const iso = (d: Date | null) =>
-  d ? d.toISOString().replace(/\.\d{3}Z$/, (m) => (m === '.000Z' ? 'Z' : m)) : null;
-
-export function tokenStatus(row: TokenRow, now = new Date()): 'active' | 'expired' | 'revoked' | 'used' {
-  if (row.revokedAt) return 'revoked';
-  if (row.usedAt) return 'used';
-  if (row.expiresAt && row.expiresAt <= now) return 'expired';
-  return 'active';
-}
-
-export function toApiTokenDto(row: TokenRow): ApiTokenDto {
-  const permissions = normalizePermissions(row.permissions);
-  return {
-    id: row.id,
-    access: row.access,
-    permissions,
-    description: row.description,
-    token_stub: row.stub,
-    status: tokenStatus(row),
-    created_at: iso(row.createdAt)!,
-    expires_at: iso(row.expiresAt),
-    revoked_at: iso(row.revokedAt),
-    last_used_at: iso(row.lastUsedAt),
-    enabled: row.enabled,
-    ...appFieldsView(row),
-  };
-}
 
 /** The Publisher-style RPC API: create, list and revoke global tokens. */
 @Injectable()
@@ -57,7 +25,6 @@ export class PublisherService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repo: TokensRepository,
     private readonly tokens: TokensService,
-    private readonly audit: AuditService,
   ) {}
 
   async create(caller: Principal, dto: CreateApiTokenDto): Promise<ApiTokenCreatedDto> {
@@ -133,10 +100,7 @@ export class PublisherService {
   async revoke(caller: Principal, id: string): Promise<RevokedApiTokenDto> {
     const row = await this.repo.findGlobalById(caller.projects, id);
     if (!row) throw ApiError.notFound('Token not found');
-    enforce(mayRevoke(caller, rightsOf(row)));
-    enforce(mayManageToken(caller, row.id));
-    const revoked = await this.repo.revokeTree(row.id);
-    await this.audit.recordRevocation({ action: 'token.revoke', actor: caller, target: tokenTarget(row) }, revoked);
+    const revoked = await this.tokens.revoke(caller, row, 'token.revoke');
     const after = (await this.repo.findById(caller.projects, row.id)) ?? row;
     return { ...toApiTokenDto(after), revoked_descendants: revoked.filter((r) => r !== row.id).length };
   }

@@ -10,13 +10,9 @@ import { OwnerTokensController } from './http/rest/owner-tokens.controller.js';
 import { RotationController } from './http/rest/rotation.controller.js';
 import { TokenTreeController } from './http/rest/token-tree.controller.js';
 import { TtlTokensController } from './http/ttl/ttl-tokens.controller.js';
-import { OwnerTokensService } from './owner-tokens.service.js';
 import { ProjectTokensService } from './project-tokens.service.js';
 import { PublisherService } from './publisher.service.js';
-import { RotationService } from './rotation.service.js';
 import { TokenIssuer } from './token-issuer.js';
-import { TokenSwitchService } from './token-switch.service.js';
-import { TokenTreeService } from './token-tree.service.js';
 import { TokensRepository } from './tokens.repository.js';
 import { TokensService } from './tokens.service.js';
 import { TtlTokensService } from './ttl-tokens.service.js';
@@ -37,18 +33,7 @@ import { TtlTokensService } from './ttl-tokens.service.js';
     OwnerTokensController,
     ProjectTokensController,
   ],
-  providers: [
-    TokensRepository,
-    TokenIssuer,
-    TokensService,
-    PublisherService,
-    RotationService,
-    TtlTokensService,
-    TokenSwitchService,
-    TokenTreeService,
-    OwnerTokensService,
-    ProjectTokensService,
-  ],
+  providers: [TokensRepository, TokenIssuer, TokensService, PublisherService, TtlTokensService, ProjectTokensService],
   exports: [TokensRepository, TokenIssuer],
 })
 export class TokensModule {}

@@ -13,7 +13,7 @@ import { Permission } from '../../../access/permissions.js';
 import type { Principal } from '../../../access/principal.js';
 import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
 import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
-import { parseGrace, RotationService } from '../../rotation.service.js';
+import { parseGrace, TokensService } from '../../tokens.service.js';
 import { EXAMPLE_TOKEN_ID } from './publisher.dto.js';
 import { RotateApiTokenDto, RotatedTokenResponseDto } from './rotate.dto.js';
 
@@ -27,7 +27,7 @@ import { RotateApiTokenDto, RotatedTokenResponseDto } from './rotate.dto.js';
 @ApiConflictResponse({ description: 'The token is revoked, expired, used or single-use', type: ErrorEnvelopeDto })
 @Controller()
 export class PublisherRotationController {
-  constructor(private readonly tokens: RotationService) {}
+  constructor(private readonly tokens: TokensService) {}
 
   @Post(['publisher.v1/api-token/rotate', 'api-token/rotate'])
   @ConfirmsInvalidation()

@@ -14,7 +14,7 @@ import type { Principal } from '../../../access/principal.js';
 import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
 import { UuidParam } from '../../../common/http/uuid-param.js';
 import { RotatedTokenResponseDto, RotateTokenDto } from '../publisher/rotate.dto.js';
-import { parseGrace, RotationService } from '../../rotation.service.js';
+import { parseGrace, TokensService } from '../../tokens.service.js';
 import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
 
 /**
@@ -27,7 +27,7 @@ import { ConfirmsInvalidation } from '../../../verification/invalidation-confirm
 @ApiConflictResponse({ description: 'The token is revoked, expired, used or single-use', type: ErrorEnvelopeDto })
 @Controller()
 export class RotationController {
-  constructor(private readonly tokens: RotationService) {}
+  constructor(private readonly tokens: TokensService) {}
 
   @Post('v1/tokens/:tokenID/rotate')
   @ConfirmsInvalidation()
