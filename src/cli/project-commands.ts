@@ -1,6 +1,6 @@
 import { ALL_PERMISSIONS, type Permission } from '../access/permissions.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { iso, tokenStatus } from '../tokens/publisher.service.js';
+import { iso, tokenStatus } from '../tokens/token-views.js';
 import { CliError, type Output } from './output.js';
 import { checkId, OPERATOR, printTable, type TokenServices, withTokens } from './token-commands.js';
 

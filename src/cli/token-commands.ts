@@ -1,6 +1,6 @@
 import { type INestApplicationContext, Logger } from '@nestjs/common';
 import { isScope, MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../access/app-scopes.js';
-import { MAX_OWNER_LENGTH } from '../tokens/dto/app-fields.dto.js';
+import { MAX_OWNER_LENGTH } from '../tokens/http/app-fields.dto.js';
 import { NestFactory } from '@nestjs/core';
 import { fullAccessPrincipal, type Principal } from '../access/principal.js';
 import { isPermission, type Permission } from '../access/permissions.js';
@@ -12,11 +12,11 @@ import type { AppConfig } from '../config/config.schema.js';
 import { DataDirLockedError } from '../database/connect.js';
 import { openDatabase } from '../database/database.module.js';
 import type { DatabaseService } from '../database/database.service.js';
-import { ProjectTokensService } from '../projects/project-tokens.service.js';
+import { ProjectTokensService } from '../tokens/project-tokens.service.js';
 import { ProjectsService } from '../projects/projects.service.js';
-import type { ApiTokenDto, CreateApiTokenDto } from '../tokens/dto/publisher.dto.js';
+import type { ApiTokenDto, CreateApiTokenDto } from '../tokens/http/publisher/publisher.dto.js';
 import { PublisherService } from '../tokens/publisher.service.js';
-import { RotationService } from '../tokens/rotation.service.js';
+import { TokensService } from '../tokens/tokens.service.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import { TokenVerifier, verifyResult } from '../verification/token-verifier.js';
 import { VerificationRepository } from '../verification/verification.repository.js';
@@ -40,7 +40,7 @@ class SilentLogger extends Logger {
 /** The services the CLI drives, built on the configured database without the HTTP layer. */
 export interface TokenServices {
   publisher: PublisherService;
-  rotation: RotationService;
+  rotation: TokensService;
   projects: ProjectsService;
   projectTokens: ProjectTokensService;
   tokens: TokensRepository;
@@ -102,7 +102,7 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
     try {
       return await fn({
         publisher: app.get(PublisherService),
-        rotation: app.get(RotationService),
+        rotation: app.get(TokensService),
         verifier: app.get(TokenVerifier),
         projects: app.get(ProjectsService),
         projectTokens: app.get(ProjectTokensService),

@@ -3,7 +3,7 @@ import type { AuditDetails } from '../audit/audit.service.js';
 import { validationFailed } from '../common/errors/validation.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { TokenRow } from './tokens.repository.js';
-import { type AppFieldsDto, type AppFieldsViewDto, MAX_META_BYTES } from './dto/app-fields.dto.js';
+import { type AppFieldsDto, type AppFieldsViewDto, MAX_META_BYTES } from './http/app-fields.dto.js';
 
 /** The columns the app fields of a create or update body set (absent fields: not set). */
 export type AppFieldsData = Pick<

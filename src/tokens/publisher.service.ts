@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { enforce, grantWithin, mayManageToken, mayRevoke } from '../access/policy.js';
-import { normalizePermissions, permissionsForAccess } from '../access/permissions.js';
+import { permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/errors/api-error.js';
 import { parseDateTime } from '../common/time.js';
 import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/http/keyset-cursor.js';
@@ -11,45 +9,14 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type {
   ApiTokenCreatedDto,
-  ApiTokenDto,
   ApiTokenListDto,
   CreateApiTokenDto,
   ListApiTokensDto,
   RevokedApiTokenDto,
-} from './dto/publisher.dto.js';
-import { TokenIssuer } from './token-issuer.js';
-import { appFieldsData, appFieldsView, auditedAppFields } from './app-fields.js';
-import { normalizeScopes } from '../access/app-scopes.js';
-import { rightsOf } from '../verification/token-rights.js';
-import { type GlobalTokenFilter, type TokenRow, TokensRepository } from './tokens.repository.js';
-
-export const iso = (d: Date | null) =>
-  d ? d.toISOString().replace(/\.\d{3}Z$/, (m) => (m === '.000Z' ? 'Z' : m)) : null;
-
-export function tokenStatus(row: TokenRow, now = new Date()): 'active' | 'expired' | 'revoked' | 'used' {
-  if (row.revokedAt) return 'revoked';
-  if (row.usedAt) return 'used';
-  if (row.expiresAt && row.expiresAt <= now) return 'expired';
-  return 'active';
-}
-
-export function toApiTokenDto(row: TokenRow): ApiTokenDto {
-  const permissions = normalizePermissions(row.permissions);
-  return {
-    id: row.id,
-    access: row.access,
-    permissions,
-    description: row.description,
-    token_stub: row.stub,
-    status: tokenStatus(row),
-    created_at: iso(row.createdAt)!,
-    expires_at: iso(row.expiresAt),
-    revoked_at: iso(row.revokedAt),
-    last_used_at: iso(row.lastUsedAt),
-    enabled: row.enabled,
-    ...appFieldsView(row),
-  };
-}
+} from './http/publisher/publisher.dto.js';
+import { iso, toApiTokenDto } from './token-views.js';
+import { type GlobalTokenFilter, TokensRepository } from './tokens.repository.js';
+import { TokensService } from './tokens.service.js';
 
 /** The Publisher-style RPC API: create, list and revoke global tokens. */
 @Injectable()
@@ -57,8 +24,7 @@ export class PublisherService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repo: TokensRepository,
-    private readonly issuer: TokenIssuer,
-    private readonly audit: AuditService,
+    private readonly tokens: TokensService,
   ) {}
 
   async create(caller: Principal, dto: CreateApiTokenDto): Promise<ApiTokenCreatedDto> {
@@ -73,24 +39,15 @@ export class PublisherService {
         throw validationFailed({ expires_at: ['expires_at is further away than KEYWARD_MAX_TOKEN_TTL allows'] });
       }
     }
-    const { decision, rights } = grantWithin(caller, {
+    const { row, token } = await this.tokens.create(caller, {
+      kind: 'global',
       permissions: permissionsForAccess(dto.access),
       projects: caller.projects,
       expiresAt: requested,
       singleUse: false,
-      scopes: normalizeScopes(dto.scopes ?? []),
-    });
-    enforce(decision);
-    const { row, token } = await this.issuer.issue(caller, rights, {
-      kind: 'global',
       description: dto.description ?? null,
-      app: appFieldsData(dto),
-    });
-    await this.audit.record({
-      action: 'token.create',
-      actor: caller,
-      target: tokenTarget(row),
-      details: { access: row.access, ...auditedAppFields(row) },
+      app: dto,
+      auditDetails: (created) => ({ access: created.access }),
     });
     return {
       id: row.id,
@@ -143,10 +100,7 @@ export class PublisherService {
   async revoke(caller: Principal, id: string): Promise<RevokedApiTokenDto> {
     const row = await this.repo.findGlobalById(caller.projects, id);
     if (!row) throw ApiError.notFound('Token not found');
-    enforce(mayRevoke(caller, rightsOf(row)));
-    enforce(mayManageToken(caller, row.id));
-    const revoked = await this.repo.revokeTree(row.id);
-    await this.audit.recordRevocation({ action: 'token.revoke', actor: caller, target: tokenTarget(row) }, revoked);
+    const revoked = await this.tokens.revoke(caller, row, 'token.revoke');
     const after = (await this.repo.findById(caller.projects, row.id)) ?? row;
     return { ...toApiTokenDto(after), revoked_descendants: revoked.filter((r) => r !== row.id).length };
   }

@@ -1,41 +1,39 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
+import { ProjectsModule } from '../projects/projects.module.js';
 import { VerificationModule } from '../verification/verification.module.js';
-import { RotationController } from './rotation.controller.js';
-import { PublisherController } from './publisher.controller.js';
-import { TtlTokensController } from './ttl-tokens.controller.js';
-import { TtlTokensService } from './ttl-tokens.service.js';
-import { TokensRepository } from './tokens.repository.js';
+import { ProjectTokensController } from './http/calyptia/project-tokens.controller.js';
+import { PublisherRotationController } from './http/publisher/publisher-rotation.controller.js';
+import { PublisherController } from './http/publisher/publisher.controller.js';
+import { TokenSwitchController } from './http/publisher/token-switch.controller.js';
+import { OwnerTokensController } from './http/rest/owner-tokens.controller.js';
+import { RotationController } from './http/rest/rotation.controller.js';
+import { TokenTreeController } from './http/rest/token-tree.controller.js';
+import { TtlTokensController } from './http/ttl/ttl-tokens.controller.js';
+import { ProjectTokensService } from './project-tokens.service.js';
 import { PublisherService } from './publisher.service.js';
-import { RotationService } from './rotation.service.js';
 import { TokenIssuer } from './token-issuer.js';
-import { TokenSwitchController } from './token-switch.controller.js';
-import { TokenSwitchService } from './token-switch.service.js';
-import { TokenTreeController } from './token-tree.controller.js';
-import { TokenTreeService } from './token-tree.service.js';
-import { OwnerTokensController } from './owner-tokens.controller.js';
-import { OwnerTokensService } from './owner-tokens.service.js';
+import { TokensRepository } from './tokens.repository.js';
+import { TokensService } from './tokens.service.js';
+import { TtlTokensService } from './ttl-tokens.service.js';
 
+/**
+ * Token management: storage, the services that hold its rules, and one folder of controllers and DTOs
+ * per API style under `http/` (Publisher RPC, TTL, the `/v1/tokens` REST routes, Calyptia project tokens).
+ */
 @Module({
-  imports: [AuditModule, VerificationModule],
+  imports: [AuditModule, ProjectsModule, VerificationModule],
   controllers: [
     PublisherController,
     TtlTokensController,
     RotationController,
+    PublisherRotationController,
     TokenSwitchController,
     TokenTreeController,
     OwnerTokensController,
+    ProjectTokensController,
   ],
-  providers: [
-    TokensRepository,
-    TokenIssuer,
-    PublisherService,
-    RotationService,
-    TtlTokensService,
-    TokenSwitchService,
-    TokenTreeService,
-    OwnerTokensService,
-  ],
+  providers: [TokensRepository, TokenIssuer, TokensService, PublisherService, TtlTokensService, ProjectTokensService],
   exports: [TokensRepository, TokenIssuer],
 })
 export class TokensModule {}

@@ -1,18 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { enforce, grantWithin, REASONS } from '../access/policy.js';
+import { REASONS } from '../access/policy.js';
 import { accessOf, normalizePermissions, type Permission, permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { AuditService, tokenTarget } from '../audit/audit.service.js';
 import { inScope, type Scope } from '../access/scope.js';
 import { ApiError } from '../common/errors/api-error.js';
 import { formatDuration, parseDuration } from '../common/time.js';
 import { validationFailed } from '../common/errors/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import type { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
-import { TokenIssuer } from './token-issuer.js';
-import { appFieldsData, auditedAppFields } from './app-fields.js';
-import { normalizeScopes } from '../access/app-scopes.js';
+import type { CreateTtlTokenDto, TtlTokenCreatedDto } from './http/ttl/ttl-token.dto.js';
+import { TokensService } from './tokens.service.js';
 import { VerificationRepository } from '../verification/verification.repository.js';
 
 const MIN_TTL_MS = 1000;
@@ -48,9 +45,8 @@ export function requestedPermissions(caller: Principal, dto: Pick<CreateTtlToken
 export class TtlTokensService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly issuer: TokenIssuer,
+    private readonly tokens: TokensService,
     private readonly projectRefs: VerificationRepository,
-    private readonly audit: AuditService,
   ) {}
 
   async create(caller: Principal, dto: CreateTtlTokenDto): Promise<TtlTokenCreatedDto> {
@@ -68,25 +64,16 @@ export class TtlTokensService {
       if (unknown.length) throw validationFailed({ projects: unknown.map((p) => `unknown project: ${p}`) });
       projects = [...new Set(resolved as string[])];
     }
-    const { decision, rights } = grantWithin(caller, {
+    // A project token's children are project tokens of the same project (its scope is that project).
+    const { row, token } = await this.tokens.create(caller, {
+      kind: caller.kind === 'project' ? 'project' : 'global',
       permissions,
       projects,
       expiresAt: new Date(Date.now() + ttlMs),
       singleUse: dto.remove_on_use ?? false,
-      scopes: normalizeScopes(dto.scopes ?? []),
-    });
-    enforce(decision);
-    // A project token's children are project tokens of the same project (its scope is that project).
-    const { row, token } = await this.issuer.issue(caller, rights, {
-      kind: caller.kind === 'project' ? 'project' : 'global',
       description: dto.description ?? null,
-      app: appFieldsData(dto),
-    });
-    await this.audit.record({
-      action: 'token.create',
-      actor: caller,
-      target: tokenTarget(row),
-      details: { ttl: dto.ttl, remove_on_use: row.removeOnUse, ...auditedAppFields(row) },
+      app: dto,
+      auditDetails: (created) => ({ ttl: dto.ttl, remove_on_use: created.removeOnUse }),
     });
     return {
       id: row.id,

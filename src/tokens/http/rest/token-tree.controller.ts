@@ -7,19 +7,19 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../access/access.decorators.js';
-import { Permission } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
-import { RevokedTreeDto } from './dto/token-tree.dto.js';
-import { TokenTreeService } from './token-tree.service.js';
-import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
+import { Auth, Authenticated } from '../../../access/access.decorators.js';
+import { Permission } from '../../../access/permissions.js';
+import type { Principal } from '../../../access/principal.js';
+import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
+import { RevokedTreeDto } from './token-tree.dto.js';
+import { TokensService } from '../../tokens.service.js';
+import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
 
 /** `DELETE /v1/tokens-file/entries/{name}/tokens`: revoke every token a tokens-file entry created. */
 @ApiTags('tokens file')
 @Controller('v1/tokens-file/entries')
 export class TokenTreeController {
-  constructor(private readonly service: TokenTreeService) {}
+  constructor(private readonly service: TokensService) {}
 
   @Delete(':name/tokens')
   @ConfirmsInvalidation()

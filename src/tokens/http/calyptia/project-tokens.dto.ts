@@ -13,9 +13,9 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { AppFieldsDto, AppFieldsViewDto } from '../../tokens/dto/app-fields.dto.js';
-import { IsDateTime } from '../../common/time.js';
-import { ALL_PERMISSIONS, Permission } from '../../access/permissions.js';
+import { AppFieldsDto, AppFieldsViewDto } from '../app-fields.dto.js';
+import { IsDateTime } from '../../../common/time.js';
+import { ALL_PERMISSIONS, Permission } from '../../../access/permissions.js';
 
 const PERMISSIONS_DOC = {
   enum: Permission,

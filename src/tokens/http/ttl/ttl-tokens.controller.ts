@@ -1,11 +1,11 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../access/access.decorators.js';
-import { Permission } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
-import { CreateTtlTokenDto, TtlTokenCreatedDto } from './dto/ttl-token.dto.js';
-import { TtlTokensService } from './ttl-tokens.service.js';
+import { Auth, Authenticated } from '../../../access/access.decorators.js';
+import { Permission } from '../../../access/permissions.js';
+import type { Principal } from '../../../access/principal.js';
+import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
+import { CreateTtlTokenDto, TtlTokenCreatedDto } from './ttl-token.dto.js';
+import { TtlTokensService } from '../../ttl-tokens.service.js';
 
 /** TTL tokens: programmatic short-lived and single-use tokens. */
 @ApiTags('auth tokens (TTL, single-use)')

@@ -1,19 +1,19 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../access/access.decorators.js';
-import { Permission } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
-import { OwnerActionDto, OwnerActionResultDto } from './dto/owner.dto.js';
-import { OwnerTokensService } from './owner-tokens.service.js';
-import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
+import { Auth, Authenticated } from '../../../access/access.decorators.js';
+import { Permission } from '../../../access/permissions.js';
+import type { Principal } from '../../../access/principal.js';
+import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
+import { OwnerActionDto, OwnerActionResultDto } from './owner.dto.js';
+import { TokensService } from '../../tokens.service.js';
+import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
 
 /** Every token of one owner (the `owner` given at create or update) in one call. */
 @ApiTags('tokens by owner')
 @ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields', type: ErrorEnvelopeDto })
 @Controller('v1/tokens')
 export class OwnerTokensController {
-  constructor(private readonly service: OwnerTokensService) {}
+  constructor(private readonly service: TokensService) {}
 
   @Post('revoke-by-owner')
   @ConfirmsInvalidation()
@@ -25,7 +25,7 @@ export class OwnerTokensController {
   })
   @ApiOkResponse({ type: OwnerActionResultDto })
   revoke(@Auth() caller: Principal, @Body() dto: OwnerActionDto): Promise<OwnerActionResultDto> {
-    return this.service.revoke(caller, dto.owner);
+    return this.service.revokeByOwner(caller, dto.owner);
   }
 
   @Post('disable-by-owner')
@@ -38,6 +38,6 @@ export class OwnerTokensController {
   })
   @ApiOkResponse({ type: OwnerActionResultDto })
   disable(@Auth() caller: Principal, @Body() dto: OwnerActionDto): Promise<OwnerActionResultDto> {
-    return this.service.disable(caller, dto.owner);
+    return this.service.disableByOwner(caller, dto.owner);
   }
 }

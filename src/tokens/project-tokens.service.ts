@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { enforce, grantWithin, mayChange, mayManageToken, mayRevoke, maySee } from '../access/policy.js';
+import { enforce, mayChange, mayManageToken, maySee } from '../access/policy.js';
 import { accessOf, normalizePermissions, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { type AuditDetails, AuditService, tokenTarget } from '../audit/audit.service.js';
@@ -11,19 +11,18 @@ import { parseDateTime } from '../common/time.js';
 import { validationFailed } from '../common/errors/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { TokenIssuer } from '../tokens/token-issuer.js';
-import { type AppFieldsData, appFieldsData, appFieldsView, auditedAppFields } from '../tokens/app-fields.js';
-import { normalizeScopes } from '../access/app-scopes.js';
+import { type AppFieldsData, appFieldsData, appFieldsView } from './app-fields.js';
 import { rightsOf } from '../verification/token-rights.js';
-import { type TokenRow, TokensRepository } from '../tokens/tokens.repository.js';
+import { type TokenRow, TokensRepository } from './tokens.repository.js';
+import { TokensService } from './tokens.service.js';
 import type {
   CreateProjectTokenDto,
   ListProjectTokensQueryDto,
   ProjectTokenCreatedDto,
   ProjectTokenDto,
   UpdateProjectTokenDto,
-} from './dto/project-tokens.dto.js';
-import { ProjectsService } from './projects.service.js';
+} from './http/calyptia/project-tokens.dto.js';
+import { ProjectsService } from '../projects/projects.service.js';
 
 /**
  * Permissions as given by a Calyptia client: an empty list means all permissions, so it becomes the
@@ -59,31 +58,22 @@ export class ProjectTokensService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly projects: ProjectsService,
     private readonly repo: TokensRepository,
-    private readonly issuer: TokenIssuer,
+    private readonly tokens: TokensService,
     private readonly audit: AuditService,
   ) {}
 
   async create(caller: Principal, projectId: string, dto: CreateProjectTokenDto): Promise<ProjectTokenCreatedDto> {
     const project = await this.projects.require(caller, projectId);
-    const { decision, rights } = grantWithin(caller, {
-      permissions: requestedPermissions(dto.permissions),
-      projects: [canonicalProjectId(project.id)],
-      expiresAt: this.requestedExpiry(dto.expiresAt),
-      singleUse: false,
-      scopes: normalizeScopes(dto.scopes ?? []),
-    });
-    enforce(decision);
     try {
-      const { row, token } = await this.issuer.issue(caller, rights, {
+      const { row, token } = await this.tokens.create(caller, {
         kind: 'project',
+        permissions: requestedPermissions(dto.permissions),
+        projects: [canonicalProjectId(project.id)],
+        expiresAt: this.requestedExpiry(dto.expiresAt),
+        singleUse: false,
         name: dto.name,
-        app: appFieldsData(dto),
-      });
-      await this.audit.record({
-        action: 'token.create',
-        actor: caller,
-        target: tokenTarget(row),
-        details: { name: dto.name, permissions: row.permissions, ...auditedAppFields(row) },
+        app: dto,
+        auditDetails: (created) => ({ name: dto.name, permissions: created.permissions }),
       });
       return { ...toProjectTokenDto(row), token };
     } catch (e) {
@@ -182,10 +172,7 @@ export class ProjectTokensService {
    */
   async remove(caller: Principal, tokenId: string, projectId?: string): Promise<number> {
     const row = await this.require(caller, tokenId, projectId, { revoked: true });
-    enforce(mayRevoke(caller, rightsOf(row)));
-    enforce(mayManageToken(caller, row.id));
-    const revoked = await this.repo.revokeTree(row.id);
-    await this.audit.recordRevocation({ action: 'token.delete', actor: caller, target: tokenTarget(row) }, revoked);
+    const revoked = await this.tokens.revoke(caller, row, 'token.delete');
     return revoked.filter((id) => id !== row.id).length;
   }
 

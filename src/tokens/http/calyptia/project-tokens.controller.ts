@@ -10,23 +10,23 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../access/access.decorators.js';
-import { Permission } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
+import { Auth, Authenticated } from '../../../access/access.decorators.js';
+import { Permission } from '../../../access/permissions.js';
+import type { Principal } from '../../../access/principal.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorDialect } from '../common/errors/error-dialect.js';
-import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
-import { NEXT_PAGE_HEADERS, setNextPage } from '../common/http/link-header.js';
-import { UuidParam } from '../common/http/uuid-param.js';
+import { ErrorDialect } from '../../../common/errors/error-dialect.js';
+import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
+import { NEXT_PAGE_HEADERS, setNextPage } from '../../../common/http/link-header.js';
+import { UuidParam } from '../../../common/http/uuid-param.js';
 import {
   CreateProjectTokenDto,
   ListProjectTokensQueryDto,
   ProjectTokenCreatedDto,
   ProjectTokenDto,
   UpdateProjectTokenDto,
-} from './dto/project-tokens.dto.js';
-import { ProjectTokensService } from './project-tokens.service.js';
-import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
+} from './project-tokens.dto.js';
+import { ProjectTokensService } from '../../project-tokens.service.js';
+import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
 
 const RENAME_EXAMPLE = { rename: { value: { name: 'renamed-token', permissions: ['read:*'] } } };
 /** How many tokens created through the deleted one (recursively) were revoked with it. */

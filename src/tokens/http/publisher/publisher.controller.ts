@@ -7,10 +7,10 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../access/access.decorators.js';
-import { Permission } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
+import { Auth, Authenticated } from '../../../access/access.decorators.js';
+import { Permission } from '../../../access/permissions.js';
+import type { Principal } from '../../../access/principal.js';
+import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
 import {
   ApiTokenCreatedDto,
   ApiTokenListDto,
@@ -19,9 +19,9 @@ import {
   ListApiTokensDto,
   RevokeApiTokenDto,
   RevokedApiTokenDto,
-} from './dto/publisher.dto.js';
-import { PublisherService } from './publisher.service.js';
-import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
+} from './publisher.dto.js';
+import { PublisherService } from '../../publisher.service.js';
+import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
 
 const CREATE_EXAMPLE = { access: 'write', description: 'Production integration', expires_at: '2030-12-31T23:59:59Z' };
 const LIST_EXAMPLE = {

@@ -11,9 +11,9 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
-import { Permission } from '../../access/permissions.js';
-import { AppFieldsDto } from './app-fields.dto.js';
-import { ACCESS_LEVELS, type AccessLevel } from './publisher.dto.js';
+import { Permission } from '../../../access/permissions.js';
+import { AppFieldsDto } from '../app-fields.dto.js';
+import { ACCESS_LEVELS, type AccessLevel } from '../publisher/publisher.dto.js';
 
 /** TTL tokens (`POST /auth/tokens`): short-lived and single-use tokens. */
 export class CreateTtlTokenDto extends AppFieldsDto {

@@ -14,9 +14,9 @@ import {
   ValidateNested,
   ArrayMaxSize,
 } from 'class-validator';
-import { AppFieldsDto, AppFieldsViewDto } from './app-fields.dto.js';
-import { IsDateTime } from '../../common/time.js';
-import { Permission } from '../../access/permissions.js';
+import { AppFieldsDto, AppFieldsViewDto } from '../app-fields.dto.js';
+import { IsDateTime } from '../../../common/time.js';
+import { Permission } from '../../../access/permissions.js';
 
 export const ACCESS_LEVELS = ['read', 'write'] as const;
 

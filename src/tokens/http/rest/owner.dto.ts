@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
-import { MAX_OWNER_LENGTH } from './app-fields.dto.js';
+import { MAX_OWNER_LENGTH } from '../app-fields.dto.js';
 
 export class OwnerActionDto {
   @ApiProperty({ minLength: 1, maxLength: MAX_OWNER_LENGTH, example: 'customer_42', description: 'The owner id' })

@@ -7,20 +7,20 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Auth, Authenticated } from '../access/access.decorators.js';
-import { Permission } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
-import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
-import { ApiTokenDto, RevokeApiTokenDto } from './dto/publisher.dto.js';
-import { TokenSwitchService } from './token-switch.service.js';
-import { ConfirmsInvalidation } from '../verification/invalidation-confirmation.js';
+import { Auth, Authenticated } from '../../../access/access.decorators.js';
+import { Permission } from '../../../access/permissions.js';
+import type { Principal } from '../../../access/principal.js';
+import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
+import { ApiTokenDto, RevokeApiTokenDto } from './publisher.dto.js';
+import { TokensService } from '../../tokens.service.js';
+import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
 
 /** Publisher-style `disable` / `enable`, at `/publisher.v1/api-token/*` and `/api-token/*`. */
 @ApiTags('api-token (Publisher RPC)')
 @ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields', type: ErrorEnvelopeDto })
 @Controller(['publisher.v1/api-token', 'api-token'])
 export class TokenSwitchController {
-  constructor(private readonly service: TokenSwitchService) {}
+  constructor(private readonly service: TokensService) {}
 
   @Post('disable')
   @ConfirmsInvalidation()
@@ -34,7 +34,7 @@ export class TokenSwitchController {
   @ApiNotFoundResponse({ description: 'No such token', type: ErrorEnvelopeDto })
   @ApiConflictResponse({ description: 'The token is revoked', type: ErrorEnvelopeDto })
   disable(@Auth() caller: Principal, @Body() dto: RevokeApiTokenDto): Promise<ApiTokenDto> {
-    return this.service.set(caller, dto.id, false);
+    return this.service.setEnabled(caller, dto.id, false);
   }
 
   @Post('enable')
@@ -48,6 +48,6 @@ export class TokenSwitchController {
   @ApiNotFoundResponse({ description: 'No such token', type: ErrorEnvelopeDto })
   @ApiConflictResponse({ description: 'The token is revoked', type: ErrorEnvelopeDto })
   enable(@Auth() caller: Principal, @Body() dto: RevokeApiTokenDto): Promise<ApiTokenDto> {
-    return this.service.set(caller, dto.id, true);
+    return this.service.setEnabled(caller, dto.id, true);
   }
 }
