@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { createHmac, randomBytes } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { ApiError } from '../common/errors/api-error.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -30,7 +29,10 @@ const TOO_MANY = 'Too many failed authentication attempts: try again later';
  * Keeps failed authentication cheap. Per client address and per token (lookup id, or tokens-file entry),
  * a counter of failures per window (rate-limiter-flexible's memory backend); past it, `429
  * rate_limited` with `Retry-After` before any database lookup or argon2 work. A presented value that
- * matched nothing is remembered (an HMAC of it, in a bounded LRU) and answered from memory for a while.
+ * matched nothing is remembered (by its keyed digest, in a bounded LRU) and answered from memory for a while.
+ * The digest is the verification cache's key of the value (an HMAC under a per-process random key,
+ * TokenCache.keyOf): one HMAC per request serves the cache and the throttle, and the value itself is
+ * never stored here.
  *
  * The real holder cannot be locked out by someone else's failures: a token in the positive cache never
  * reaches this class, and a value that succeeded recently is "proven" (remembered by its HMAC) and skips
@@ -56,7 +58,6 @@ const TOO_MANY = 'Too many failed authentication attempts: try again later';
  */
 @Injectable()
 export class AuthThrottle {
-  private readonly key = randomBytes(32);
   private readonly byAddress: RateLimiterMemory;
   private readonly byToken: RateLimiterMemory;
   private readonly misses: LRUCache<string, true> | null;
@@ -97,10 +98,10 @@ export class AuthThrottle {
 
   /**
    * Before a presented value is checked (after the positive cache missed): 429 when its client address
-   * is over the limit; `knownMiss` when it matched nothing a moment ago.
+   * is over the limit; `knownMiss` when it matched nothing a moment ago. `mac`: the value's keyed digest
+   * (TokenCache.keyOf), never the value.
    */
-  async admit(presented: string, clientAddress: string | undefined): Promise<Admission> {
-    const mac = createHmac('sha256', this.key).update(presented, 'utf8').digest().toString('latin1');
+  async admit(mac: string, clientAddress: string | undefined): Promise<Admission> {
     const exempt = this.proven.has(mac);
     const address = exempt ? undefined : clientAddress;
     if (address !== undefined) await this.take(this.byAddress, address, 'address');

@@ -186,7 +186,10 @@ export class TokenVerifier {
     ask: VerificationRequest,
     now: Date,
   ): Promise<{ code: VerdictCode; principal?: Principal; usage?: UsageReport }> {
-    const found = await this.identify(presented, ask.clientAddress, now);
+    // A cached positive result answers without an await (the common case of a gateway's check).
+    const key = this.cache.keyOf(presented);
+    const hit = this.cache.enabled ? this.cachedValid(key, now) : undefined;
+    const found = hit ? { code: 'VALID' as const, principal: hit } : await this.identify(presented, key, ask, now);
     const subject = found.principal;
     if (!subject) return { code: 'NOT_FOUND' };
     // Visibility goes by where the token lives, not by what its ancestors left it.
@@ -212,16 +215,20 @@ export class TokenVerifier {
     return usage ? { code: 'VALID', principal: subject, usage } : { code: 'VALID', principal: subject };
   }
 
-  /** Which credential this is and its state; cached when valid and reusable. */
-  private async identify(presented: string, clientAddress: string | undefined, now: Date): Promise<Identified> {
-    const key = this.cache.keyOf(presented);
-    if (this.cache.enabled) {
-      const hit = this.cache.get(key);
-      if (hit && (!hit.expiresAt || hit.expiresAt > now)) return { code: 'VALID', principal: hit };
-    }
+  /** A cached positive result for this key that has not expired since it was stored. */
+  private cachedValid(key: string, now: Date): Principal | undefined {
+    const hit = this.cache.get(key);
+    return hit && (!hit.expiresAt || hit.expiresAt > now) ? hit : undefined;
+  }
+
+  /**
+   * Which credential this is and its state, once the cache had no valid answer (`key`: the cache's key
+   * of the presented value, also the throttle's); cached when valid and reusable.
+   */
+  private async identify(presented: string, key: string, ask: VerificationRequest, now: Date): Promise<Identified> {
     const snapshot = this.cache.snapshot();
     // Failed attempts are throttled (429) before any database or argon2 work; misses are remembered.
-    const admission = await this.throttle.admit(presented, clientAddress);
+    const admission = await this.throttle.admit(key, ask.clientAddress);
     if (admission.knownMiss) return { code: 'NOT_FOUND' };
     return admission.settle(() => this.identifyUncached(presented, key, snapshot, now, admission));
   }

@@ -49,7 +49,7 @@ export class ApiError extends Error {
   /** 429: try again in `retryAfterMs` (sent as `Retry-After`, whole seconds, at least 1). */
   static rateLimited(message: string, retryAfterMs: number) {
     const seconds = retryAfterSeconds(retryAfterMs);
-    return new ApiError(HttpStatus.TOO_MANY_REQUESTS, 'rate_limited', message, { retry_after: seconds }, seconds);
+    return ApiError.of(HttpStatus.TOO_MANY_REQUESTS, 'rate_limited', message, { retry_after: seconds }, seconds);
   }
   /** 503: the service cannot answer now; `Retry-After` says when to try again. */
   static unavailable(message: string, retryAfterMs: number) {
@@ -70,11 +70,17 @@ export class ApiError extends Error {
    * 4xx errors are answers, not faults: they are never logged with a stack, so none is captured (a
    * stack trace costs more than the rest of building the error).
    */
-  private static of(status: number, code: ErrorCode, message: string, data: Record<string, unknown> = {}): ApiError {
+  private static of(
+    status: number,
+    code: ErrorCode,
+    message: string,
+    data: Record<string, unknown> = {},
+    retryAfter?: number,
+  ): ApiError {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
-      return new ApiError(status, code, message, data);
+      return new ApiError(status, code, message, data, retryAfter);
     } finally {
       Error.stackTraceLimit = limit;
     }
