@@ -23,7 +23,14 @@ export function machine(pgVersion) {
 }
 
 export function command() {
-  const env = ['BENCH_DURATION', 'BENCH_PAIR_DURATION', 'BENCH_PAIRS']
+  const env = [
+    'BENCH_DURATION',
+    'BENCH_PAIR_DURATION',
+    'BENCH_PAIRS',
+    'BENCH_TOKENS',
+    'BENCH_GATEWAY',
+    'BENCH_SAME_SHAPE',
+  ]
     .filter((k) => process.env[k])
     .map((k) => `${k}=${process.env[k]} `)
     .join('');
@@ -290,18 +297,20 @@ export function report(results, json) {
   let gateway = [];
   if (s[8]) {
     const g = s[8];
-    const rows = Object.entries(GOALS).map(([key, goal]) => {
-      const r = g[key];
-      // CPU reading: ping µs per request ÷ scenario µs per request, per pair (not for cold verify).
-      const cpu = r.pairs
-        .filter((p) => p.base.appCpuUsPerReq && p.run.appCpuUsPerReq)
-        .map((p) => p.base.appCpuUsPerReq / p.run.appCpuUsPerReq);
-      const cpuMedian = key === 'cold' || !cpu.length ? null : round(median(cpu), 2);
-      const ok = r.median >= goal.goal && (cpuMedian === null || cpuMedian >= goal.goal);
-      const shown = key === 'cold' ? `${round(r.median * 100, 0)} %` : `${r.median}`;
-      const goalShown = key === 'cold' ? `≥ ${goal.goal * 100} %` : `≥ ${goal.goal.toFixed(2)}`;
-      return `| ${goal.label} | ${goal.before} | ${goalShown} | **${shown}** | ${r.ratios.map((x) => (key === 'cold' ? round(x * 100, 0) : x)).join(', ')} | ${r.medianReqPerSec} | ${r.medianP99} | ${r.medianCpuUs ?? '–'} / ${r.medianBaseCpuUs ?? '–'} | ${cpuMedian ?? '–'} | ${verdict(ok)} |`;
-    });
+    const rows = Object.entries(GOALS)
+      .filter(([key]) => g[key])
+      .map(([key, goal]) => {
+        const r = g[key];
+        // CPU reading: ping µs per request ÷ scenario µs per request, per pair (not for cold verify).
+        const cpu = r.pairs
+          .filter((p) => p.base.appCpuUsPerReq && p.run.appCpuUsPerReq)
+          .map((p) => p.base.appCpuUsPerReq / p.run.appCpuUsPerReq);
+        const cpuMedian = key === 'cold' || !cpu.length ? null : round(median(cpu), 2);
+        const ok = r.median >= goal.goal && (cpuMedian === null || cpuMedian >= goal.goal);
+        const shown = key === 'cold' ? `${round(r.median * 100, 0)} %` : `${r.median}`;
+        const goalShown = key === 'cold' ? `≥ ${goal.goal * 100} %` : `≥ ${goal.goal.toFixed(2)}`;
+        return `| ${goal.label} | ${goal.before} | ${goalShown} | **${shown}** | ${r.ratios.map((x) => (key === 'cold' ? round(x * 100, 0) : x)).join(', ')} | ${r.medianReqPerSec} | ${r.medianP99} | ${r.medianCpuUs ?? '–'} / ${r.medianBaseCpuUs ?? '–'} | ${cpuMedian ?? '–'} | ${verdict(ok)} |`;
+      });
     gateway = [
       '## Gateway-speed figures (median of alternated pairs)',
       '',
@@ -316,8 +325,11 @@ export function report(results, json) {
       ...rows,
       '',
       `Forward auth: \`GET /v1/auth/check?permission=read:token\`, the ${TOKENS} cached read tokens round-robin. POST verify: the caller ` +
-        'verifies its own token (one HMAC, both cached). Garbage bearer: 1,000 token-shaped strings with a wrong checksum ' +
-        'on `GET /v1/projects/{id}/tokens` (401). List: `GET /v1/projects/{id}/tokens` of a 5-token project with a ' +
+        'verifies its own token (one HMAC, both cached). Throttled: 1,000 token-shaped strings with a wrong checksum on ' +
+        'forward auth from one address (429 once past KEYWARD_THROTTLE_ADDRESS). Unknown: 1,000 well-formed tokens ' +
+        '(valid checksum) that are not stored, on forward auth (401, then 429). Rate limit / credits: forward auth ' +
+        'of 20 cached tokens with `ratelimit: {limit: 1000000, duration: 3600000}` (one rate-limit upsert per pass) ' +
+        'or `remaining: 2000000000` (one UPDATE per pass). List: `GET /v1/projects/{id}/tokens` of a 5-token project with a ' +
         'cached caller (one SQL statement through the driver). Cold verify: app B (`KEYWARD_AUTH_CACHE_TTL=0`), admin ' +
         `caller, ${TOKENS} tokens round-robin: one indexed lookup and one argon2 verify per request.`,
       '',

@@ -20,7 +20,7 @@ function freePort() {
 }
 
 /** Starts the built app on a free port and waits for its ping; `stop()` ends it (also at teardown). */
-export async function startApp(name, extraEnv = {}) {
+export async function startApp(name, extraEnv = {}, nodeArgs = []) {
   const port = await freePort();
   const countFile = path.join(TMP, `argon2-${name}.json`);
   const env = {
@@ -36,7 +36,8 @@ export async function startApp(name, extraEnv = {}) {
     BENCH_ARGON2_COUNT_FILE: countFile,
     ...extraEnv,
   };
-  const child = spawn(process.execPath, ['--require', path.join(ROOT, 'bench/argon2-counter.cjs'), 'dist/main.js'], {
+  const args = ['--require', path.join(ROOT, 'bench/argon2-counter.cjs'), ...nodeArgs, 'dist/main.js'];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -20,6 +20,8 @@ if (!Number.isFinite(DURATION) || DURATION < 1 || DURATION > 300) throw new Erro
 export const PAIR_DURATION = QUICK ? 2 : Number(process.env.BENCH_PAIR_DURATION ?? Math.min(DURATION, 6));
 export const PAIRS = QUICK ? 2 : Number(process.env.BENCH_PAIRS ?? 5);
 export const CONNECTIONS = 50;
+/** Scenario #8 entries to run (`BENCH_GATEWAY=forwardAuth,throttled`); all when unset. */
+export const GATEWAY_KEYS = (process.env.BENCH_GATEWAY ?? '').split(',').filter(Boolean);
 export const PG_BASE = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 export const DB_NAME = `keyward_bench_${process.pid}_${Date.now().toString(36)}`;
 export const DATABASE_URL = `${PG_BASE}/${DB_NAME}`;
