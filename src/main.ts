@@ -21,12 +21,14 @@ function parseArgs(argv: string[]): Record<string, string | undefined> {
  */
 async function main(): Promise<void> {
   const config = loadConfig(parseArgs(process.argv));
-  // The application (Nest, Prisma, drivers) loads only once the arguments and configuration are good.
-  const [{ readTokensFile }, { createLogger }, { openDatabase }, { createApp }] = await Promise.all([
+  // The application (Nest, Prisma, drivers) loads only once the arguments and configuration are good;
+  // the bulk of it (the app's modules) goes on loading while the database opens.
+  const appFactory = import('./app.factory.js');
+  appFactory.catch(() => undefined); // awaited below; a failure is reported there
+  const [{ readTokensFile }, { createLogger }, { openDatabase }] = await Promise.all([
     import('./verification/tokens-file/tokens-file.service.js'),
     import('./common/logging.js'),
     import('./database/database.module.js'),
-    import('./app.factory.js'),
   ]);
   if (config.KEYWARD_TOKENS_FILE) await readTokensFile(config.KEYWARD_TOKENS_FILE);
   await assertPortFree(config.PORT, config.HOST);
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
     log: (message: string) => dbLog.info(message),
     warn: (message: string) => dbLog.warn(message),
   });
+  const { createApp } = await appFactory;
   const app = await createApp(config, { logger, database, drainOnSignal: true });
   const url = `http://${config.HOST}:${config.PORT}`;
   await announceAdminToken(app, config, url, logger.child({ context: 'Keyward' }));
