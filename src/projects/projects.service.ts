@@ -16,9 +16,9 @@ import type {
 } from './dto/projects.dto.js';
 import { type ProjectRow, ProjectsRepository } from './projects.repository.js';
 
-export const DEFAULT_PROJECT_PAGE_SIZE = 100;
+const DEFAULT_PROJECT_PAGE_SIZE = 100;
 
-export function toProjectDto(row: ProjectRow): ProjectDto {
+function toProjectDto(row: ProjectRow): ProjectDto {
   return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString() };
 }
 

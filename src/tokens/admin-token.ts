@@ -5,8 +5,8 @@ import { TokenIssuer } from './token-issuer.js';
 import { type TokenRow, TokensRepository } from './tokens.repository.js';
 
 /** `created_by_id` of the admin token a first start creates (a migration allows one live such token). */
-export const ADMIN_CREATOR = 'bootstrap';
-export const ADMIN_TOKEN_NAME = 'admin';
+const ADMIN_CREATOR = 'bootstrap';
+const ADMIN_TOKEN_NAME = 'admin';
 
 const ADMIN_RIGHTS = {
   permissions: permissionsForAccess('write'),

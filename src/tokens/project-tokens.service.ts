@@ -28,11 +28,11 @@ import { ProjectsService } from '../projects/projects.service.js';
  * Permissions as given by a Calyptia client: an empty list means all permissions, so it becomes the
  * four wildcards, explicitly (nothing empty is ever stored, and the caller must hold what it grants).
  */
-export function requestedPermissions(list: readonly string[]): Permission[] {
+function requestedPermissions(list: readonly string[]): Permission[] {
   return list.length ? normalizePermissions(list) : [...WRITE_PERMISSIONS];
 }
 
-export function toProjectTokenDto(row: TokenRow): ProjectTokenDto {
+function toProjectTokenDto(row: TokenRow): ProjectTokenDto {
   return {
     id: row.id,
     token: row.stub,
@@ -50,7 +50,7 @@ const nameTaken = (name: string) => ApiError.conflict('A token with this name al
 
 /** Calyptia-style project tokens: api_tokens rows of kind `project`, confined to their project. */
 /** The largest page of a project's token list (`last` above it is served as this many, with a next page). */
-export const MAX_PROJECT_TOKEN_PAGE = 1000;
+const MAX_PROJECT_TOKEN_PAGE = 1000;
 
 @Injectable()
 export class ProjectTokensService {

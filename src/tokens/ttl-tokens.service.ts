@@ -15,7 +15,7 @@ import { VerificationRepository } from '../verification/verification.repository.
 const MIN_TTL_MS = 1000;
 
 /** A `ttl`, bounded: at least 1 s, at most KEYWARD_MAX_TOKEN_TTL. */
-export function parseTtl(ttl: string, maxMs: number): number {
+function parseTtl(ttl: string, maxMs: number): number {
   const value = parseDuration(ttl);
   if (value === null) {
     throw validationFailed({ ttl: ['ttl must be a duration like 30s, 15m, 1h or 7d'] });
@@ -29,7 +29,7 @@ export function parseTtl(ttl: string, maxMs: number): number {
  * The permissions a TTL token asks for: `permissions` as given, else what `access` stands for, else
  * the caller's own. Always explicit; the policy then refuses anything the caller does not hold.
  */
-export function requestedPermissions(caller: Principal, dto: Pick<CreateTtlTokenDto, 'access' | 'permissions'>) {
+function requestedPermissions(caller: Principal, dto: Pick<CreateTtlTokenDto, 'access' | 'permissions'>) {
   let permissions: Permission[];
   if (dto.permissions) permissions = normalizePermissions(dto.permissions);
   else if (dto.access) permissions = permissionsForAccess(dto.access);

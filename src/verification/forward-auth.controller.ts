@@ -21,7 +21,7 @@ import { ForwardAuthService, MAX_PROJECT_LENGTH, parseCheckQuery } from './forwa
 import { forwardedRequest } from './original-request.js';
 import { MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../access/app-scopes.js';
 
-export const META_HEADER = 'x-keyward-meta';
+const META_HEADER = 'x-keyward-meta';
 
 /** `X-Keyward-Meta`: the token's metadata as base64 JSON (`e30=`, i.e. `{}`, when it has none). */
 function metaHeader(principal: Principal): string {

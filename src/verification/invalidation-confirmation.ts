@@ -13,7 +13,7 @@ import { INVALIDATION_EXTENSION, INVALIDATION_HEADER_NAME } from '../common/open
 import { type InvalidationOutcome, TokenEventsService } from './token-events.service.js';
 
 /** `confirmed; 3 of 3 instances`, `timeout; 2 of 3 instances`. */
-export function invalidationHeader(outcome: InvalidationOutcome): string {
+function invalidationHeader(outcome: InvalidationOutcome): string {
   return `${outcome.confirmed ? 'confirmed' : 'timeout'}; ${outcome.acknowledged} of ${outcome.instances} instances`;
 }
 
@@ -23,7 +23,7 @@ export function invalidationHeader(outcome: InvalidationOutcome): string {
  * states which in `X-Keyward-Invalidation`. Off: passes the answer through untouched.
  */
 @Injectable()
-export class InvalidationConfirmationInterceptor implements NestInterceptor {
+class InvalidationConfirmationInterceptor implements NestInterceptor {
   constructor(private readonly events: TokenEventsService) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {

@@ -15,9 +15,9 @@ import { errorSummary } from '../database/database-availability.js';
 import { DatabaseService } from '../database/database.service.js';
 import { TokenCache } from './token-cache.service.js';
 
-export const TOKEN_CHANGED_CHANNEL = 'keyward_token_changed';
+const TOKEN_CHANGED_CHANNEL = 'keyward_token_changed';
 /** Each instance's listener sends itself a notification here and must receive it back. */
-export const HEARTBEAT_CHANNEL = 'keyward_listener_heartbeat';
+const HEARTBEAT_CHANNEL = 'keyward_listener_heartbeat';
 /** An instance that changed tokens asks every listener to acknowledge (payload `<origin>:<change id>`). */
 export const BARRIER_CHANNEL = 'keyward_invalidation_barrier';
 /** The acknowledgements (payload `<change id>:<instance>`). */

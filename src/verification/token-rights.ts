@@ -7,7 +7,7 @@ import { isUuid } from '../common/uuid.js';
 import type { TokenRow } from './verification.repository.js';
 
 /** A stored token's project scope: its project (project tokens), its narrowing, or every project. */
-export function scopeOf(row: Pick<TokenRow, 'kind' | 'projectId' | 'scopeProjects'>): Scope {
+function scopeOf(row: Pick<TokenRow, 'kind' | 'projectId' | 'scopeProjects'>): Scope {
   if (row.kind === 'project') return row.projectId ? [canonicalProjectId(row.projectId)] : [];
   return row.scopeProjects.length ? canonicalScope(row.scopeProjects) : null;
 }
@@ -24,7 +24,7 @@ export function rightsOf(row: TokenRow): Rights {
 }
 
 /** The Principal a stored token authenticates as. */
-export function principalOf(row: TokenRow): Principal {
+function principalOf(row: TokenRow): Principal {
   return principal({
     source: 'database',
     id: row.id,
@@ -149,7 +149,7 @@ export function effectiveState(
 }
 
 /** A stored token's usage limits; undefined when it has none (the verifier then does no extra work). */
-export function limitsOf(row: TokenRow): UsageLimits | undefined {
+function limitsOf(row: TokenRow): UsageLimits | undefined {
   const ratelimit =
     row.ratelimitLimit !== null && row.ratelimitDurationMs !== null
       ? { limit: row.ratelimitLimit, durationMs: row.ratelimitDurationMs }

@@ -20,8 +20,6 @@ import { type EntryPoint, VerificationOutcomes } from './verification-outcomes.j
 import { type TokenWithAncestors, VerificationRepository } from './verification.repository.js';
 import { type Admission, AuthThrottle } from './auth-throttle.js';
 
-export type { EntryPoint } from './verification-outcomes.js';
-
 /** The admin and the CLI bound nothing below them. */
 const UNBOUNDED: RootRights = {
   permissions: WRITE_PERMISSIONS,
@@ -75,10 +73,11 @@ interface Identified {
   principal?: Principal;
 }
 
+/** Also read by bench/ (from dist/). */
 export const TOKEN_ID_HEADER = 'x-keyward-token-id';
-export const PERMISSIONS_HEADER = 'x-keyward-permissions';
-export const PROJECTS_HEADER = 'x-keyward-projects';
-export const SCOPES_HEADER = 'x-keyward-scopes';
+const PERMISSIONS_HEADER = 'x-keyward-permissions';
+const PROJECTS_HEADER = 'x-keyward-projects';
+const SCOPES_HEADER = 'x-keyward-scopes';
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_FLAGS = { allow_overwrite: false, allow_delete: false, existing_projects_only: false };

@@ -4,7 +4,7 @@ import { ApiError } from '../../common/errors/api-error.js';
 import { validationFailed } from '../../common/errors/validation.js';
 import { isScope, MAX_SCOPE_LENGTH, MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../../access/app-scopes.js';
 
-export const VERDICT_CODES = [
+const VERDICT_CODES = [
   'VALID',
   'NOT_FOUND',
   'EXPIRED',

@@ -38,7 +38,7 @@ export class TokensFileError extends Error {
 }
 
 /** The name given to a master-token file's `authorization.token`. */
-export const MASTER_TOKEN_NAME = 'master';
+const MASTER_TOKEN_NAME = 'master';
 
 const secretText = z
   .string({ error: 'must be a string' })
@@ -170,7 +170,7 @@ function credentialOf(
 type CommonFields = z.infer<z.ZodObject<typeof common>>;
 
 /** `kw_ab12cd…` → `kw_ab12cd`: the start of the secret a stub shows (none when nothing is left). */
-export function stubPrefixOf(stub: string | undefined): string | undefined {
+function stubPrefixOf(stub: string | undefined): string | undefined {
   const prefix = stub?.replace(/(…|\.\.\.)$/u, '');
   return prefix ? prefix : undefined;
 }

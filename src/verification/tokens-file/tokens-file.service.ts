@@ -18,7 +18,7 @@ import type { AppConfig } from '../../config/config.schema.js';
 import { type TokensFileEntry, TokensFileError, parseTokensFile } from './tokens-file.parser.js';
 
 /** The StaticCredentials group tokens-file entries live in. */
-export const FILE_GROUP = 'file';
+const FILE_GROUP = 'file';
 
 export interface ReloadResult {
   entries: number;
