@@ -17,12 +17,18 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       // Unit specs share one module graph per worker (isolate: false): they hold no global state.
-      { extends: true, test: { name: 'unit', include: ['src/**/*.spec.ts'], isolate: false } },
+      // Unit and e2e run together (group 0); system runs after them (group 1), as in CI: its private
+      // clusters, frozen processes and spawned services would otherwise starve the in-process apps.
+      {
+        extends: true,
+        test: { name: 'unit', include: ['src/**/*.spec.ts'], isolate: false, sequence: { groupOrder: 0 } },
+      },
       {
         extends: true,
         test: {
           name: 'e2e',
           include: ['test/**/*.e2e.spec.ts'],
+          sequence: { groupOrder: 0 },
           globalSetup: ['test/support/global-setup.ts'],
           // The files of a worker share one module graph (NestJS, Prisma, the app's modules are loaded once);
           // each file still starts its own app on its own database.
@@ -34,6 +40,7 @@ export default defineConfig({
         test: {
           name: 'system',
           include: ['test/**/*.system.spec.ts'],
+          sequence: { groupOrder: 1 },
           globalSetup: ['test/support/global-setup.ts'],
           // Processes start cold (Node, the bin's imports, initdb): slower than an in-process app.
           testTimeout: 180_000,

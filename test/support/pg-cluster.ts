@@ -159,13 +159,14 @@ export class PgCluster {
   freeze(): void {
     const pm = this.postmasterPid();
     process.kill(pm, 'SIGSTOP');
-    for (const pid of childrenOf(pm)) process.kill(pid, 'SIGSTOP');
+    for (const pid of childrenOf(pm)) signalIfAlive(pid, 'SIGSTOP');
   }
 
   thaw(): void {
     const pm = this.postmasterPid();
-    for (const pid of childrenOf(pm)) process.kill(pid, 'SIGCONT');
-    process.kill(pm, 'SIGCONT');
+    // A backend may exit between the listing and the signal: that one needs no waking.
+    for (const pid of childrenOf(pm)) signalIfAlive(pid, 'SIGCONT');
+    signalIfAlive(pm, 'SIGCONT');
   }
 
   /** One SQL statement on a short-lived connection. */
@@ -215,4 +216,13 @@ export function usePgCluster(): () => PgCluster {
     if (!cluster) throw new Error('usePgCluster(): the cluster is not created yet (use it inside a test or a hook)');
     return cluster;
   };
+}
+
+/** Sends `signal` to `pid`, ignoring a process that is already gone (ESRCH). */
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
