@@ -3,16 +3,13 @@ import { useApp } from '../support/app.js';
 
 const t = useApp({ KEYWARD_CLEANUP_INTERVAL: 'off' });
 const api = t.api;
-/** The same service with the non-default settings: cache off, CORS origins, Swagger UI persisting. */
-const v = useApp(
-  {
-    KEYWARD_CLEANUP_INTERVAL: 'off',
-    KEYWARD_AUTH_CACHE_TTL: '0',
-    KEYWARD_DOCS_PERSIST_AUTH: 'true',
-    KEYWARD_CORS_ORIGINS: 'https://admin.example.com, https://ops.example.com',
-  },
-  { beside: t },
-);
+/** The service with the non-default settings (on a database of its own): cache off, CORS origins, Swagger UI persisting. */
+const v = useApp({
+  KEYWARD_CLEANUP_INTERVAL: 'off',
+  KEYWARD_AUTH_CACHE_TTL: '0',
+  KEYWARD_DOCS_PERSIST_AUTH: 'true',
+  KEYWARD_CORS_ORIGINS: 'https://admin.example.com, https://ops.example.com',
+});
 
 describe('probes', () => {
   it('GET /health/live and /health/ready answer without a token', async () => {
