@@ -60,7 +60,16 @@ export interface GlobalTokenFilter {
 function visibleWithin(within: readonly string[]): Prisma.Sql {
   const ids = within.map(canonicalProjectId);
   return Prisma.sql`((kind = 'project' AND project_id::text = ANY(${ids}::text[]))
-    OR (kind = 'global' AND scope_projects && ${ids}::text[] AND scope_projects <@ ${ids}::text[]))`;
+    OR (kind = 'global' AND ${confinedWithin(ids)}))`;
+}
+
+/**
+ * Global tokens confined to projects all among `ids`. Overlap first: the scope index finds the tokens
+ * naming one of these projects, whatever the number of other global tokens; containment then keeps
+ * those narrowed to them alone.
+ */
+function confinedWithin(ids: readonly string[]): Prisma.Sql {
+  return Prisma.sql`scope_projects && ${ids}::text[] AND scope_projects <@ ${ids}::text[]`;
 }
 
 /** Every column of api_tokens under its TokenRow name, for raw statements. */
@@ -306,12 +315,7 @@ export class TokensRepository {
 /** The Publisher list's statement (exported for the plan checks of the tests). */
 export function globalPageSql(filter: GlobalTokenFilter, page: PageQuery): Prisma.Sql {
   const where: Prisma.Sql[] = [Prisma.sql`kind = 'global'`];
-  if (filter.within !== null) {
-    const ids = [...filter.within];
-    // Overlap first: the scope index finds the tokens naming one of these projects, whatever the
-    // number of other global tokens; containment then keeps those narrowed to them alone.
-    where.push(Prisma.sql`scope_projects && ${ids}::text[] AND scope_projects <@ ${ids}::text[]`);
-  }
+  if (filter.within !== null) where.push(confinedWithin([...filter.within]));
   if (filter.owner !== undefined) where.push(Prisma.sql`owner = ${filter.owner}`);
   if (filter.access) where.push(Prisma.sql`access = ${filter.access}::"TokenAccess"`);
   if (filter.status === 'active') {

@@ -22,6 +22,21 @@ import { VerificationOutcomes } from './verification-outcomes.js';
 import { VerificationRepository } from './verification.repository.js';
 import { VerificationService } from './verification.service.js';
 
+/** What the engine offers the other modules (besides TokenCodec, built from the configuration). */
+const EXPORTED = [
+  PasswordHasher,
+  SecretMatches,
+  TokenCache,
+  TokenEventsService,
+  VerificationRepository,
+  UsageTracker,
+  AuthThrottle,
+  StaticCredentials,
+  TokensFileService,
+  TokenVerifier,
+  VerificationOutcomes,
+];
+
 /**
  * The verification engine: everything that turns a presented credential into a verdict (codec, hasher,
  * cache and its change listener, throttle, tokens-file and admin credentials, usage tracking, verdict
@@ -33,36 +48,13 @@ import { VerificationService } from './verification.service.js';
   controllers: [VerificationController, ForwardAuthController],
   providers: [
     { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },
-    PasswordHasher,
-    SecretMatches,
-    TokenCache,
-    TokenEventsService,
-    VerificationRepository,
-    UsageTracker,
-    AuthThrottle,
-    StaticCredentials,
-    TokensFileService,
-    TokenVerifier,
+    ...EXPORTED,
     UsageRepository,
     UsageLimits,
-    VerificationOutcomes,
     VerificationService,
     ForwardAuthService,
   ],
-  exports: [
-    TokenCodec,
-    PasswordHasher,
-    SecretMatches,
-    TokenCache,
-    TokenEventsService,
-    VerificationRepository,
-    UsageTracker,
-    AuthThrottle,
-    StaticCredentials,
-    TokensFileService,
-    TokenVerifier,
-    VerificationOutcomes,
-  ],
+  exports: [TokenCodec, ...EXPORTED],
 })
 export class VerificationModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');

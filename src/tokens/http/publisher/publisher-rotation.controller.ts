@@ -1,17 +1,9 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBody,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { Auth, Authenticated } from '../../../access/access.decorators.js';
 import { Permission } from '../../../access/permissions.js';
 import type { Principal } from '../../../access/principal.js';
-import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
+import { RotationResponses } from '../rotation-responses.js';
 import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
 import { parseGrace, TokensService } from '../../tokens.service.js';
 import { EXAMPLE_TOKEN_ID } from './publisher.dto.js';
@@ -21,10 +13,7 @@ import { RotateApiTokenDto, RotatedTokenResponseDto } from './rotate.dto.js';
  * Publisher-style rotation, at `/publisher.v1/api-token/rotate` and `/api-token/rotate`: the same rules
  * as `POST /v1/tokens/{tokenID}/rotate`, for global tokens, with the id in the body.
  */
-@ApiTags('rotation')
-@ApiBadRequestResponse({ description: 'Malformed JSON, unknown fields, malformed id or grace', type: ErrorEnvelopeDto })
-@ApiNotFoundResponse({ description: 'No such token in your scope', type: ErrorEnvelopeDto })
-@ApiConflictResponse({ description: 'The token is revoked, expired, used or single-use', type: ErrorEnvelopeDto })
+@RotationResponses()
 @Controller()
 export class PublisherRotationController {
   constructor(private readonly tokens: TokensService) {}

@@ -1,17 +1,9 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBody,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { Auth, Authenticated } from '../../../access/access.decorators.js';
 import { Permission } from '../../../access/permissions.js';
 import type { Principal } from '../../../access/principal.js';
-import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
+import { RotationResponses } from '../rotation-responses.js';
 import { UuidParam } from '../../../common/http/uuid-param.js';
 import { RotatedTokenResponseDto, RotateTokenDto } from '../publisher/rotate.dto.js';
 import { parseGrace, TokensService } from '../../tokens.service.js';
@@ -21,10 +13,7 @@ import { ConfirmsInvalidation } from '../../../verification/invalidation-confirm
  * `POST /v1/tokens/{tokenID}/rotate`. Rotation: a new secret for the same token identity (id, lookup id, stub, rights, expiry). The old
  * secret keeps working for the optional grace period, then not; without one it stops at once.
  */
-@ApiTags('rotation')
-@ApiBadRequestResponse({ description: 'Malformed JSON, unknown fields, malformed id or grace', type: ErrorEnvelopeDto })
-@ApiNotFoundResponse({ description: 'No such token in your scope', type: ErrorEnvelopeDto })
-@ApiConflictResponse({ description: 'The token is revoked, expired, used or single-use', type: ErrorEnvelopeDto })
+@RotationResponses()
 @Controller()
 export class RotationController {
   constructor(private readonly tokens: TokensService) {}
