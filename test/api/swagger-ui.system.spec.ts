@@ -118,14 +118,12 @@ describe.skipIf(skip)(title, () => {
     } = {},
   ): Promise<{ status: number; body: any }> {
     const op = await openOperation(method, path);
-    for (const [name, value] of Object.entries(copy.params ?? {})) {
-      const input = await op.waitForSelector(`tr[data-param-name="${name}"] input`);
-      await retype(input as Handle, value);
-    }
-    for (const [name, value] of Object.entries(copy.fields ?? {})) {
-      const input = await op.waitForSelector(`tr[data-property-name="${name}"] input`);
-      await retype(input as Handle, value);
-    }
+    // Path parameters and form fields: one input each, in a row named after it.
+    const inputs = [
+      ...Object.entries(copy.params ?? {}).map(([name, value]) => [`tr[data-param-name="${name}"] input`, value]),
+      ...Object.entries(copy.fields ?? {}).map(([name, value]) => [`tr[data-property-name="${name}"] input`, value]),
+    ];
+    for (const [selector, value] of inputs) await retype((await op.waitForSelector(selector)) as Handle, value);
     if (copy.body) {
       const textarea = (await op.waitForSelector('textarea.body-param__text')) as Handle;
       const prefilled = JSON.parse(await textarea.evaluate((el: { value: string }) => el.value)) as Record<

@@ -46,3 +46,13 @@ export async function createGlobalToken(api: Client, access: 'read' | 'write'): 
   expect(res.status, res.text).toBe(200);
   return res.body.token;
 }
+
+/** A global token made through the Publisher API with `body` (read access unless it says otherwise). */
+export async function createApiToken(
+  api: Client,
+  body: Record<string, unknown> = {},
+): Promise<{ id: string; token: string }> {
+  const res = await api.post('/api-token/create', { access: 'read', ...body });
+  expect(res.status, res.text).toBe(200);
+  return res.body;
+}

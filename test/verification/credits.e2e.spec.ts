@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DatabaseService } from '../../src/database/database.service.js';
 import { client, startSibling, useApp } from '../support/app.js';
+import { createApiToken } from '../support/projects.js';
 
 const t = useApp();
 const api = t.api;
 
-const create = async (body: Record<string, unknown>) => {
-  const res = await api.post('/api-token/create', { access: 'read', ...body });
-  expect(res.status, res.text).toBe(200);
-  return res.body as { id: string; token: string };
-};
+const create = (body: Record<string, unknown>) => createApiToken(api, body);
 
 describe('usage credits', () => {
   it('each VALID verify or forward-auth pass takes one; none left is USAGE_EXCEEDED; answers show what remains', async () => {

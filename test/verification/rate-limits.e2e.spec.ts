@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { client, startSibling, useApp } from '../support/app.js';
+import { createApiToken } from '../support/projects.js';
 
 const t = useApp();
 const api = t.api;
 
-const create = async (body: Record<string, unknown>) => {
-  const res = await api.post('/api-token/create', { access: 'read', ...body });
-  expect(res.status, res.text).toBe(200);
-  return res.body as { id: string; token: string };
-};
+const create = (body: Record<string, unknown>) => createApiToken(api, body);
 
 describe('per-token rate limits', () => {
   it('verify answers RATE_LIMITED with the reset time once the window is used up', async () => {
