@@ -167,18 +167,18 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     };
   }
 
-  /** Several events of one action at once (one statement), e.g. every token a project deletion ended. */
-  async recordMany(events: readonly AuditRecord[]): Promise<void> {
-    if (!events.length) return;
+  /**
+   * Events recorded by the transaction of the change itself: `rows` (with the request's origin) for the
+   * repository to write in that transaction, `announce()` for the observers once it has committed.
+   */
+  inTransaction(events: readonly AuditRecord[]): { rows: AuditInsert[]; announce: () => void } {
     const origin = this.origin();
-    // Each one is an action of its own for the observers (webhooks announce every token a project
-    // deletion revoked), like record().
-    for (const event of events) this.notify(event, origin);
-    try {
-      await this.repo.insertMany(events.map((event) => this.rowOf(event, origin)));
-    } catch (err) {
-      this.logger.error(`${events.length} audit events ${events[0].action} not written: ${(err as Error).message}`);
-    }
+    return {
+      rows: events.map((event) => this.rowOf(event, origin)),
+      announce: () => {
+        for (const event of events) this.notify(event, origin);
+      },
+    };
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { type AuditInsert, insertAuditRows } from '../audit/audit.repository.js';
 import { DatabaseService } from '../database/database.service.js';
 import type { Prisma, Project } from '../generated/prisma/client.js';
 import { keysetAfter, type KeysetPosition } from '../common/http/keyset-cursor.js';
@@ -7,6 +8,12 @@ import { isUuid } from '../common/uuid.js';
 import { canonicalProjectId, inScope, type Scope } from '../access/scope.js';
 
 export type ProjectRow = Project;
+
+/** A token a project deletion revoked, with the project it belongs to (null: a global token). */
+export interface RevokedToken {
+  id: string;
+  projectId: string | null;
+}
 
 /**
  * Live global tokens narrowed to this project alone (`$1`), revoked at `$2` when it is deleted: found
@@ -52,12 +59,14 @@ export class ProjectsRepository {
    * Deletes a project in one transaction: locks it, revokes every live token confined to it (its project
    * tokens, and global tokens narrowed to this project alone) with every token created through them, so
    * that every instance's cache learns of it through the change notification, then deletes the project
-   * (its project token rows go with it). Returns the deletion time and the ids of the tokens revoked
-   * (with their project, for the audit trail), or null if the project was already gone.
+   * (its project token rows go with it), and writes the audit rows `audit` makes of the revoked tokens:
+   * one commit for all of it. Returns the deletion time and the ids of the tokens revoked (with their
+   * project), or null if the project was already gone.
    */
   async deleteWithTokens(
     id: string,
-  ): Promise<{ deletedAt: Date; revoked: Array<{ id: string; projectId: string | null }> } | null> {
+    audit: (revoked: RevokedToken[]) => AuditInsert[],
+  ): Promise<{ deletedAt: Date; revoked: RevokedToken[] } | null> {
     return this.db.sql.transaction(async (tx) => {
       const [project] = await tx.query<{ id: string }>('SELECT id FROM projects WHERE id = $1::uuid FOR UPDATE', [id]);
       if (!project) return null;
@@ -78,7 +87,9 @@ export class ProjectsRepository {
         'DELETE FROM projects WHERE id = $1::uuid RETURNING now() AS now',
         [id],
       );
-      return { deletedAt: new Date(now), revoked: revoked.map((r) => ({ id: r.id, projectId: r.project_id })) };
+      const tokens = revoked.map((r) => ({ id: r.id, projectId: r.project_id }));
+      await insertAuditRows(tx, audit(tokens));
+      return { deletedAt: new Date(now), revoked: tokens };
     });
   }
 }

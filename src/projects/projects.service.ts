@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { enforce, mayCreateProject, mayRenameProject } from '../access/policy.js';
 import type { Principal } from '../access/principal.js';
-import { AuditService, projectTarget } from '../audit/audit.service.js';
+import { type AuditRecord, AuditService, projectTarget } from '../audit/audit.service.js';
 import { ApiError } from '../common/errors/api-error.js';
 import { isUniqueViolation } from '../common/errors/prisma-errors.js';
 import { decodeCursor, encodeCursor } from '../common/http/keyset-cursor.js';
@@ -14,9 +14,27 @@ import type {
   ProjectDto,
   UpdateProjectDto,
 } from './dto/projects.dto.js';
-import { type ProjectRow, ProjectsRepository } from './projects.repository.js';
+import { type ProjectRow, ProjectsRepository, type RevokedToken } from './projects.repository.js';
 
 const DEFAULT_PROJECT_PAGE_SIZE = 100;
+
+/** A project deletion as the audit trail records it: the deletion, then each token it revoked. */
+function deletionEvents(caller: Principal, project: ProjectRow, revoked: readonly RevokedToken[]): AuditRecord[] {
+  return [
+    {
+      action: 'project.delete',
+      actor: caller,
+      target: projectTarget(project.id),
+      details: { name: project.name, revoked_tokens: revoked.length },
+    },
+    ...revoked.map((t) => ({
+      action: 'token.revoke' as const,
+      actor: caller,
+      target: { type: 'token' as const, id: t.id, projectId: t.projectId ?? project.id },
+      details: { via: `project:${project.id}` },
+    })),
+  ];
+}
 
 function toProjectDto(row: ProjectRow): ProjectDto {
   return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString() };
@@ -108,24 +126,17 @@ export class ProjectsService {
    */
   async remove(caller: Principal, id: string): Promise<DeletedDto> {
     const row = await this.require(caller, id);
-    const deleted = await this.repo.deleteWithTokens(row.id);
+    let audited: { announce: () => void } | undefined;
+    // The audit rows commit with the deletion; webhooks hear of them once it has committed.
+    const deleted = await this.repo.deleteWithTokens(row.id, (revoked) => {
+      const recorded = this.audit.inTransaction(deletionEvents(caller, row, revoked));
+      audited = recorded;
+      return recorded.rows;
+    });
     if (!deleted) throw ApiError.notFound('Project not found');
     for (const t of deleted.revoked) this.cache.invalidate(t.id);
     this.cache.clear();
-    await this.audit.record({
-      action: 'project.delete',
-      actor: caller,
-      target: projectTarget(row.id),
-      details: { name: row.name, revoked_tokens: deleted.revoked.length },
-    });
-    await this.audit.recordMany(
-      deleted.revoked.map((t) => ({
-        action: 'token.revoke' as const,
-        actor: caller,
-        target: { type: 'token' as const, id: t.id, projectId: t.projectId ?? row.id },
-        details: { via: `project:${row.id}` },
-      })),
-    );
+    audited?.announce();
     return { deleted: true, deletedAt: deleted.deletedAt.toISOString() };
   }
 

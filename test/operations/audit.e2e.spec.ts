@@ -176,6 +176,37 @@ describe('one event per action, with the right actor and origin', () => {
     expect(await only('project.delete', project.id)).toMatchObject({ actor: 'admin', details: { name: renamed } });
   });
 
+  it('a project deletion and its audit rows commit together: no deletion without its audit trail', async () => {
+    const project = await createProject(api);
+    const pt = await createProjectToken(api, project.id, ['read:token']);
+    const sql = t.app.get(DatabaseService).sql;
+    // The audit write fails (a trigger refuses project.delete rows): the deletion must not happen either.
+    await sql.exec(`CREATE FUNCTION refuse_project_delete_audit() RETURNS trigger AS $$
+      BEGIN IF NEW.action = 'project.delete' THEN RAISE EXCEPTION 'audit refused'; END IF; RETURN NEW; END;
+      $$ LANGUAGE plpgsql`);
+    await sql.exec(`CREATE TRIGGER refuse_project_delete_audit BEFORE INSERT ON audit_events
+      FOR EACH ROW EXECUTE FUNCTION refuse_project_delete_audit()`);
+    try {
+      // An injected fault: its 500 is not part of the documented contract.
+      const refused = await api.delete(`/v1/projects/${project.id}`, { validate: false });
+      expect(refused.status, refused.text).toBe(500);
+    } finally {
+      await sql.exec('DROP TRIGGER refuse_project_delete_audit ON audit_events');
+      await sql.exec('DROP FUNCTION refuse_project_delete_audit()');
+    }
+    expect((await api.get(`/v1/projects/${project.id}`)).status).toBe(200);
+    expect((await api.post('/v1/tokens/verify', { token: pt.token })).body).toMatchObject({ valid: true });
+    expect(await events({ action: 'token.revoke', token_id: pt.id })).toEqual([]);
+
+    const deleted = await api.delete(`/v1/projects/${project.id}`);
+    expect(deleted.status, deleted.text).toBeLessThan(300);
+    const [deletion] = await events({ action: 'project.delete', token_id: project.id });
+    const [revocation] = await events({ action: 'token.revoke', token_id: pt.id });
+    // One transaction: the rows carry its one timestamp.
+    expect(revocation.time).toBe(deletion.time);
+    expect(revocation.details).toMatchObject({ via: `project:${project.id}` });
+  });
+
   it('tokens-file reloads, good and bad, and actions of file tokens (actor file:<name>)', async () => {
     const reload = t.app.get(TokensFileService);
     writeFile({ tokens: { ops: { token: FILE_TOKEN }, other: { token: 'audit-file-token-other-0001' } } });
