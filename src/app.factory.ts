@@ -3,13 +3,13 @@ import { ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import helmet from '@fastify/helmet';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
 import { AppModule } from './app.module.js';
 import { presentedToken } from './verification/credentials.js';
 import { installAccessLog } from './common/http/access-log.js';
+import { installSecurityHeaders } from './common/http/security-headers.js';
 import { createLogger, quietStartup } from './common/logging.js';
 import { installMethodNotAllowed } from './common/http/method-not-allowed.js';
 import type { DatabaseService } from './database/database.service.js';
@@ -90,7 +90,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // Client address, user agent and trace id of the current request, for the audit trail.
   await registerRequestContext(fastify);
   // Every response carries the trace id (KeywardFastifyAdapter's onRequest hook, also 503 while closing).
-  await installResponseHeaders(app, config);
+  installResponseHeaders(app, config);
   installRequestLogging(app, logger);
   installBodyParsers(fastify);
 
@@ -125,17 +125,10 @@ function createAdapter(config: AppConfig): KeywardFastifyAdapter {
 }
 
 /** `no-store` on every answer that sets no caching of its own, helmet's security headers, CORS when configured. */
-async function installResponseHeaders(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  const fastify = app.getHttpAdapter().getInstance();
-  // Secrets are never cached: every response says `no-store`, except those that set their own caching
-  // (only Swagger UI's static files do). That covers each API style's create and rotate answers.
-  fastify.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
-    return payload;
-  });
-
-  // Security headers (helmet) with a CSP Swagger UI works under; CORS only for configured origins.
-  await app.register(helmet, { contentSecurityPolicy: { directives: CSP_DIRECTIVES } });
+function installResponseHeaders(app: NestFastifyApplication, config: AppConfig): void {
+  // `no-store` and helmet's security headers, with a CSP Swagger UI works under; CORS only for
+  // configured origins.
+  installSecurityHeaders(app.getHttpAdapter().getInstance(), { contentSecurityPolicy: { directives: CSP_DIRECTIVES } });
   if (config.KEYWARD_CORS_ORIGINS?.length) {
     const origins = config.KEYWARD_CORS_ORIGINS;
     app.enableCors({

@@ -30,12 +30,12 @@ const TOO_MANY = 'Too many failed authentication attempts: try again later';
  * a counter of failures per window (rate-limiter-flexible's memory backend); past it, `429
  * rate_limited` with `Retry-After` before any database lookup or argon2 work. A presented value that
  * matched nothing is remembered (by its keyed digest, in a bounded LRU) and answered from memory for a while.
- * The digest is the verification cache's key of the value (an HMAC under a per-process random key,
- * TokenCache.keyOf): one HMAC per request serves the cache and the throttle, and the value itself is
+ * The digest is the verification cache's key of the value (SHA-256 under a per-process random secret,
+ * TokenCache.keyOf): one digest per request serves the cache and the throttle, and the value itself is
  * never stored here.
  *
  * The real holder cannot be locked out by someone else's failures: a token in the positive cache never
- * reaches this class, and a value that succeeded recently is "proven" (remembered by its HMAC) and skips
+ * reaches this class, and a value that succeeded recently is "proven" (remembered by its digest) and skips
  * both buckets until it fails. Attempts that succeed give their points back, so only failures count.
  *
  * The client address comes with the verification request (the guard and forward auth give the

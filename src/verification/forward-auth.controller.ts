@@ -10,7 +10,9 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GATEWAY_ANSWER } from '../common/http/security-headers.js';
 import { Public, SECURITY_SCHEMES } from '../access/access.decorators.js';
 import { ALL_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
@@ -43,6 +45,7 @@ export class ForwardAuthController {
   constructor(private readonly service: ForwardAuthService) {}
 
   @Get('check')
+  @RouteConfig(GATEWAY_ANSWER)
   @Public()
   @ApiOperation({
     operationId: 'forwardAuthCheck',

@@ -10,7 +10,7 @@ import { PasswordHasher } from './password-hasher.js';
  * secret is a new hash, and the token's state (revoked, used, disabled, expired) is read apart from it.
  * Each presented value therefore costs at most one argon2 verification per hash it is checked against
  * per KEYWARD_AUTH_CACHE_TTL, whatever the verdict, single-use tokens included; concurrent checks of the
- * same pair share one computation. Keys are the presented value's HMAC (never the value) with the hash.
+ * same pair share one computation. Keys are the presented value's keyed digest (never the value) with the hash.
  * With the cache disabled (KEYWARD_AUTH_CACHE_TTL=0) every check runs argon2.
  */
 @Injectable()
@@ -28,7 +28,7 @@ export class SecretMatches {
   }
 
   /**
-   * Does `presented` (whose HMAC is `mac`) match `hash`? `beforeArgon2` runs only when argon2 is about
+   * Does `presented` (whose keyed digest is `mac`) match `hash`? `beforeArgon2` runs only when argon2 is about
    * to run (the throttle's per-credential bucket).
    */
   async matches(mac: string, hash: string, presented: string, beforeArgon2?: () => Promise<void>): Promise<boolean> {

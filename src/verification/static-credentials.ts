@@ -7,13 +7,13 @@ import { AuthThrottle } from './auth-throttle.js';
 
 /**
  * Credentials that live outside the database: the bootstrap admin token and tokens files.
- * Secrets are kept only as an HMAC-SHA256 under a per-process random key (TokenCache's; or as the argon2
+ * Secrets are kept only as a keyed SHA-256 digest under a per-process random secret (TokenCache's; or as the argon2
  * hash a file gave), in memory; nothing here is ever written to the database or a log.
  */
 export interface StaticEntry {
   principal: Principal;
   enabled: boolean;
-  /** HMAC of the secret (for entries given as a secret). */
+  /** Keyed digest of the secret (for entries given as a secret). */
   mac?: Buffer;
   /** argon2 hash (for entries given only as a hash). */
   argon2Hash?: string;
@@ -41,8 +41,8 @@ export class StaticCredentials {
   ) {}
 
   /**
-   * The secret's HMAC: the cache's own key of it (one HMAC-SHA256 under a per-process random key), so a
-   * presented token that is looked up in the cache and then here costs one HMAC, not two.
+   * The secret's keyed digest: the cache's own key of it (SHA-256 under a per-process random secret), so
+   * a presented token that is looked up in the cache and then here costs one digest, not two.
    */
   mac(secret: string): Buffer {
     return Buffer.from(this.cache.keyOf(secret), 'latin1');

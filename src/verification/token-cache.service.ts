@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { createHmac, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Principal } from '../access/principal.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -79,9 +79,9 @@ const NO_IDS: readonly string[] = Object.freeze([]);
 const INVALIDATION_MEMORY = 60_000;
 
 /**
- * Bounded in-process cache of positive verification results. Keys are HMAC-SHA256 of the presented
- * token under a per-process random key (its 32 bytes as a 32-character string): the token itself is never
- * a key or a value. Entries are compact (see Entry and Interner): a stored principal's lists and small
+ * Bounded in-process cache of positive verification results. Keys are keyed SHA-256 digests of the
+ * presented token under a per-process random secret (keyOf; 32 bytes as a 32-character string): the
+ * token itself is never a key or a value. Entries are compact (see Entry and Interner): a stored principal's lists and small
  * strings are swapped for shared, equal and frozen ones. An entry never
  * outlives the token's own expiry (nor a rotated secret's grace). Single-use tokens are never cached.
  *
@@ -94,8 +94,9 @@ const INVALIDATION_MEMORY = 60_000;
  */
 @Injectable()
 export class TokenCache {
-  private readonly key: KeyObject = createSecretKey(randomBytes(32));
-  /** The last key computed: a caller verifying its own token (or a guard then a route) pays one HMAC. */
+  /** The per-process random secret of the keyed digest (never leaves the process). */
+  private readonly secret = randomBytes(32).toString('latin1');
+  /** The last key computed: a caller verifying its own token (or a guard then a route) pays one digest. */
   private lastPresented = '';
   private lastKey = '';
   private readonly cache: LRUCache<string, Entry> | null;
@@ -140,9 +141,16 @@ export class TokenCache {
     return this.cache !== null;
   }
 
+  /**
+   * The keyed digest of a presented value: SHA-256 over a per-process random 32-byte secret and the
+   * value, in one call (~0.7 µs, against ~5 µs for an HMAC object). The digest keys the cache, the
+   * throttle and the tokens-file secrets; it is never shown or stored outside this process, so the
+   * length extension that rules a secret-prefix hash out as a MAC cannot be used against it: nobody
+   * outside can learn a digest to extend, nor compute one without the secret.
+   */
   keyOf(presented: string): string {
     if (presented === this.lastPresented) return this.lastKey;
-    const key = createHmac('sha256', this.key).update(presented, 'utf8').digest().toString('latin1');
+    const key = hash('sha256', this.secret + presented, 'binary'); // 'binary' is latin1: 32 bytes, 32 characters
     this.lastPresented = presented;
     this.lastKey = key;
     return key;

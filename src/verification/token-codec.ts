@@ -90,13 +90,25 @@ export class TokenCodec {
     return `${this.prefix}${lookupId.slice(0, 6)}…`;
   }
 
+  /** The last value parsed and its answer: the verifier and the access log read the same token. */
+  private lastToken = '';
+  private lastParsed: ParsedToken | null = null;
+
   /** Returns the lookup part when `token` is well-formed with a valid checksum, else null (no I/O). */
   parse(token: string): ParsedToken | null {
+    if (token === this.lastToken) return this.lastParsed;
+    const parsed = this.parseOnce(token);
+    this.lastToken = token;
+    this.lastParsed = parsed;
+    return parsed;
+  }
+
+  private parseOnce(token: string): ParsedToken | null {
     if (token.length !== this.prefix.length + BODY_LEN || !token.startsWith(this.prefix)) return null;
     const body = token.slice(this.prefix.length);
     if (!BASE62_RE.test(body)) return null;
     const head = token.slice(0, token.length - CHECKSUM_LEN);
     if (checksum(head) !== token.slice(-CHECKSUM_LEN)) return null;
-    return { lookupId: body.slice(0, LOOKUP_LEN) };
+    return Object.freeze({ lookupId: body.slice(0, LOOKUP_LEN) });
   }
 }

@@ -134,7 +134,7 @@ export function verifyResult(v: Pick<Verification, 'code' | 'principal' | 'usage
  *
  * Garbage is rejected by the checksum without I/O; a well-formed token costs one indexed lookup and at
  * most one argon2 verification per presented value and cache window (SecretMatches), whatever the
- * verdict; a cached positive result costs one HMAC.
+ * verdict; a cached positive result costs one keyed digest.
  */
 @Injectable()
 export class TokenVerifier {

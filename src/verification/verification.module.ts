@@ -68,7 +68,7 @@ export class VerificationModule implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const admin = this.config.KEYWARD_ADMIN_TOKEN;
     if (admin) {
-      // Kept only as an HMAC in memory; the variable's value is never logged or stored.
+      // Kept only as a keyed digest in memory; the variable's value is never logged or stored.
       this.statics.replace('admin', [
         {
           origin: 'KEYWARD_ADMIN_TOKEN',

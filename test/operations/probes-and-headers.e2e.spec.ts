@@ -49,6 +49,19 @@ describe('security headers', () => {
     }
   });
 
+  it('forward auth: its 401 carries them too (a gateway may show it to the browser); its body-less 200 to the gateway does not', async () => {
+    const denied = await api.get('/v1/auth/check', { token: null });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+    expect(denied.headers.get('x-content-type-options')).toBe('nosniff');
+    const created = await api.post('/api-token/create', { access: 'read' });
+    const allowed = await api.get('/v1/auth/check', { token: created.body.token });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('x-keyward-token-id')).toBe(created.body.id);
+    expect(allowed.headers.get('content-security-policy')).toBeNull();
+    expect(allowed.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('Swagger UI works under that CSP: only same-origin script files, no inline script, every asset served', async () => {
     const html = (await api.get('/docs', { token: null })).text;
     const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];

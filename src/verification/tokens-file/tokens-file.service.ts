@@ -44,7 +44,7 @@ export async function readTokensFile(file: string): Promise<TokensFileEntry[]> {
 
 /**
  * Loads the operator's tokens file (KEYWARD_TOKENS_FILE / `--tokens FILE`) into StaticCredentials at
- * start, and again on SIGHUP. Secrets are turned into HMACs right away (hashes are kept as given): no
+ * start, and again on SIGHUP. Secrets are turned into keyed digests right away (hashes are kept as given): no
  * secret is stored in the database or logged. A reload swaps the whole set at once; a bad file on
  * reload keeps the previous set, so requests never see a gap.
  */
