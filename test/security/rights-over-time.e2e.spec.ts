@@ -85,20 +85,22 @@ describe('project references', () => {
   it('a project name shaped like a project id is refused, so an id never names two projects', async () => {
     const A = await createProject(api);
     const owner = await createProjectToken(api, A.id, ['update:project', 'read:token']);
+    // The attack: A's token renames A to Q's id, then Q's owner renames Q (Q's row is written again).
+    const byOwner = await api.patch(`/v1/projects/${A.id}`, { name: Q.id }, { token: owner.token });
+    expect((await api.patch(`/v1/projects/${Q.id}`, { name: unique('q-renamed') })).status).toBe(204);
+    // A's token still reaches only A, by id and through the gateway.
+    const gate = await api.get(`/v1/auth/check?project=${Q.id}`, { token: owner.token });
+    expect(gate.status, gate.text).toBe(403);
+    expect((await verify(owner.token, { project: Q.id })).code).toBe('FORBIDDEN');
+    expect((await verify(owner.token, { project: A.id })).code).toBe('VALID');
+    // Such a rename is refused, to the owner and to the admin alike, and so is such a name at creation.
+    expect([400, 403], byOwner.text).toContain(byOwner.status);
     for (const name of [Q.id, Q.id.toUpperCase(), ` ${Q.id} `]) {
       const byAdmin = await api.patch(`/v1/projects/${A.id}`, { name });
       expect(byAdmin.status, byAdmin.text).toBe(400);
       const created = await api.post('/v1/projects', { name });
       expect(created.status, created.text).toBe(400);
     }
-    const byOwner = await api.patch(`/v1/projects/${A.id}`, { name: Q.id }, { token: owner.token });
-    expect([400, 403]).toContain(byOwner.status);
-    // Q's owner renames Q: A's token still reaches only A, by id and through the gateway.
-    expect((await api.patch(`/v1/projects/${Q.id}`, { name: unique('q-renamed') })).status).toBe(204);
-    const gate = await api.get(`/v1/auth/check?project=${Q.id}`, { token: owner.token });
-    expect(gate.status, gate.text).toBe(403);
-    expect((await verify(owner.token, { project: Q.id })).code).toBe('FORBIDDEN');
-    expect((await verify(owner.token, { project: A.id })).code).toBe('VALID');
   });
 });
 
@@ -267,14 +269,16 @@ describe('renames and deletes', () => {
   it('a rename never hands a tokens-file token a project it lacked', async () => {
     const A = await createProject(api);
     const owner = await createProjectToken(api, A.id, ['update:project', 'read:project']);
+    const fileTokenCreatesInA = () =>
+      api.post(`/v1/projects/${A.id}/tokens`, { name: unique('f'), permissions: [] }, { token: CI_SECRET });
+    // The attack: A's token renames A to the name the tokens-file entry is confined to.
+    const byOwner = await api.patch(`/v1/projects/${A.id}`, { name: UPLOAD_NAME }, { token: owner.token });
+    const afterOwner = await fileTokenCreatesInA();
+    expect(afterOwner.status, afterOwner.text).toBe(404);
     // A confined token cannot rename at all; the admin can, but the file entry does not follow.
-    expect((await api.patch(`/v1/projects/${A.id}`, { name: UPLOAD_NAME }, { token: owner.token })).status).toBe(403);
+    expect(byOwner.status, byOwner.text).toBe(403);
     expect((await api.patch(`/v1/projects/${A.id}`, { name: UPLOAD_NAME })).status).toBe(204);
-    const made = await api.post(
-      `/v1/projects/${A.id}/tokens`,
-      { name: unique('f'), permissions: [] },
-      { token: CI_SECRET },
-    );
+    const made = await fileTokenCreatesInA();
     expect(made.status, made.text).toBe(404);
     expect((await api.get(`/v1/projects/${A.id}`, { token: CI_SECRET })).status).toBe(404);
     // Upload semantics stay by name: the entry may upload to the name it lists.
