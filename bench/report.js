@@ -328,7 +328,7 @@ export function report(results, json) {
         'verifies its own token (one HMAC, both cached). Throttled: 1,000 token-shaped strings with a wrong checksum on ' +
         'forward auth from one address (429 once past KEYWARD_THROTTLE_ADDRESS). Unknown: 1,000 well-formed tokens ' +
         '(valid checksum) that are not stored, on forward auth (401, then 429). Rate limit / credits: forward auth ' +
-        'of 20 cached tokens with `ratelimit: {limit: 1000000, duration: 3600000}` (one rate-limit upsert per pass) ' +
+        'of 20 cached tokens with `ratelimit: {limit: 1000000, duration: 3600000}` (leased budgets: one rate-limit upsert per 1,000 passes of a token) ' +
         'or `remaining: 2000000000` (one UPDATE per pass). List: `GET /v1/projects/{id}/tokens` of a 5-token project with a ' +
         'cached caller (one SQL statement through the driver). Cold verify: app B (`KEYWARD_AUTH_CACHE_TTL=0`), admin ' +
         `caller, ${TOKENS} tokens round-robin: one indexed lookup and one argon2 verify per request.`,

@@ -14,7 +14,7 @@ export const GOALS = {
   throttled: { label: 'forward-auth GET, garbage token, throttled (429)', goal: 0.8, before: '—' },
   verify: { label: 'POST verify, cached', goal: 0.5, before: '0.32–0.43' },
   garbage: { label: 'forward-auth GET, unknown well-formed token (401/429)', goal: 0.8, before: '0.43–0.56' },
-  rateLimited: { label: 'forward-auth GET, token with a rate limit', goal: 0.5, before: '—' },
+  rateLimited: { label: 'forward-auth GET, token with a rate limit (leased budgets)', goal: 0.5, before: '0.19–0.26' },
   credits: { label: 'forward-auth GET, token with usage credits (one write per pass)', goal: 0.15, before: '—' },
   list: { label: 'project token list (5 tokens, database-bound)', goal: 0.15, before: '0.03' },
   cold: { label: 'cold verify (share of the argon2 limit)', goal: 0.9, before: '84 %' },

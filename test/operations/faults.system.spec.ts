@@ -13,8 +13,8 @@ import { freePort, spawnService, waitForHttp, type Proc } from '../support/proce
  * of the postmaster and every backend), restart, and whose backends they kill; and the service itself
  * killed with SIGKILL. What must hold: no 500s and no hangs (503 + Retry-After instead), recently
  * verified tokens keep working during an outage, no revoked token accepted after the invalidation
- * listener dies, bounded staleness with a half-open listener, nothing acknowledged is lost, and no
- * single-use token succeeds twice.
+ * listener dies, bounded staleness with a half-open listener, nothing acknowledged is lost, no
+ * single-use token succeeds twice, and a rate-limited token falls back to the in-memory window.
  */
 
 const TIMEOUTS = { DATABASE_CONNECT_TIMEOUT: '1s', DATABASE_POOL_TIMEOUT: '1500ms', DATABASE_QUERY_TIMEOUT: '2s' };
@@ -217,6 +217,49 @@ describe.skipIf(TEST_DB_MODE === 'pglite')(
         console.log(`[faults] frozen: 503 after ${answers.map((a) => a.ms).join(', ')} ms (bound ${bound} ms)`);
 
         await until('a create succeeds after the thaw', async () => (await create(app.url, 'after')).status === 200);
+      } finally {
+        await app.close();
+      }
+    }, 60_000);
+
+    it('rate-limited token during an outage: its lease, then the in-memory window per pass, then leases again', async () => {
+      const db = await database();
+      const app = await startApp(BASE_ENV, db);
+      try {
+        const limit = 200; // leases of L = 4 points (2 % of the limit)
+        const made = await call(app.url, '/publisher.v1/api-token/create', {
+          access: 'read',
+          ratelimit: { limit, duration: 600_000 },
+        });
+        expect(made.status).toBe(200);
+        const token = made.body.token as string;
+        const shared = async () =>
+          (await rows(db, 'SELECT coalesce(sum(points), 0)::int AS points FROM ratelimits'))[0].points as number;
+        for (let i = 0; i < 6; i++) expect((await verify(app.url, token)).body.code).toBe('VALID');
+        expect(await shared()).toBe(8); // two leases of 4: 2 points left in the second
+
+        await cluster.stop();
+        const during: Answer[] = [];
+        try {
+          for (let i = 0; i < limit + 10; i++) during.push(await verify(app.url, token));
+        } finally {
+          await cluster.start();
+        }
+        // Never a 500 or 503: the 2 leased points, then the instance's own in-memory window of `limit`
+        // passes (one point per pass, as before leases), then RATE_LIMITED.
+        expect(during.filter((a) => a.status !== 200)).toEqual([]);
+        const codes = during.map((a) => a.body.code as string);
+        expect(codes.filter((c) => c === 'VALID').length).toBe(2 + limit);
+        expect(codes.slice(-8)).toEqual(Array(8).fill('RATE_LIMITED'));
+
+        // Recovery: the next pass leases from the shared window again.
+        const recovered = await until('a pass leases from the database again', async () => {
+          const a = await verify(app.url, token);
+          return (await shared()) > 8 && a;
+        });
+        expect(recovered.body.code).toBe('VALID');
+        expect(await shared()).toBe(12);
+        expect((await verify(app.url, token)).body.code).toBe('VALID');
       } finally {
         await app.close();
       }
