@@ -24,6 +24,17 @@ export class DatabaseService implements OnApplicationShutdown {
     });
   }
 
+  /**
+   * The store the PostgreSQL rate limiters (rate-limiter-flexible) query; null on the embedded database.
+   * Through a transaction pooler their named statements are sent unnamed: a statement prepared on one
+   * server connection is unknown (or already known) on the next one the pooler hands out.
+   */
+  get limiterStore(): { query(q: { text: string; values?: unknown[] }): Promise<unknown> } | null {
+    const pool = this.handle.pool;
+    if (!pool || this.handle.mode !== 'pooler') return pool;
+    return { query: (q) => pool.query({ text: q.text, values: q.values }) };
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await this.handle.close().catch((err: Error) => this.logger.warn(`closing the database: ${err.message}`));
   }

@@ -216,7 +216,7 @@ export class AuthThrottle {
 
   private sharedCounters(): Record<Kind, RateLimiterPostgres> | null {
     if (this.shared !== undefined) return this.shared;
-    const pool = this.db.handle.pool;
+    const pool = this.db.limiterStore;
     if (!pool) return (this.shared = null);
     const limiter = (kind: Kind) => {
       const common = { keyPrefix: `authfail_${kind}`, points: this.limits[kind], duration: this.duration };

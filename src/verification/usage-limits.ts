@@ -195,7 +195,7 @@ export class UsageLimits implements OnModuleDestroy {
     let limiters = this.limiters.get(name);
     if (!limiters) {
       const common = { points: limit, duration: durationMs / 1000, keyPrefix: `tok_${name}` };
-      const pool = this.db.handle.pool;
+      const pool = this.db.limiterStore;
       limiters = {
         shared: pool
           ? new RateLimiterPostgres({

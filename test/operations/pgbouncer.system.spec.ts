@@ -180,6 +180,26 @@ describe.skipIf(!PGBOUNCER)('three instances behind PgBouncer (transaction mode)
       'no advisory lock held between passes',
       async () => (await cluster.sql("SELECT 1 FROM pg_locks WHERE locktype = 'advisory'", [], 'keyward')).length === 0,
     );
+
+    // The shared rate limits go through the pooler too: a token limited to 6 passes a window gets
+    // exactly 6 across the three instances (each pass one write: limits up to 100 are not leased).
+    const limited = (await (
+      await fetch(`${instances[0].base}/api-token/create`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ access: 'read', ratelimit: { limit: 6, duration: 3_600_000 } }),
+      })
+    ).json()) as { token: string };
+    const passes = await Promise.all(
+      Array.from({ length: 18 }, (_, n) =>
+        fetch(`${instances[n % 3].base}/v1/auth/check`, { headers: { authorization: `Bearer ${limited.token}` } }).then(
+          (r) => r.status,
+        ),
+      ),
+    );
+    expect(passes.filter((s) => s === 200)).toHaveLength(6);
+    expect(passes.filter((s) => s === 429)).toHaveLength(12);
+
     for (const i of instances) {
       expect(i.proc.output()).not.toMatch(/listener lost|prepared statement|unsupported startup parameter/);
     }
