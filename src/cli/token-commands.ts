@@ -12,7 +12,7 @@ import type { AppConfig } from '../config/config.schema.js';
 import { DataDirLockedError } from '../database/connect.js';
 import { openDatabase } from '../database/database.module.js';
 import type { DatabaseService } from '../database/database.service.js';
-import { ProjectTokensService } from '../tokens/project-tokens.service.js';
+import { ProjectTokensMapper } from '../tokens/http/calyptia/project-tokens.mapper.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import type { ApiTokenDto, CreateApiTokenDto } from '../tokens/http/publisher/publisher.dto.js';
 import { PublisherService } from '../tokens/publisher.service.js';
@@ -42,7 +42,7 @@ export interface TokenServices {
   publisher: PublisherService;
   rotation: TokensService;
   projects: ProjectsService;
-  projectTokens: ProjectTokensService;
+  projectTokens: ProjectTokensMapper;
   tokens: TokensRepository;
   projectRefs: VerificationRepository;
   audit: AuditService;
@@ -105,7 +105,7 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
         rotation: app.get(TokensService),
         verifier: app.get(TokenVerifier),
         projects: app.get(ProjectsService),
-        projectTokens: app.get(ProjectTokensService),
+        projectTokens: app.get(ProjectTokensMapper),
         tokens: app.get(TokensRepository),
         projectRefs: app.get(VerificationRepository),
         audit,

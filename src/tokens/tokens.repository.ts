@@ -258,15 +258,15 @@ export class TokensRepository {
     return rows.map((r) => camelRow<TokenRow>(r, 'project_exists'));
   }
 
-  /** Updates a live project token; false if it was revoked (or deleted) meanwhile. */
-  async updateProjectToken(
+  /** Updates a live token of `kind`; the row after the change, or null if it was revoked (or deleted) meanwhile. */
+  async updateLive(
     id: string,
-    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access' | 'enabled'> &
-      Prisma.ApiTokenUpdateManyMutationInput,
-  ): Promise<boolean> {
-    const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind: 'project', revokedAt: null }, data });
+    kind: TokenRow['kind'],
+    data: Prisma.ApiTokenUpdateManyMutationInput,
+  ): Promise<TokenRow | null> {
+    const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind, revokedAt: null }, data });
     if (count) this.cache.invalidate(id);
-    return count === 1;
+    return count === 1 ? this.prisma.apiToken.findUnique({ where: { id } }) : null;
   }
 
   /**
