@@ -3,7 +3,8 @@ import { DatabaseService } from '../database/database.service.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { TokenRow } from '../verification/verification.repository.js';
 import type { Scope } from '../access/scope.js';
-import { canonicalProjectId, inScope } from '../access/scope.js';
+import { projectVisible } from '../access/policy.js';
+import { canonicalProjectId } from '../access/scope.js';
 import { TokenCache } from '../verification/token-cache.service.js';
 import type { Direction, KeysetPosition } from '../common/http/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
@@ -247,7 +248,7 @@ export class TokensRepository {
     projectId: string,
     opts: { take?: number; name?: string; before?: KeysetPosition } = {},
   ): Promise<TokenRow[] | null> {
-    if (!isUuid(projectId) || !inScope(scope, projectId)) return null;
+    if (!isUuid(projectId) || !projectVisible(scope, projectId)) return null;
     const statement = projectTokenListStatement(canonicalProjectId(projectId), opts);
     const rows =
       (await this.db.replicaReads.read(statement.text, statement.params, (r) =>
