@@ -135,6 +135,7 @@ export class TokensService {
     return { row, token };
   }
 
+  /** Stores the token; a name already taken in its project is a conflict (409), not a 500. */
   private async issue(
     caller: Principal,
     rights: ReturnType<typeof grantWithin>['rights'],
