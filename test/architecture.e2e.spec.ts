@@ -166,32 +166,6 @@ function rightsComparisons(sources = SOURCES): string[] {
   return [...new Set(found)].sort();
 }
 
-/**
- * The places outside src/access/ that still compare rights themselves. Each entry is one file and what
- * it does there; the list may only shrink: a new comparison fails the test, and so does an entry that no
- * longer matches (delete it once its code goes through the policy).
- */
-const RIGHTS_COMPARISON_EXCEPTIONS: Record<string, string> = {
-  // The guard confines a `:projectId` route parameter to the caller's scope; belongs in a policy rule
-  // (`maySeeProject`-like) the guard calls.
-  'src/auth/auth.guard.ts: inScope()': 'project route parameter inside the caller scope',
-  // The verifier checks the permission a verify request asks about, and a project named by the request.
-  'src/verification/token-verifier.ts: grants()': 'verify request: does the token hold the asked permission',
-  'src/verification/token-verifier.ts: .projects.includes()':
-    'verify request: is the token allowed on the asked project',
-  // Repositories narrow a read by the caller's scope before querying (so "not yours" is "not found");
-  // to become a scope filter the policy hands them.
-  'src/projects/projects.repository.ts: inScope()': 'project read narrowed to the caller scope',
-  'src/tokens/tokens.repository.ts: inScope()': 'project-token list narrowed to the caller scope',
-  // TTL tokens: a requested project outside the caller's scope is refused like one that does not exist;
-  // to become a policy rule (`grantWithin` answering the same for both).
-  'src/tokens/ttl-tokens.service.ts: inScope()': 'requested projects inside the caller scope',
-  // Webhook endpoints inherit their creator's project scope and hear only about tokens inside it; to
-  // become a policy rule (`maySee` over an endpoint's scope).
-  'src/webhooks/webhook-events.service.ts: scopeWithin()': 'token event inside the endpoint scope',
-  'src/webhooks/webhooks.service.ts: scopeWithin()': 'endpoint visible inside the caller scope',
-};
-
 /** Files named `*.controller.ts` and the repositories (`*.repository.ts` or `…Repository`) each imports. */
 function controllersImportingRepositories(): string[] {
   const found: string[] = [];
@@ -243,9 +217,8 @@ describe('layout', () => {
     expect(controllersImportingRepositories()).toEqual([]);
   });
 
-  it('rights are compared only in src/access/ (apart from the listed exceptions, which only shrink)', () => {
-    const found = rightsComparisons();
-    expect(found.filter((f) => !(f in RIGHTS_COMPARISON_EXCEPTIONS))).toEqual([]);
+  it('rights are compared only in src/access/: everywhere else through its named rules', () => {
+    expect(rightsComparisons()).toEqual([]);
   });
 
   it('tells a comparison of rights from a mere reading of them (the check itself)', () => {
@@ -266,10 +239,5 @@ describe('layout', () => {
       'src/sample/sample.service.ts: new Set(.permissions)',
       'src/sample/sample.service.ts: scopeWithin()',
     ]);
-  });
-
-  it('every listed exception still exists (delete the entry once its code goes through the policy)', () => {
-    const found = new Set(rightsComparisons());
-    expect(Object.keys(RIGHTS_COMPARISON_EXCEPTIONS).filter((e) => !found.has(e))).toEqual([]);
   });
 });

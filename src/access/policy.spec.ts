@@ -9,14 +9,22 @@ import {
   permissionsForAccess,
 } from './permissions.js';
 import {
+  endpointHears,
   enforce,
   grantWithin,
   mayCall,
   mayChange,
   mayCreateProject,
+  mayGrantProjects,
   mayRevoke,
   maySee,
+  maySeeEndpoint,
+  mayUseProjectRoute,
+  projectVisible,
+  reachesProject,
+  REASONS,
   type Rights,
+  verifyAllows,
 } from './policy.js';
 import { principal, type Principal } from './principal.js';
 import { canonicalProjectId, canonicalScope, inScope, scopeWithin } from './scope.js';
@@ -194,6 +202,79 @@ describe('rule 6: projects are created by unscoped callers only', () => {
     expect(mayCreateProject(caller()).allowed).toBe(true);
     expect(mayCreateProject(caller({ projects: [P] }))).toMatchObject({ status: 403 });
     expect(mayCreateProject(caller({ projects: [] }))).toMatchObject({ status: 403 });
+  });
+});
+
+describe('rule 5 for projects named in a create request', () => {
+  it('refuses a confined caller the same way for a project outside its scope and for no project', () => {
+    const confined = caller({ projects: [P] });
+    expect(mayGrantProjects(confined, [P.toUpperCase()]).allowed).toBe(true);
+    expect(mayGrantProjects(confined, [P, Q])).toEqual({ allowed: false, status: 403, reason: REASONS.projects });
+    expect(mayGrantProjects(confined, [null])).toEqual({ allowed: false, status: 403, reason: REASONS.projects });
+  });
+  it('lets an unconfined caller name any project (unknown ones are the style’s bad input)', () => {
+    expect(mayGrantProjects(caller(), [P, null]).allowed).toBe(true);
+  });
+});
+
+describe('rule 8: projects and webhook endpoints are seen like tokens', () => {
+  it('filters a project read by the caller scope before any query', () => {
+    expect(projectVisible(null, P)).toBe(true);
+    expect(projectVisible([P], P.toUpperCase())).toBe(true);
+    expect(projectVisible([P], Q)).toBe(false);
+    expect(projectVisible([], P)).toBe(false);
+  });
+  it('answers 404 for a project route outside the caller scope', () => {
+    expect(mayUseProjectRoute(caller(), Q).allowed).toBe(true);
+    expect(mayUseProjectRoute(caller({ projects: [P] }), P).allowed).toBe(true);
+    expect(mayUseProjectRoute(caller({ projects: [P] }), Q)).toMatchObject({ allowed: false, status: 404 });
+    expect(() => enforce(mayUseProjectRoute(caller({ projects: [] }), P), 'Project not found')).toThrow(
+      expect.objectContaining({ status: 404, message: 'Project not found' }),
+    );
+  });
+  it('shows an endpoint to callers whose scope holds its own', () => {
+    const everywhere = { unscoped: true, scopeProjects: [] };
+    const inP = { unscoped: false, scopeProjects: [P] };
+    expect(maySeeEndpoint(caller(), everywhere)).toBe(true);
+    expect(maySeeEndpoint(caller({ projects: [P] }), everywhere)).toBe(false);
+    expect(maySeeEndpoint(caller({ projects: [P, Q] }), inP)).toBe(true);
+    expect(maySeeEndpoint(caller({ projects: [Q] }), inP)).toBe(false);
+  });
+  it('lets an endpoint hear only of tokens inside its scope', () => {
+    const inP = { unscoped: false, scopeProjects: [P] };
+    expect(endpointHears({ unscoped: true, scopeProjects: [] }, null)).toBe(true);
+    expect(endpointHears(inP, [P])).toBe(true);
+    expect(endpointHears(inP, [P, Q])).toBe(false);
+    expect(endpointHears(inP, null)).toBe(false);
+    // An unscoped endpoint's list is ignored, whatever it holds.
+    expect(endpointHears({ unscoped: true, scopeProjects: [P] }, [Q])).toBe(true);
+  });
+});
+
+describe('rule 9: verify answers VALID only when the token holds what is asked', () => {
+  it('asks for the permission (wildcards cover) and every application scope', () => {
+    const subject = caller({ permissions: [Permission.ReadAll], scopes: ['orders:read'] });
+    expect(verifyAllows(subject, {})).toBe(true);
+    expect(verifyAllows(subject, { permission: Permission.ReadToken })).toBe(true);
+    expect(verifyAllows(subject, { permission: Permission.UpdateToken })).toBe(false);
+    expect(verifyAllows(subject, { scopes: [] })).toBe(true);
+    expect(verifyAllows(subject, { scopes: ['orders:read'] })).toBe(true);
+    expect(verifyAllows(subject, { scopes: ['orders:read', 'orders:write'] })).toBe(false);
+  });
+  it('asks for the project: every one for an unconfined token, a listed name as is, else the id looked up', async () => {
+    const lookups: string[] = [];
+    const resolve = (ids: Record<string, string | null>) => (p: string) => {
+      lookups.push(p);
+      return Promise.resolve(ids[p] ?? null);
+    };
+    expect(await reachesProject(caller(), 'anything', resolve({}))).toBe(true);
+    const entry = { projects: [P], projectNames: ['staging'] };
+    expect(await reachesProject(entry, 'staging', resolve({}))).toBe(true);
+    expect(lookups).toEqual([]);
+    expect(await reachesProject(entry, 'prod', resolve({ prod: P }))).toBe(true);
+    expect(await reachesProject(entry, 'other', resolve({ other: Q }))).toBe(false);
+    expect(await reachesProject(entry, 'gone', resolve({}))).toBe(false);
+    expect(lookups).toEqual(['prod', 'other', 'gone']);
   });
 });
 

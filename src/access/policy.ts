@@ -1,8 +1,8 @@
 import { ApiError } from '../common/errors/api-error.js';
-import { SCOPE_REASON, scopesWithin } from './app-scopes.js';
+import { SCOPE_REASON, scopesGrant, scopesWithin } from './app-scopes.js';
 import { grants, grantsAll, type Permission } from './permissions.js';
 import type { Principal } from './principal.js';
-import { type Scope, scopeWithin } from './scope.js';
+import { inScope, type Scope, scopeWithin } from './scope.js';
 
 /**
  * The authorization policy: who may do what to which token. Pure functions over the one model of
@@ -21,6 +21,13 @@ import { type Scope, scopeWithin } from './scope.js';
  * 7. A secret in its rotation grace is a shadow of its token: it expires with the grace (so whatever it
  *    creates does too) and it may not rotate, disable, enable, revoke or change its own token
  *    (`mayManageToken`).
+ * 8. Projects and webhook endpoints are seen like tokens (rule 2): a project outside the caller's scope
+ *    is "not found" (`projectVisible`, the filter repositories apply before they query, and
+ *    `mayUseProjectRoute`, the guard's check of a project in a route's path); an endpoint is seen by
+ *    callers whose scope holds its own (`maySeeEndpoint`), and hears only of tokens inside that scope
+ *    (`endpointHears`).
+ * 9. A verify request is answered VALID only if the token holds what it asks: the permission and every
+ *    application scope (`verifyAllows`), and the project (`reachesProject`).
  *
  * The caller's rights are its effective ones: the verifier bounds a token by every ancestor in the
  * token tree (see tokens/token-rights.ts), so these rules never grant beyond an ancestor either.
@@ -115,6 +122,76 @@ export function mayManageToken(caller: Principal, targetId: string): Decision {
   return caller.graceUntil && caller.id === targetId ? deny(403, REASONS.shadow) : ALLOW;
 }
 
+/**
+ * Rule 5 for projects named by id in a create request (`resolved`: their ids, null for a name that
+ * names no project): a confined caller gets the same refusal for a project outside its scope and for no
+ * project at all, so it learns nothing about other projects; an unconfined one sees every project (and
+ * the style reports unknown ones as bad input).
+ */
+export function mayGrantProjects(caller: Pick<Principal, 'projects'>, resolved: readonly (string | null)[]): Decision {
+  if (caller.projects === null) return ALLOW;
+  const scope = caller.projects;
+  return resolved.every((id) => id !== null && inScope(scope, id)) ? ALLOW : deny(403, REASONS.projects);
+}
+
+/**
+ * Rule 8, the scope filter repositories apply before they query: is `projectId` among the projects a
+ * caller confined to `within` sees (null: every project)? A project outside is "not found".
+ */
+export function projectVisible(within: Scope, projectId: string): boolean {
+  return inScope(within, projectId);
+}
+
+/** Rule 8 on a route with a project in its path: a project outside the caller's scope is not found (404). */
+export function mayUseProjectRoute(caller: Pick<Principal, 'projects'>, projectId: string): Decision {
+  return projectVisible(caller.projects, projectId) ? ALLOW : deny(404, 'Project not found');
+}
+
+/** A webhook endpoint's project scope: its creator's, kept as its list (`unscoped`: every project). */
+export interface EndpointScope {
+  unscoped: boolean;
+  scopeProjects: readonly string[];
+}
+
+const endpointScope = (endpoint: EndpointScope): Scope => (endpoint.unscoped ? null : endpoint.scopeProjects);
+
+/** Rule 8: may the caller see (list, get, change, delete) this webhook endpoint? */
+export function maySeeEndpoint(caller: Pick<Principal, 'projects'>, endpoint: EndpointScope): boolean {
+  return scopeWithin(endpointScope(endpoint), caller.projects);
+}
+
+/** Rule 8: does this endpoint hear of an event about a token with project scope `token`? */
+export function endpointHears(endpoint: EndpointScope, token: Scope): boolean {
+  return scopeWithin(token, endpointScope(endpoint));
+}
+
+/** Rule 9: does the token hold the permission and every application scope a verify request asks for? */
+export function verifyAllows(
+  subject: Pick<Principal, 'permissions' | 'scopes'>,
+  ask: { permission?: Permission; scopes?: readonly string[] },
+): boolean {
+  return (
+    (!ask.permission || grants(subject.permissions, ask.permission)) &&
+    (!ask.scopes?.length || scopesGrant(subject.scopes, ask.scopes))
+  );
+}
+
+/**
+ * Rule 9: is the project a verify request names (an id or a name) inside the token's scope? An
+ * unconfined token reaches every project, a tokens-file entry every name it lists (whether or not a
+ * project bears it); otherwise `resolve` finds the project's id (null: none), asked only then.
+ */
+export async function reachesProject(
+  subject: Pick<Principal, 'projects' | 'projectNames'>,
+  project: string,
+  resolve: (project: string) => Promise<string | null>,
+): Promise<boolean> {
+  if (subject.projects === null || subject.projectNames?.includes(project)) return true;
+  const scope = subject.projects;
+  const id = await resolve(project);
+  return id !== null && inScope(scope, id);
+}
+
 /** Permissions ⊆, scope ⊆ (and not empty), single-use callers only single-use. Expiry is the caller's to cap. */
 function within(caller: Principal, wanted: Rights): Decision {
   if (!wanted.permissions.length) return deny(403, REASONS.emptyPermissions);
@@ -127,7 +204,7 @@ function within(caller: Principal, wanted: Rights): Decision {
 }
 
 /** Throws the refusal as the API's error (404 "not found" or 403 with the reason); returns on allow. */
-export function enforce(decision: Decision, notFoundMessage = REASONS.notFound): void {
+export function enforce(decision: Decision, notFoundMessage: string = REASONS.notFound): void {
   if (decision.allowed) return;
   if (decision.status === 404) throw ApiError.notFound(notFoundMessage);
   throw ApiError.forbidden(decision.reason);

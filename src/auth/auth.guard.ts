@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { IS_PUBLIC, REQUIREMENT, type Requirement } from '../access/access.decorators.js';
 import type { Principal } from '../access/principal.js';
-import { inScope } from '../access/scope.js';
+import { enforce, mayUseProjectRoute } from '../access/policy.js';
 import { ApiError } from '../common/errors/api-error.js';
 import { isUuid } from '../common/uuid.js';
 import { presentedToken } from '../verification/credentials.js';
@@ -40,8 +40,8 @@ export class AuthGuard implements CanActivate {
       const params = (request.params ?? {}) as Record<string, string | undefined>;
       const projectId = params[requirement.projectParam];
       // A malformed id is left to the route's ParseUUIDPipe (400): it cannot name any project.
-      if (typeof projectId === 'string' && isUuid(projectId) && !inScope(principal.projects, projectId)) {
-        throw ApiError.notFound('Project not found');
+      if (typeof projectId === 'string' && isUuid(projectId)) {
+        enforce(mayUseProjectRoute(principal, projectId), 'Project not found');
       }
     }
     return true;

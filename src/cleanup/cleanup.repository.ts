@@ -4,7 +4,9 @@ import { DatabaseService } from '../database/database.service.js';
 /**
  * Key of the session-level PostgreSQL advisory lock that makes one instance at a time run a cleanup
  * pass (advisory locks are per database, so instances on other databases do not contend).
- * ASCII "kwcl" as a 32-bit integer; distinct from the migrator's key. Also read by bench/ (from dist/).
+ * ASCII "kwcl" as a 32-bit integer; distinct from the migrator's key. Also read by bench/ (from dist/,
+ * which knip does not follow).
+ * @public
  */
 export const CLEANUP_LOCK_KEY = 0x6b77636c;
 

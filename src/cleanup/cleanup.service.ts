@@ -111,67 +111,12 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
     return this.current;
   }
 
-  /** Audit events older than KEYWARD_AUDIT_RETENTION (0: kept forever), in batches like the tokens. */
-  private async deleteOldAuditEvents(session: CleanupSession): Promise<number> {
-    const retention = this.config.KEYWARD_AUDIT_RETENTION;
-    if (!retention) return 0;
-    let total = 0;
-    for (;;) {
-      const n = await session.deleteAuditBatch(this.config.KEYWARD_CLEANUP_BATCH_SIZE, retention);
-      total += n;
-      if (n < this.config.KEYWARD_CLEANUP_BATCH_SIZE || this.stopped) return total;
-      if (this.config.KEYWARD_CLEANUP_BATCH_PAUSE > 0) await sleep(this.config.KEYWARD_CLEANUP_BATCH_PAUSE);
-    }
-  }
-
   private async pass(minGap: number): Promise<CleanupResult> {
-    const batchSize = this.config.KEYWARD_CLEANUP_BATCH_SIZE;
-    const pause = this.config.KEYWARD_CLEANUP_BATCH_PAUSE;
-    const retention = this.config.KEYWARD_REVOKED_RETENTION;
     let outcome;
     try {
-      outcome = await this.repository.withLock(async (session) => {
-        if (!(await session.claim(minGap))) return null;
-        const startedAt = new Date();
-        await this.onLocked?.();
-        const counts: RemovedCounts = { expired: 0, used: 0, revoked: 0 };
-        let batches = 0;
-        for (;;) {
-          const batch = await session.deleteBatch(batchSize, retention);
-          batches++;
-          counts.expired += batch.expired;
-          counts.used += batch.used;
-          counts.revoked += batch.revoked;
-          if (batch.expired + batch.used + batch.revoked < batchSize || this.stopped) break;
-          if (pause > 0) await sleep(pause);
-        }
-        let graceCleared = 0;
-        for (;;) {
-          const n = await session.clearExpiredGraceBatch(batchSize);
-          graceCleared += n;
-          if (n < batchSize || this.stopped) break;
-        }
-        const auditRemoved = await this.deleteOldAuditEvents(session);
-        let windowsRemoved = 0;
-        for (;;) {
-          const n = await session.deleteEndedWindowsBatch(batchSize);
-          windowsRemoved += n;
-          if (n < batchSize || this.stopped) break;
-          if (pause > 0) await sleep(pause);
-        }
-        const removed = counts.expired + counts.used + counts.revoked;
-        return {
-          ...counts,
-          skipped: false as const,
-          removed,
-          graceCleared,
-          auditRemoved,
-          windowsRemoved,
-          batches,
-          startedAt,
-          finishedAt: new Date(),
-        };
-      });
+      outcome = await this.repository.withLock(async (session) =>
+        (await session.claim(minGap)) ? this.removeUnderLock(session) : null,
+      );
     } catch (err) {
       this.stats.failed++;
       throw err;
@@ -186,22 +131,89 @@ export class CleanupService implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.debug('cleanup pass skipped: another instance ran one less than an interval ago');
       return { skipped: true, reason: 'recent' };
     }
-    const r = outcome.result;
+    this.record(outcome.result);
+    return outcome.result;
+  }
+
+  /** The pass proper, with the lock held and the interval claimed: everything due, in batches. */
+  private async removeUnderLock(session: CleanupSession): Promise<CleanupPass> {
+    const startedAt = new Date();
+    await this.onLocked?.();
+    const { counts, batches } = await this.deleteTokens(session);
+    const graceCleared = await this.inBatches((size) => session.clearExpiredGraceBatch(size), { pause: false });
+    const auditRemoved = await this.deleteOldAuditEvents(session);
+    const windowsRemoved = await this.inBatches((size) => session.deleteEndedWindowsBatch(size), { pause: true });
+    return {
+      ...counts,
+      skipped: false as const,
+      removed: counts.expired + counts.used + counts.revoked,
+      graceCleared,
+      auditRemoved,
+      windowsRemoved,
+      batches,
+      startedAt,
+      finishedAt: new Date(),
+    };
+  }
+
+  /** Expired tokens, used single-use tokens and revoked tokens past KEYWARD_REVOKED_RETENTION. */
+  private async deleteTokens(session: CleanupSession): Promise<{ counts: RemovedCounts; batches: number }> {
+    const batchSize = this.config.KEYWARD_CLEANUP_BATCH_SIZE;
+    const counts: RemovedCounts = { expired: 0, used: 0, revoked: 0 };
+    let batches = 0;
+    for (;;) {
+      const batch = await session.deleteBatch(batchSize, this.config.KEYWARD_REVOKED_RETENTION);
+      batches++;
+      counts.expired += batch.expired;
+      counts.used += batch.used;
+      counts.revoked += batch.revoked;
+      if (batch.expired + batch.used + batch.revoked < batchSize || this.stopped) return { counts, batches };
+      await this.pauseBetweenBatches();
+    }
+  }
+
+  /** Audit events older than KEYWARD_AUDIT_RETENTION (0: kept forever), in batches like the tokens. */
+  private async deleteOldAuditEvents(session: CleanupSession): Promise<number> {
+    const retention = this.config.KEYWARD_AUDIT_RETENTION;
+    if (!retention) return 0;
+    return this.inBatches((size) => session.deleteAuditBatch(size, retention), { pause: true });
+  }
+
+  /**
+   * Runs `batch` (one delete statement of at most `size` rows) until one comes back short or the
+   * service stops, with KEYWARD_CLEANUP_BATCH_PAUSE between batches when `pause`; the rows removed.
+   */
+  private async inBatches(batch: (size: number) => Promise<number>, { pause }: { pause: boolean }): Promise<number> {
+    const size = this.config.KEYWARD_CLEANUP_BATCH_SIZE;
+    let total = 0;
+    for (;;) {
+      const n = await batch(size);
+      total += n;
+      if (n < size || this.stopped) return total;
+      if (pause) await this.pauseBetweenBatches();
+    }
+  }
+
+  private async pauseBetweenBatches(): Promise<void> {
+    if (this.config.KEYWARD_CLEANUP_BATCH_PAUSE > 0) await sleep(this.config.KEYWARD_CLEANUP_BATCH_PAUSE);
+  }
+
+  /** A completed pass: into the totals the metrics read, the history, and the log. */
+  private record(r: CleanupPass): void {
+    const ms = r.finishedAt.getTime() - r.startedAt.getTime();
     this.stats.ran++;
     this.totals.expired += r.expired;
     this.totals.used += r.used;
     this.totals.revoked += r.revoked;
     this.totals.graceCleared += r.graceCleared;
-    this.totals.seconds += (r.finishedAt.getTime() - r.startedAt.getTime()) / 1000;
+    this.totals.seconds += ms / 1000;
     this.history.push(r);
     if (this.history.length > HISTORY_SIZE) this.history.shift();
-    const ms = r.finishedAt.getTime() - r.startedAt.getTime();
     const line = `cleanup removed ${r.removed} rows (expired ${r.expired}, used ${r.used}, revoked ${r.revoked}) in ${ms} ms`;
     if (r.removed > 0) this.logger.log(line);
     else this.logger.debug(line);
     if (r.auditRemoved > 0) this.logger.log(`cleanup removed ${r.auditRemoved} audit events past their retention`);
     if (r.graceCleared > 0) this.logger.log(`cleanup cleared ${r.graceCleared} rotation grace entries past their end`);
     if (r.windowsRemoved > 0) this.logger.debug(`cleanup removed ${r.windowsRemoved} ended rate-limit windows`);
-    return r;
   }
 }

@@ -12,7 +12,7 @@ import type { AppConfig } from '../config/config.schema.js';
 import { DataDirLockedError } from '../database/connect.js';
 import { openDatabase } from '../database/database.module.js';
 import type { DatabaseService } from '../database/database.service.js';
-import { ProjectTokensService } from '../tokens/project-tokens.service.js';
+import { ProjectTokensMapper } from '../tokens/http/calyptia/project-tokens.mapper.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import type { ApiTokenDto, CreateApiTokenDto } from '../tokens/http/publisher/publisher.dto.js';
 import { PublisherService } from '../tokens/publisher.service.js';
@@ -36,13 +36,12 @@ class SilentLogger extends Logger {
   override log(): void {}
 }
 
-/** Runs `fn` with the tokens service on the configured database, closing it (and its lock) after. */
 /** The services the CLI drives, built on the configured database without the HTTP layer. */
 export interface TokenServices {
   publisher: PublisherService;
   rotation: TokensService;
   projects: ProjectsService;
-  projectTokens: ProjectTokensService;
+  projectTokens: ProjectTokensMapper;
   tokens: TokensRepository;
   projectRefs: VerificationRepository;
   audit: AuditService;
@@ -63,36 +62,10 @@ function cliOrigin() {
   return { clientAddress: null, userAgent: `keyward-cli (${user}@${hostname()})`, traceId: null };
 }
 
+/** Runs `fn` with the services on the configured database, closing them (and the database's lock) after. */
 export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenServices) => Promise<T>): Promise<T> {
-  let db: DatabaseService;
-  try {
-    db = await openDatabase(config, new SilentLogger('Database'));
-  } catch (err) {
-    // DataDirLockedError explains itself (the service holds the embedded database); the rest is a
-    // connection or migration failure.
-    if (err instanceof DataDirLockedError) throw new CliError(err.message);
-    throw new CliError(`cannot open the database: ${(err as Error).message}`);
-  }
-  let app: INestApplicationContext;
-  try {
-    // The service's own modules, without HTTP: no cache (one check per process), so no change listener
-    // (nor confirmations: the CLI answers no HTTP request), no tokens file, no admin token (the operator
-    // acts as itself).
-    const cliConfig: AppConfig = {
-      ...config,
-      KEYWARD_AUTH_CACHE_TTL: 0,
-      KEYWARD_REVOKE_CONFIRM: 'off',
-      KEYWARD_TOKENS_FILE: undefined,
-      KEYWARD_ADMIN_TOKEN: undefined,
-    };
-    app = await NestFactory.createApplicationContext(CliModule.forRoot(cliConfig, db), {
-      logger: false,
-      abortOnError: false,
-    });
-  } catch (err) {
-    await db.handle.close();
-    throw err;
-  }
+  const db = await openCliDatabase(config);
+  const app = await cliContext(config, db);
   try {
     const audit = app.get(AuditService);
     audit.setFallbackOrigin(cliOrigin());
@@ -105,7 +78,7 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
         rotation: app.get(TokensService),
         verifier: app.get(TokenVerifier),
         projects: app.get(ProjectsService),
-        projectTokens: app.get(ProjectTokensService),
+        projectTokens: app.get(ProjectTokensMapper),
         tokens: app.get(TokensRepository),
         projectRefs: app.get(VerificationRepository),
         audit,
@@ -124,6 +97,41 @@ export async function withTokens<T>(config: AppConfig, fn: (tokens: TokenService
   } finally {
     // Flushes the last-use times and the audit counts, then closes the database.
     await app.close();
+  }
+}
+
+async function openCliDatabase(config: AppConfig): Promise<DatabaseService> {
+  try {
+    return await openDatabase(config, new SilentLogger('Database'));
+  } catch (err) {
+    // DataDirLockedError explains itself (the service holds the embedded database); the rest is a
+    // connection or migration failure.
+    if (err instanceof DataDirLockedError) throw new CliError(err.message);
+    throw new CliError(`cannot open the database: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The service's own modules, without HTTP: no cache (one check per process), so no change listener
+ * (nor confirmations: the CLI answers no HTTP request), no tokens file, no admin token (the operator
+ * acts as itself). Closes the database when the modules fail to start.
+ */
+async function cliContext(config: AppConfig, db: DatabaseService): Promise<INestApplicationContext> {
+  const cliConfig: AppConfig = {
+    ...config,
+    KEYWARD_AUTH_CACHE_TTL: 0,
+    KEYWARD_REVOKE_CONFIRM: 'off',
+    KEYWARD_TOKENS_FILE: undefined,
+    KEYWARD_ADMIN_TOKEN: undefined,
+  };
+  try {
+    return await NestFactory.createApplicationContext(CliModule.forRoot(cliConfig, db), {
+      logger: false,
+      abortOnError: false,
+    });
+  } catch (err) {
+    await db.handle.close();
+    throw err;
   }
 }
 

@@ -115,39 +115,54 @@ export function lockDataDir(dataDir: string): DataDirLock {
   };
   const text = JSON.stringify(me) + '\n';
   let tookOverFrom: string | null = null;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o644);
-      try {
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let current: string;
-    let mtimeMs: number;
-    try {
-      current = readFileSync(path, 'utf8');
-      mtimeMs = statSync(path).mtimeMs;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
-      throw err;
-    }
-    const owner = parseOwner(current);
-    const reason = staleReason(owner, mtimeMs);
-    if (reason === null || attempt >= 5) {
-      const who = owner ? `PID ${owner.pid} on ${owner.host}, since ${owner.since}` : 'another process';
-      throw new DataDirLockedError(
-        `The embedded database directory ${dataDir} is in use by another Keyward process (${who}; lock file ${path}). ` +
-          'Only one process may open it: stop the running service first, or point KEYWARD_DATA_DIR elsewhere.',
-      );
-    }
-    if (moveAsideIfUnchanged(path, current)) tookOverFrom = reason;
+  for (let attempt = 0; !createLockFile(path, text); attempt++) {
+    const found = readLockFile(path);
+    if (!found) continue; // released meanwhile
+    const owner = parseOwner(found.text);
+    const reason = staleReason(owner, found.mtimeMs);
+    if (reason === null || attempt >= 5) throw lockedByAnother(dataDir, path, owner);
+    if (moveAsideIfUnchanged(path, found.text)) tookOverFrom = reason;
   }
+  return heldLock(path, text, tookOverFrom);
+}
+
+/** Creates the lock file holding `text`; false when it exists already. */
+function createLockFile(path: string, text: string): boolean {
+  try {
+    const fd = openSync(path, 'wx', 0o644);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
+  }
+}
+
+/** The lock file's content and time, or null when it was removed meanwhile. */
+function readLockFile(path: string): { text: string; mtimeMs: number } | null {
+  try {
+    return { text: readFileSync(path, 'utf8'), mtimeMs: statSync(path).mtimeMs };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+function lockedByAnother(dataDir: string, path: string, owner: LockOwner | null): DataDirLockedError {
+  const who = owner ? `PID ${owner.pid} on ${owner.host}, since ${owner.since}` : 'another process';
+  return new DataDirLockedError(
+    `The embedded database directory ${dataDir} is in use by another Keyward process (${who}; lock file ${path}). ` +
+      'Only one process may open it: stop the running service first, or point KEYWARD_DATA_DIR elsewhere.',
+  );
+}
+
+/** The lock this process now holds: its file's time refreshed every HEARTBEAT_MS until released. */
+function heldLock(path: string, text: string, tookOverFrom: string | null): DataDirLock {
   const heartbeat = setInterval(() => {
     try {
       const now = new Date();

@@ -5,7 +5,8 @@ import { DatabaseService } from '../database/database.service.js';
 import type { Prisma, Project } from '../generated/prisma/client.js';
 import { keysetAfter, type KeysetPosition } from '../common/http/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
-import { canonicalProjectId, inScope, type Scope } from '../access/scope.js';
+import { projectVisible } from '../access/policy.js';
+import { canonicalProjectId, type Scope } from '../access/scope.js';
 
 export type ProjectRow = Project;
 
@@ -32,7 +33,7 @@ export class ProjectsRepository {
   }
 
   findById(scope: Scope, id: string): Promise<ProjectRow | null> {
-    if (!isUuid(id) || !inScope(scope, id)) return Promise.resolve(null);
+    if (!isUuid(id) || !projectVisible(scope, id)) return Promise.resolve(null);
     return this.db.prisma.project.findUnique({ where: { id: canonicalProjectId(id) } });
   }
 

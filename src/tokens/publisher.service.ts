@@ -9,6 +9,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import type {
   ApiTokenCreatedDto,
+  ApiTokenDto,
   ApiTokenListDto,
   CreateApiTokenDto,
   ListApiTokensDto,
@@ -18,7 +19,7 @@ import { iso, toApiTokenDto } from './token-views.js';
 import { type GlobalTokenFilter, TokensRepository } from './tokens.repository.js';
 import { TokensService } from './tokens.service.js';
 
-/** The Publisher-style RPC API: create, list and revoke global tokens. */
+/** The Publisher-style RPC API: create, list, revoke, disable and enable global tokens. */
 @Injectable()
 export class PublisherService {
   constructor(
@@ -103,5 +104,16 @@ export class PublisherService {
     const revoked = await this.tokens.revoke(caller, row, 'token.revoke');
     const after = (await this.repo.findById(caller.projects, row.id)) ?? row;
     return { ...toApiTokenDto(after), revoked_descendants: revoked.filter((r) => r !== row.id).length };
+  }
+
+  /**
+   * Disables or enables a global token without revoking it (like a tokens file's `enabled: false`): a
+   * disabled token gets 401 and verify reports DISABLED; enabling restores it. A switch: written and
+   * audited even when the token already is so.
+   */
+  async setEnabled(caller: Principal, id: string, enabled: boolean): Promise<ApiTokenDto> {
+    const row = await this.repo.findGlobalById(caller.projects, id);
+    if (!row) throw ApiError.notFound('Token not found');
+    return toApiTokenDto(await this.tokens.update(caller, row, { enabled, switch: true }));
   }
 }

@@ -3,6 +3,7 @@ import { AuditModule } from '../audit/audit.module.js';
 import { ProjectsModule } from '../projects/projects.module.js';
 import { VerificationModule } from '../verification/verification.module.js';
 import { ProjectTokensController } from './http/calyptia/project-tokens.controller.js';
+import { ProjectTokensMapper } from './http/calyptia/project-tokens.mapper.js';
 import { PublisherRotationController } from './http/publisher/publisher-rotation.controller.js';
 import { PublisherController } from './http/publisher/publisher.controller.js';
 import { TokenSwitchController } from './http/publisher/token-switch.controller.js';
@@ -10,7 +11,6 @@ import { OwnerTokensController } from './http/rest/owner-tokens.controller.js';
 import { RotationController } from './http/rest/rotation.controller.js';
 import { TokenTreeController } from './http/rest/token-tree.controller.js';
 import { TtlTokensController } from './http/ttl/ttl-tokens.controller.js';
-import { ProjectTokensService } from './project-tokens.service.js';
 import { PublisherService } from './publisher.service.js';
 import { TokenIssuer } from './token-issuer.js';
 import { TokensRepository } from './tokens.repository.js';
@@ -33,7 +33,7 @@ import { TtlTokensService } from './ttl-tokens.service.js';
     OwnerTokensController,
     ProjectTokensController,
   ],
-  providers: [TokensRepository, TokenIssuer, TokensService, PublisherService, TtlTokensService, ProjectTokensService],
+  providers: [TokensRepository, TokenIssuer, TokensService, PublisherService, TtlTokensService, ProjectTokensMapper],
   exports: [TokensRepository, TokenIssuer],
 })
 export class TokensModule {}

@@ -3,7 +3,8 @@ import { DatabaseService } from '../database/database.service.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { TokenRow } from '../verification/verification.repository.js';
 import type { Scope } from '../access/scope.js';
-import { canonicalProjectId, inScope } from '../access/scope.js';
+import { projectVisible } from '../access/policy.js';
+import { canonicalProjectId } from '../access/scope.js';
 import { TokenCache } from '../verification/token-cache.service.js';
 import type { Direction, KeysetPosition } from '../common/http/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
@@ -247,7 +248,7 @@ export class TokensRepository {
     projectId: string,
     opts: { take?: number; name?: string; before?: KeysetPosition } = {},
   ): Promise<TokenRow[] | null> {
-    if (!isUuid(projectId) || !inScope(scope, projectId)) return null;
+    if (!isUuid(projectId) || !projectVisible(scope, projectId)) return null;
     const statement = projectTokenListStatement(canonicalProjectId(projectId), opts);
     const rows =
       (await this.db.replicaReads.read(statement.text, statement.params, (r) =>
@@ -258,15 +259,15 @@ export class TokensRepository {
     return rows.map((r) => camelRow<TokenRow>(r, 'project_exists'));
   }
 
-  /** Updates a live project token; false if it was revoked (or deleted) meanwhile. */
-  async updateProjectToken(
+  /** Updates a live token of `kind`; the row after the change, or null if it was revoked (or deleted) meanwhile. */
+  async updateLive(
     id: string,
-    data: Pick<Prisma.ApiTokenUpdateManyMutationInput, 'name' | 'permissions' | 'access' | 'enabled'> &
-      Prisma.ApiTokenUpdateManyMutationInput,
-  ): Promise<boolean> {
-    const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind: 'project', revokedAt: null }, data });
+    kind: TokenRow['kind'],
+    data: Prisma.ApiTokenUpdateManyMutationInput,
+  ): Promise<TokenRow | null> {
+    const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind, revokedAt: null }, data });
     if (count) this.cache.invalidate(id);
-    return count === 1;
+    return count === 1 ? this.prisma.apiToken.findUnique({ where: { id } }) : null;
   }
 
   /**

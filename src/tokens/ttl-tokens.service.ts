@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { REASONS } from '../access/policy.js';
+import { enforce, mayGrantProjects } from '../access/policy.js';
 import { accessOf, normalizePermissions, type Permission, permissionsForAccess } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
-import { inScope, type Scope } from '../access/scope.js';
-import { ApiError } from '../common/errors/api-error.js';
+import type { Scope } from '../access/scope.js';
 import { formatDuration, parseDuration } from '../common/time.js';
 import { validationFailed } from '../common/errors/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -57,9 +56,7 @@ export class TtlTokensService {
       const resolved = await this.projectRefs.resolveProjectIds(dto.projects);
       // A confined caller gets the same answer for a project outside its scope and for no project at
       // all (403), so it learns nothing about other projects; an unconfined one sees every project.
-      if (caller.projects !== null && resolved.some((id) => id === null || !inScope(caller.projects, id))) {
-        throw ApiError.forbidden(REASONS.projects);
-      }
+      enforce(mayGrantProjects(caller, resolved));
       const unknown = dto.projects.filter((_, i) => resolved[i] === null);
       if (unknown.length) throw validationFailed({ projects: unknown.map((p) => `unknown project: ${p}`) });
       projects = [...new Set(resolved as string[])];

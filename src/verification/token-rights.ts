@@ -62,6 +62,42 @@ export interface TreeState {
 
 const isTokenId = (id: string | null): boolean => id !== null && isUuid(id);
 
+/** The rights that bound a token as the walk up its tree narrows them. */
+interface Bounds {
+  permissions: readonly string[];
+  projects: Scope;
+  scopes: readonly string[];
+  expiresAt: Date | null;
+}
+
+/** The most final reason wins: revoked, then disabled, then expired. */
+const FINALITY: Record<TreeState['code'], number> = { REVOKED: 3, DISABLED: 2, EXPIRED: 1, USED: 0, VALID: -1 };
+
+/** The walk up the token tree: the rights left, the most final end met so far, the ids passed. */
+class TreeWalk {
+  ended: TreeState['code'] | null = null;
+
+  constructor(
+    public bounds: Bounds,
+    readonly ids: string[],
+  ) {}
+
+  end(code: TreeState['code']): void {
+    if (this.ended === null || FINALITY[code] > FINALITY[this.ended]) this.ended = code;
+  }
+
+  /** Narrows the rights by an ancestor's (or the root's): permissions, projects, scopes, the earliest expiry. */
+  bound(r: Bounds): void {
+    const b = this.bounds;
+    this.bounds = {
+      permissions: intersectPermissions(b.permissions, r.permissions),
+      scopes: intersectScopes(b.scopes, r.scopes),
+      projects: intersectScope(b.projects, r.projects),
+      expiresAt: r.expiresAt && (!b.expiresAt || r.expiresAt < b.expiresAt) ? r.expiresAt : b.expiresAt,
+    };
+  }
+}
+
 /**
  * Effective rights through the token tree: a token's rights are its own intersected with every
  * ancestor's current ones (permissions, project scope, the earliest expiry), and a revoked, disabled or
@@ -78,57 +114,10 @@ export function effectiveState(
   now: Date,
 ): TreeState {
   const own = principalOf(row);
-  const ids = [row.id];
-  let permissions: readonly string[] = own.permissions;
-  let projects = own.projects;
-  let expiresAt = own.expiresAt;
-  let scopes: readonly string[] = own.scopes;
-  let ended: TreeState['code'] | null = null;
-  const end = (code: TreeState['code']) => {
-    // The most final reason wins: revoked, then disabled, then expired.
-    const rank = { REVOKED: 3, DISABLED: 2, EXPIRED: 1, USED: 0, VALID: -1 };
-    if (ended === null || rank[code] > rank[ended]) ended = code;
-  };
-  const bound = (r: {
-    permissions: readonly string[];
-    projects: Scope;
-    scopes: readonly string[];
-    expiresAt: Date | null;
-  }) => {
-    permissions = intersectPermissions(permissions, r.permissions);
-    scopes = intersectScopes(scopes, r.scopes);
-    projects = intersectScope(projects, r.projects);
-    if (r.expiresAt && (!expiresAt || r.expiresAt < expiresAt)) expiresAt = r.expiresAt;
-  };
-  let parentId = row.createdById;
-  for (const a of ancestors) {
-    if (a.id !== parentId) break;
-    ids.push(a.id);
-    if (a.revokedAt) end('REVOKED');
-    else if (!a.enabled) end('DISABLED');
-    else if (a.expiresAt && a.expiresAt <= now) end('EXPIRED');
-    bound({
-      permissions: normalizePermissions(a.permissions),
-      projects: scopeOf(a),
-      scopes: a.scopes,
-      expiresAt: a.expiresAt,
-    });
-    parentId = a.createdById;
-  }
-  if (isTokenId(parentId)) {
-    // The walk stopped at a row that is gone (or too deep): nothing vouches for the token any more.
-    ids.push(parentId!);
-    end('REVOKED');
-  } else if (parentId !== null) {
-    if (parentId.startsWith('file:')) ids.push(parentId);
-    const r = root(parentId);
-    if (r === null) end('DISABLED');
-    else {
-      if (!r.enabled) end('DISABLED');
-      else if (r.expiresAt && r.expiresAt <= now) end('EXPIRED');
-      bound(r);
-    }
-  }
+  const walk = new TreeWalk(own, [row.id]);
+  const top = walkAncestors(walk, row, ancestors, now);
+  walkToRoot(walk, top, root, now);
+  const { permissions, projects, scopes, expiresAt } = walk.bounds;
   const principal: Principal = {
     ...own,
     home: own.projects,
@@ -138,14 +127,55 @@ export function effectiveState(
     scopes,
     expiresAt,
   };
-  let code: TreeState['code'] = 'VALID';
-  if (row.revokedAt) code = 'REVOKED';
-  else if (row.usedAt) code = 'USED';
-  else if (row.expiresAt && row.expiresAt <= now) code = 'EXPIRED';
-  else if (!row.enabled) code = 'DISABLED';
-  else if (ended !== null) code = ended;
-  else if (expiresAt && expiresAt <= now) code = 'EXPIRED';
-  return { code, principal, ids };
+  return { code: codeOf(row, walk.ended, expiresAt, now), principal, ids: walk.ids };
+}
+
+/** Up the ancestor rows while they link up, parent first; returns the creator above the last one. */
+function walkAncestors(walk: TreeWalk, row: TokenRow, ancestors: readonly TokenRow[], now: Date): string | null {
+  let parentId = row.createdById;
+  for (const a of ancestors) {
+    if (a.id !== parentId) break;
+    walk.ids.push(a.id);
+    if (a.revokedAt) walk.end('REVOKED');
+    else if (!a.enabled) walk.end('DISABLED');
+    else if (a.expiresAt && a.expiresAt <= now) walk.end('EXPIRED');
+    walk.bound({
+      permissions: normalizePermissions(a.permissions),
+      projects: scopeOf(a),
+      scopes: a.scopes,
+      expiresAt: a.expiresAt,
+    });
+    parentId = a.createdById;
+  }
+  return parentId;
+}
+
+/** The creator the ancestor rows stop at: a configured root, or a token row that is gone. */
+function walkToRoot(walk: TreeWalk, parentId: string | null, root: (id: string) => RootRights | null, now: Date): void {
+  if (isTokenId(parentId)) {
+    // The walk stopped at a row that is gone (or too deep): nothing vouches for the token any more.
+    walk.ids.push(parentId!);
+    walk.end('REVOKED');
+    return;
+  }
+  if (parentId === null) return;
+  if (parentId.startsWith('file:')) walk.ids.push(parentId);
+  const r = root(parentId);
+  if (r === null) return walk.end('DISABLED');
+  if (!r.enabled) walk.end('DISABLED');
+  else if (r.expiresAt && r.expiresAt <= now) walk.end('EXPIRED');
+  walk.bound(r);
+}
+
+/** The verdict: the token's own state first, then how its tree ends it, then its effective expiry. */
+function codeOf(row: TokenRow, ended: TreeState['code'] | null, expiresAt: Date | null, now: Date): TreeState['code'] {
+  if (row.revokedAt) return 'REVOKED';
+  if (row.usedAt) return 'USED';
+  if (row.expiresAt && row.expiresAt <= now) return 'EXPIRED';
+  if (!row.enabled) return 'DISABLED';
+  if (ended !== null) return ended;
+  if (expiresAt && expiresAt <= now) return 'EXPIRED';
+  return 'VALID';
 }
 
 /** A stored token's usage limits; undefined when it has none (the verifier then does no extra work). */

@@ -1,10 +1,9 @@
 import { ALL_SCOPES } from '../access/app-scopes.js';
 import { Injectable } from '@nestjs/common';
-import { scopesGrant } from '../access/app-scopes.js';
 import { type UsageReport, UsageLimits, usageHeaders, usageRefusal } from './usage-limits.js';
 import { AuditService } from '../audit/audit.service.js';
-import { maySee } from '../access/policy.js';
-import { grants, type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
+import { maySee, reachesProject, verifyAllows } from '../access/policy.js';
+import { type Permission, WRITE_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { canonicalScope } from '../access/scope.js';
 import { ApiError, MESSAGES } from '../common/errors/api-error.js';
@@ -73,7 +72,7 @@ interface Identified {
   principal?: Principal;
 }
 
-/** Also read by bench/ (from dist/). */
+/** Also read by bench/ (from dist/, which knip does not follow). @public */
 export const TOKEN_ID_HEADER = 'x-keyward-token-id';
 const PERMISSIONS_HEADER = 'x-keyward-permissions';
 const PROJECTS_HEADER = 'x-keyward-projects';
@@ -196,9 +195,7 @@ export class TokenVerifier {
     if (ask.visibleTo && !maySee(ask.visibleTo, home).allowed) return { code: 'NOT_FOUND' };
     if (found.code !== 'VALID') return { code: found.code, principal: subject };
     const allowed =
-      (!ask.permission || grants(subject.permissions, ask.permission)) &&
-      (!ask.scopes?.length || scopesGrant(subject.scopes, ask.scopes)) &&
-      (ask.project === undefined || (await this.allowedOn(subject, ask.project)));
+      verifyAllows(subject, ask) && (ask.project === undefined || (await this.reaches(subject, ask.project)));
     if (!allowed) {
       // An authorization failure costs a point like an authentication failure (429 past the limit).
       await this.throttle.chargeForbidden(ask.clientAddress, subject.id);
@@ -337,14 +334,8 @@ export class TokenVerifier {
     });
   }
 
-  /**
-   * Is the token allowed on this project? An id is looked up as an id, anything else as a name; a
-   * tokens-file entry is also allowed on every name it lists, whether or not a project bears it.
-   */
-  private async allowedOn(subject: Principal, project: string): Promise<boolean> {
-    if (subject.projects === null) return true;
-    if (subject.projectNames?.includes(project)) return true;
-    const [id] = await this.tokens.resolveProjectIds([project]);
-    return id !== null && subject.projects.includes(id);
+  /** Is the token allowed on this project (an id or a name)? The policy decides; the names are looked up here. */
+  private reaches(subject: Principal, project: string): Promise<boolean> {
+    return reachesProject(subject, project, async (p) => (await this.tokens.resolveProjectIds([p]))[0]);
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { scopeWithin } from '../access/scope.js';
+import { endpointHears } from '../access/policy.js';
 import { AuditService, type RecordedAction } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -122,7 +122,7 @@ export class WebhookEventsService implements OnApplicationBootstrap, OnModuleDes
     for (const payload of payloads) {
       for (const hook of hooks) {
         if (!hook.events.includes(payload.type)) continue;
-        if (!hook.unscoped && !scopeWithin(tokenScope(payload.data.token), hook.scopeProjects)) continue;
+        if (!endpointHears(hook, tokenScope(payload.data.token))) continue;
         deliveries.push({ webhookId: hook.id, payload });
       }
     }

@@ -3,7 +3,7 @@ import ms from 'ms';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Principal } from '../access/principal.js';
 import { REASONS } from '../access/policy.js';
-import { scopeWithin } from '../access/scope.js';
+import { maySeeEndpoint } from '../access/policy.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/errors/api-error.js';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.js';
@@ -59,7 +59,7 @@ export class WebhooksService {
   }
 
   async list(caller: Principal): Promise<WebhookDto[]> {
-    return (await this.repo.list()).filter((w) => visible(caller, w)).map(toWebhookDto);
+    return (await this.repo.list()).filter((w) => maySeeEndpoint(caller, w)).map(toWebhookDto);
   }
 
   async get(caller: Principal, id: string): Promise<WebhookDto> {
@@ -105,16 +105,12 @@ export class WebhooksService {
 
   private async find(caller: Principal, id: string): Promise<Webhook> {
     const row = await this.repo.find(id);
-    if (!row || !visible(caller, row)) throw notFound();
+    if (!row || !maySeeEndpoint(caller, row)) throw notFound();
     return row;
   }
 }
 
 const notFound = () => ApiError.notFound('Webhook not found');
-
-function visible(caller: Principal, w: Webhook): boolean {
-  return scopeWithin(w.unscoped ? null : w.scopeProjects, caller.projects);
-}
 
 function scopeProject(w: Webhook): string | null {
   return !w.unscoped && w.scopeProjects.length === 1 ? w.scopeProjects[0] : null;

@@ -211,70 +211,92 @@ function completeDocument(document: OpenAPIObject): void {
       const op = (item as Record<string, Operation | undefined>)[method];
       if (!op) continue;
       op.security ??= [];
-
-      // The operation's own error shape (a route may answer errors in the Calyptia style).
-      const errorRef =
-        Object.entries(op.responses)
-          .filter(([status]) => Number(status) >= 400)
-          .map(([, r]) => r.content?.['application/json']?.schema?.$ref)
-          .find((ref) => ref === ERROR_SCHEMA_REF || ref === CALYPTIA_ERROR_SCHEMA_REF) ?? ERROR_SCHEMA_REF;
-      const body = op.requestBody?.content?.['application/json']?.schema;
-      if (op.requestBody && body) {
-        const schema = body.$ref ? schemas[body.$ref.split('/').pop() as string] : body;
-        op.requestBody.required = (schema?.required?.length ?? 0) > 0;
-        for (const [status, description] of Object.entries(BODY_ERRORS)) {
-          op.responses[status] ??= {
-            description,
-            content: { 'application/json': { schema: { $ref: errorRef } } },
-          };
-        }
-      }
-
-      // Every route answers 503 with Retry-After while the service shuts down, and every route that checks
-      // a token also when the database is unreachable.
-      op.responses['503'] ??= {
-        description:
-          op.security.length > 0
-            ? 'The database is unreachable, or the service is shutting down: retry after `Retry-After` seconds'
-            : 'The service is shutting down: retry after `Retry-After` seconds',
-        headers: { 'Retry-After': RETRY_AFTER },
-        content: { 'application/json': { schema: { $ref: errorRef } } },
-      };
-      // Failed authentication is throttled per client address and per token before any argon2 work.
-      if (op.security.length > 0) {
-        op.responses['429'] ??= {
-          description:
-            'Too many failed authentications from this address or for this token: retry after `Retry-After` seconds',
-          headers: { 'Retry-After': RETRY_AFTER },
-          content: { 'application/json': { schema: { $ref: errorRef } } },
-        };
-      }
-      // The router refuses path parameters longer than it allows.
-      if (path.includes('{')) {
-        op.responses['414'] ??= {
-          description: 'A path parameter is longer than the router allows',
-          content: { 'application/json': { schema: { $ref: errorRef } } },
-        };
-      }
-
-      const invalidates = op[INVALIDATION_EXTENSION] === true;
-      delete op[INVALIDATION_EXTENSION];
-      for (const [status, response] of Object.entries(op.responses)) {
-        response.headers = { ...(response.headers ?? {}), 'X-Trace-Id': { $ref: '#/components/headers/X-Trace-Id' } };
-        if (invalidates && status.startsWith('2')) {
-          response.headers[INVALIDATION_HEADER_NAME] = { $ref: `#/components/headers/${INVALIDATION_HEADER_NAME}` };
-        }
-        const json = response.content?.['application/json'];
-        const example = errorExample(json?.schema?.$ref, status);
-        if (json && example && json.example === undefined && !json.examples) json.example = example;
-      }
-
+      const errorRef = errorSchemaOf(op);
+      describeBodyErrors(op, schemas, errorRef);
+      describeServiceErrors(op, path, errorRef);
+      describeResponseHeadersAndExamples(op);
       if (path.startsWith('/api-token/') && document.paths[`/publisher.v1${path}`]) {
         op['x-alias-of'] = `/publisher.v1${path}`;
         op.description =
           `Alias of \`POST /publisher.v1${path}\`: same behaviour, same rights. ${op.description ?? ''}`.trim();
       }
     }
+  }
+}
+
+/** The operation's own error shape (a route may answer errors in the Calyptia style). */
+function errorSchemaOf(op: Operation): string {
+  return (
+    Object.entries(op.responses)
+      .filter(([status]) => Number(status) >= 400)
+      .map(([, r]) => r.content?.['application/json']?.schema?.$ref)
+      .find((ref) => ref === ERROR_SCHEMA_REF || ref === CALYPTIA_ERROR_SCHEMA_REF) ?? ERROR_SCHEMA_REF
+  );
+}
+
+/**
+ * A route that reads a JSON body: the body is required only when its schema has required fields (an
+ * empty body counts as `{}`), and Fastify and the validation pipe answer its 400/413/415.
+ */
+function describeBodyErrors(op: Operation, schemas: Record<string, { required?: string[] }>, errorRef: string): void {
+  const body = op.requestBody?.content?.['application/json']?.schema;
+  if (!op.requestBody || !body) return;
+  const schema = body.$ref ? schemas[body.$ref.split('/').pop() as string] : body;
+  op.requestBody.required = (schema?.required?.length ?? 0) > 0;
+  for (const [status, description] of Object.entries(BODY_ERRORS)) {
+    op.responses[status] ??= {
+      description,
+      content: { 'application/json': { schema: { $ref: errorRef } } },
+    };
+  }
+}
+
+/** The answers the service gives any route: 503 (shutting down, database), 429 (throttled), 414 (path). */
+function describeServiceErrors(op: Operation, path: string, errorRef: string): void {
+  const security = op.security ?? [];
+  // Every route answers 503 with Retry-After while the service shuts down, and every route that checks
+  // a token also when the database is unreachable.
+  op.responses['503'] ??= {
+    description:
+      security.length > 0
+        ? 'The database is unreachable, or the service is shutting down: retry after `Retry-After` seconds'
+        : 'The service is shutting down: retry after `Retry-After` seconds',
+    headers: { 'Retry-After': RETRY_AFTER },
+    content: { 'application/json': { schema: { $ref: errorRef } } },
+  };
+  // Failed authentication is throttled per client address and per token before any argon2 work.
+  if (security.length > 0) {
+    op.responses['429'] ??= {
+      description:
+        'Too many failed authentications from this address or for this token: retry after `Retry-After` seconds',
+      headers: { 'Retry-After': RETRY_AFTER },
+      content: { 'application/json': { schema: { $ref: errorRef } } },
+    };
+  }
+  // The router refuses path parameters longer than it allows.
+  if (path.includes('{')) {
+    op.responses['414'] ??= {
+      description: 'A path parameter is longer than the router allows',
+      content: { 'application/json': { schema: { $ref: errorRef } } },
+    };
+  }
+}
+
+/**
+ * Every response carries X-Trace-Id, the 2xx of an operation that invalidates cached verifications the
+ * invalidation header, and every JSON error one example.
+ */
+function describeResponseHeadersAndExamples(op: Operation): void {
+  const invalidates = op[INVALIDATION_EXTENSION] === true;
+  delete op[INVALIDATION_EXTENSION];
+  for (const [status, response] of Object.entries(op.responses)) {
+    response.headers = { ...(response.headers ?? {}), 'X-Trace-Id': { $ref: '#/components/headers/X-Trace-Id' } };
+    if (invalidates && status.startsWith('2')) {
+      response.headers[INVALIDATION_HEADER_NAME] = { $ref: `#/components/headers/${INVALIDATION_HEADER_NAME}` };
+    }
+    const json = response.content?.['application/json'];
+    const example = errorExample(json?.schema?.$ref, status);
+    if (json && example && json.example === undefined && !json.examples) json.example = example;
   }
 }
 

@@ -205,6 +205,18 @@ function entryOf(
  * entry. Messages never contain a secret.
  */
 export function parseTokensFile(text: string, file: string): TokensFileEntry[] {
+  const data = parseDocument(text, file);
+  const problems: string[] = [];
+  const entries = [...namedEntries(data, problems), ...apiKeyEntries(data, problems), ...masterEntry(data, problems)];
+  problems.push(...duplicates(entries));
+  if (problems.length) throw new TokensFileError(file, problems.join('; '));
+  return entries;
+}
+
+type TokensFileDocument = z.infer<typeof fileSchema>;
+
+/** The file's JSON checked against the schema, with at least one section. */
+function parseDocument(text: string, file: string): TokensFileDocument {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -225,17 +237,24 @@ export function parseTokensFile(text: string, file: string): TokensFileEntry[] {
       'has none of "tokens" (name: {token, ...}), "api_keys" (or "headless_cpms.api_keys") and "authorization" ({enabled, token})',
     );
   }
+  return data;
+}
 
-  const problems: string[] = [];
+/** The `tokens` section: name → {token, ...}. */
+function namedEntries(data: TokensFileDocument, problems: string[]): TokensFileEntry[] {
   const entries: TokensFileEntry[] = [];
-
   for (const [name, e] of Object.entries(data.tokens ?? {})) {
     const where = `tokens[${JSON.stringify(name)}]`;
     if (!name.trim()) problems.push(`${where}: the name must not be empty`);
     const credential = credentialOf(where, 'token', e.token, 'token_hash', e.token_hash, problems);
     if (credential) entries.push(entryOf(name, where, e, credential, true, e.token_stub));
   }
+  return entries;
+}
 
+/** The `api_keys` and `headless_cpms.api_keys` lists (an entry without a name is named by its place). */
+function apiKeyEntries(data: TokensFileDocument, problems: string[]): TokensFileEntry[] {
+  const entries: TokensFileEntry[] = [];
   const keyLists: [string, z.infer<typeof apiKeyEntry>[] | undefined][] = [
     ['api_keys', data.api_keys],
     ['headless_cpms.api_keys', data.headless_cpms?.api_keys],
@@ -247,15 +266,21 @@ export function parseTokensFile(text: string, file: string): TokensFileEntry[] {
       if (credential) entries.push(entryOf(e.name ?? where, where, e, credential, true, e.key_stub));
     });
   }
+  return entries;
+}
 
-  if (data.authorization) {
-    const a = data.authorization;
-    const credential = credentialOf('authorization', 'token', a.token, 'token_hash', a.token_hash, problems);
-    if (credential) {
-      entries.push(entryOf(MASTER_TOKEN_NAME, 'authorization', {}, credential, a.enabled ?? true, a.token_stub));
-    }
-  }
+/** The `authorization` section: the master token. */
+function masterEntry(data: TokensFileDocument, problems: string[]): TokensFileEntry[] {
+  const a = data.authorization;
+  if (!a) return [];
+  const credential = credentialOf('authorization', 'token', a.token, 'token_hash', a.token_hash, problems);
+  if (!credential) return [];
+  return [entryOf(MASTER_TOKEN_NAME, 'authorization', {}, credential, a.enabled ?? true, a.token_stub)];
+}
 
+/** Names must be unique over the whole file, and so must secrets. */
+function duplicates(entries: readonly TokensFileEntry[]): string[] {
+  const problems: string[] = [];
   const byName = new Map<string, string>();
   const bySecret = new Map<string, string>();
   for (const e of entries) {
@@ -268,6 +293,5 @@ export function parseTokensFile(text: string, file: string): TokensFileEntry[] {
       else bySecret.set(e.secret, e.where);
     }
   }
-  if (problems.length) throw new TokensFileError(file, problems.join('; '));
-  return entries;
+  return problems;
 }

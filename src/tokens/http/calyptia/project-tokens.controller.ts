@@ -25,7 +25,7 @@ import {
   ProjectTokenDto,
   UpdateProjectTokenDto,
 } from './project-tokens.dto.js';
-import { ProjectTokensService } from '../../project-tokens.service.js';
+import { ProjectTokensMapper } from './project-tokens.mapper.js';
 import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
 
 const RENAME_EXAMPLE = { rename: { value: { name: 'renamed-token', permissions: ['read:*'] } } };
@@ -56,7 +56,7 @@ const NAME_TAKEN = { description: 'A token with this name already exists in the 
 })
 @Controller('v1')
 export class ProjectTokensController {
-  constructor(private readonly service: ProjectTokensService) {}
+  constructor(private readonly service: ProjectTokensMapper) {}
 
   @Post('projects/:projectID/tokens')
   @HttpCode(201)

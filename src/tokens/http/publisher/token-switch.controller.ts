@@ -12,7 +12,7 @@ import { Permission } from '../../../access/permissions.js';
 import type { Principal } from '../../../access/principal.js';
 import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto.js';
 import { ApiTokenDto, RevokeApiTokenDto } from './publisher.dto.js';
-import { TokensService } from '../../tokens.service.js';
+import { PublisherService } from '../../publisher.service.js';
 import { ConfirmsInvalidation } from '../../../verification/invalidation-confirmation.js';
 
 /** Publisher-style `disable` / `enable`, at `/publisher.v1/api-token/*` and `/api-token/*`. */
@@ -20,7 +20,7 @@ import { ConfirmsInvalidation } from '../../../verification/invalidation-confirm
 @ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields', type: ErrorEnvelopeDto })
 @Controller(['publisher.v1/api-token', 'api-token'])
 export class TokenSwitchController {
-  constructor(private readonly service: TokensService) {}
+  constructor(private readonly service: PublisherService) {}
 
   @Post('disable')
   @ConfirmsInvalidation()
