@@ -62,6 +62,8 @@ export class AuthThrottle {
   private readonly byToken: RateLimiterMemory;
   private readonly misses: LRUCache<string, true> | null;
   private readonly proven: LRUCache<string, true>;
+  /** Keys refused by this instance, and when their refusal ends (bounded: the oldest are forgotten). */
+  private readonly blocked: Record<Kind, LRUCache<string, number>>;
   /** The cluster-wide failure counters (made on the first failure: the pool exists by then); null: embedded. */
   private shared: Record<Kind, RateLimiterPostgres> | null | undefined;
   private readonly logger = new Logger('AuthThrottle');
@@ -94,6 +96,7 @@ export class AuthThrottle {
     const ttl = config.KEYWARD_NEGATIVE_CACHE_TTL;
     this.misses = ttl > 0 ? new LRUCache({ max: config.KEYWARD_AUTH_CACHE_MAX, ttl }) : null;
     this.proven = new LRUCache({ max: config.KEYWARD_AUTH_CACHE_MAX, ttl: 24 * 3_600_000 });
+    this.blocked = { address: new LRUCache({ max: 100_000 }), token: new LRUCache({ max: 100_000 }) };
   }
 
   /**
@@ -158,8 +161,14 @@ export class AuthThrottle {
 
   /** @internal */
   refund(admission: Admission, tokenKeys: string[]): void {
-    if (admission.address !== undefined) void this.byAddress.reward(admission.address, 1);
-    for (const k of tokenKeys) void this.byToken.reward(k, 1);
+    if (admission.address !== undefined) {
+      void this.byAddress.reward(admission.address, 1);
+      this.blocked.address.delete(admission.address);
+    }
+    for (const k of tokenKeys) {
+      void this.byToken.reward(k, 1);
+      this.blocked.token.delete(k);
+    }
   }
 
   /** @internal */
@@ -172,20 +181,30 @@ export class AuthThrottle {
    * instance's in-memory block, no database) or when this instance's own bucket is empty.
    */
   private async take(limiter: RateLimiterMemory, key: string, kind: Kind): Promise<void> {
+    // A key refused a moment ago is refused again at once, until its window ends (a flood from one
+    // address costs a map lookup, not a limiter call).
+    const blocked = this.blocked[kind];
+    const until = blocked.get(key);
+    if (until !== undefined) {
+      const left = until - Date.now();
+      if (left > 0) this.refuse(kind, left, key);
+      blocked.delete(key);
+    }
     const shared = this.shared?.[kind];
     const blockedFor = shared
       ? (shared as unknown as InMemoryBlocks).getInMemoryBlockMsBeforeExpire(shared.getKey(key))
       : 0;
-    if (blockedFor > 0) this.refuse(kind, blockedFor);
+    if (blockedFor > 0) this.refuse(kind, blockedFor, key);
     try {
       await limiter.consume(key, 1);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
-      this.refuse(kind, err.msBeforeNext);
+      this.refuse(kind, err.msBeforeNext, key);
     }
   }
 
-  private refuse(kind: Kind, msBeforeNext: number): never {
+  private refuse(kind: Kind, msBeforeNext: number, key: string): never {
+    this.blocked[kind].set(key, Date.now() + msBeforeNext);
     this.counters.throttled++;
     if (kind === 'address') this.counters.throttledByAddress++;
     else this.counters.throttledByToken++;

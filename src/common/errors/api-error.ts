@@ -46,10 +46,21 @@ export class ApiError extends Error {
   static notFound(message = 'Not found', data: Record<string, unknown> = {}) {
     return ApiError.of(HttpStatus.NOT_FOUND, 'not_found', message, data);
   }
-  /** 429: try again in `retryAfterMs` (sent as `Retry-After`, whole seconds, at least 1). */
+  /**
+   * 429: try again in `retryAfterMs` (sent as `Retry-After`, whole seconds, at least 1). One frozen error
+   * per message and number of seconds is made and reused: refusing a flood costs no allocation.
+   */
   static rateLimited(message: string, retryAfterMs: number) {
     const seconds = retryAfterSeconds(retryAfterMs);
-    return ApiError.of(HttpStatus.TOO_MANY_REQUESTS, 'rate_limited', message, { retry_after: seconds }, seconds);
+    const key = `${seconds}|${message}`;
+    let error = REFUSALS.get(key);
+    if (!error) {
+      error = ApiError.of(HttpStatus.TOO_MANY_REQUESTS, 'rate_limited', message, { retry_after: seconds }, seconds);
+      Object.freeze(error.data);
+      if (REFUSALS.size >= MAX_REFUSALS) REFUSALS.clear();
+      REFUSALS.set(key, Object.freeze(error));
+    }
+    return error;
   }
   /** 503: the service cannot answer now; `Retry-After` says when to try again. */
   static unavailable(message: string, retryAfterMs: number) {
@@ -86,6 +97,10 @@ export class ApiError extends Error {
     }
   }
 }
+
+/** The shared 429 errors (see rateLimited), bounded: messages are constants, seconds at most a window. */
+const REFUSALS = new Map<string, ApiError>();
+const MAX_REFUSALS = 10_000;
 
 function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
