@@ -3,8 +3,10 @@
 --
 -- 1. api_tokens: any change to a row notifies, except what a verification itself writes on every use:
 --    last_used_at, the credit count `remaining` (only whether it is NULL matters to a cached result)
---    and `refilled_at`. A column added later notifies by default. Deleted rows notify too (a token
---    whose ancestor row is gone is refused).
+--    and `refilled_at`. A column added later notifies by default. A deleted row notifies too while it
+--    was neither revoked nor expired (a token whose ancestor row is gone is refused; the descendants of
+--    a revoked or expired row were dropped or expire with it), so the cleanup of expired and long-revoked
+--    tokens stays silent.
 DROP TRIGGER "api_tokens_notify_change" ON "api_tokens";
 CREATE TRIGGER "api_tokens_notify_change"
 AFTER UPDATE ON "api_tokens"
@@ -26,6 +28,7 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER "api_tokens_notify_delete"
 AFTER DELETE ON "api_tokens"
 FOR EACH ROW
+WHEN (OLD."revoked_at" IS NULL AND (OLD."expires_at" IS NULL OR OLD."expires_at" > now()))
 EXECUTE FUNCTION "keyward_notify_token_delete"();
 
 -- 2. projects: tokens files confine tokens by project name, so which projects their tokens reach
