@@ -179,6 +179,75 @@ function controllersImportingRepositories(): string[] {
   return found;
 }
 
+/**
+ * The verification cache is emptied in one place: the change listener. Outside it, no file calls
+ * `.invalidate(…)` or `.clear(…)` on a TokenCache: on a name bound to one (a constructor parameter,
+ * property or variable typed `TokenCache`, under whatever local name it was imported as, or a variable
+ * set from `x.get(TokenCache)`), or straight on `x.get(TokenCache)`. Unit specs next to the code (which
+ * test the cache itself) do not count.
+ */
+const CACHE_OWNER = 'src/verification/token-events.service.ts';
+const CACHE_DROPS = new Set(['invalidate', 'clear']);
+
+/** `path: name.method()` for each call that drops cached verification results. */
+function cacheDrops(sources = SOURCES): string[] {
+  const found: string[] = [];
+  for (const file of sources) {
+    if (file.path.endsWith('.spec.ts')) continue;
+    // Local names of the TokenCache class (aliases included).
+    const classNames = new Set<string>();
+    for (const node of file.tree.statements) {
+      if (ts.isClassDeclaration(node) && node.name?.text === 'TokenCache') classNames.add('TokenCache');
+      if (!ts.isImportDeclaration(node) || !ts.isStringLiteral(node.moduleSpecifier)) continue;
+      if (!/token-cache\.service(\.js)?$/.test(node.moduleSpecifier.text)) continue;
+      const bindings = node.importClause?.namedBindings;
+      if (!bindings || !ts.isNamedImports(bindings)) continue;
+      for (const e of bindings.elements)
+        if ((e.propertyName ?? e.name).text === 'TokenCache') classNames.add(e.name.text);
+    }
+    if (!classNames.size) continue;
+    const isCacheClass = (n: ts.Node | undefined) => !!n && ts.isIdentifier(n) && classNames.has(n.text);
+    const isGetOfCache = (n: ts.Node | undefined): boolean =>
+      !!n && ts.isCallExpression(n) && n.arguments.length === 1 && isCacheClass(n.arguments[0]);
+    // Names bound to a TokenCache instance.
+    const bound = new Set<string>();
+    const collect = (node: ts.Node) => {
+      if (
+        (ts.isParameter(node) || ts.isPropertyDeclaration(node) || ts.isVariableDeclaration(node)) &&
+        ts.isIdentifier(node.name)
+      ) {
+        const type = node.type;
+        const typed = !!type && ts.isTypeReferenceNode(type) && isCacheClass(type.typeName);
+        const fromGet = !ts.isParameter(node) && isGetOfCache(node.initializer);
+        if (typed || fromGet) bound.add(node.name.text);
+      }
+      ts.forEachChild(node, collect);
+    };
+    collect(file.tree);
+    const visit = (node: ts.Node) => {
+      if (ts.isCallExpression(node)) {
+        const callee = node.expression;
+        if (ts.isPropertyAccessExpression(callee) && CACHE_DROPS.has(callee.name.text)) {
+          let receiver: ts.Expression = callee.expression;
+          while (ts.isNonNullExpression(receiver) || ts.isParenthesizedExpression(receiver))
+            receiver = receiver.expression;
+          const name = ts.isIdentifier(receiver)
+            ? receiver.text
+            : ts.isPropertyAccessExpression(receiver)
+              ? receiver.name.text
+              : undefined;
+          if ((name !== undefined && bound.has(name)) || isGetOfCache(receiver)) {
+            found.push(`${file.path}: ${name ?? 'get(TokenCache)'}.${callee.name.text}()`);
+          }
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(file.tree);
+  }
+  return [...new Set(found)].sort();
+}
+
 describe('layout', () => {
   const graph = importGraph();
 
@@ -238,6 +307,32 @@ describe('layout', () => {
       'src/sample/sample.service.ts: grants()',
       'src/sample/sample.service.ts: new Set(.permissions)',
       'src/sample/sample.service.ts: scopeWithin()',
+    ]);
+  });
+
+  it('only the change listener drops cached verification results (TokenCache.invalidate / clear)', () => {
+    const found = cacheDrops();
+    expect(found.filter((f) => !f.startsWith(`${CACHE_OWNER}: `))).toEqual([]);
+    // The listener does (the check finds what it looks for).
+    expect(found.filter((f) => f.startsWith(`${CACHE_OWNER}: `)).length).toBeGreaterThan(0);
+  });
+
+  it('finds a cache drop under any binding, and not other invalidate/clear calls (the check itself)', () => {
+    const sample = parse(
+      join(SRC, 'sample', 'sample.repository.ts'),
+      `import { TokenCache as Verdicts } from '../verification/token-cache.service.js';
+       export class SampleRepository {
+         private readonly seen = new Map<string, string>();
+         constructor(private readonly verdicts: Verdicts, private readonly app: any) {}
+         // this.verdicts.invalidate(id) in a comment does not count
+         revoke(id: string) { this.verdicts.invalidate(id); this.seen.clear(); }
+         reload() { const c = this.app.get(Verdicts); c.clear(); this.app.get(Verdicts).invalidate('x'); }
+       }`,
+    );
+    expect(cacheDrops([sample])).toEqual([
+      'src/sample/sample.repository.ts: c.clear()',
+      'src/sample/sample.repository.ts: get(TokenCache).invalidate()',
+      'src/sample/sample.repository.ts: verdicts.invalidate()',
     ]);
   });
 });

@@ -187,7 +187,7 @@ export const configSchema = z.object({
    */
   KEYWARD_LISTENER_HEARTBEAT: duration('1s').refine((v) => v >= 50, 'must be at least 50ms'),
   /**
-   * `all`: the answer to a revoke, disable, PATCH, rotation or project delete waits until every live
+   * `all`: the answer to a revoke, disable, PATCH, rotation, project rename or delete waits until every live
    * instance has acknowledged the invalidation (or KEYWARD_REVOKE_CONFIRM_TIMEOUT passed) and says which in
    * `X-Keyward-Invalidation`. `off`: it answers at once; other instances drop the token within 2x
    * KEYWARD_LISTENER_HEARTBEAT.

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
 import { TokenCodec } from '../verification/token-codec.js';
+import { TokenEventsService } from '../verification/token-events.service.js';
 import { TokenVerifier } from '../verification/token-verifier.js';
 import type { LeakReportReceivedDto, RevokeLeakedTokensDto } from './dto/leaks.dto.js';
 
@@ -34,6 +35,7 @@ export class LeakedTokensService implements OnModuleDestroy {
     private readonly verifier: TokenVerifier,
     private readonly tokens: TokensRepository,
     private readonly audit: AuditService,
+    private readonly events: TokenEventsService,
   ) {
     this.limiter = new RateLimiterMemory({
       keyPrefix: 'leaks',
@@ -77,6 +79,8 @@ export class LeakedTokensService implements OnModuleDestroy {
       const p = verdict.principal;
       if (!p || p.source !== 'database') continue;
       const revoked = await this.tokens.revokeTree(p.id);
+      // Processed (`settled()`) means this instance's cache no longer serves them either.
+      await this.events.ownChangesApplied();
       this.stats.revoked += revoked.length;
       await this.audit.recordRevocation(
         {

@@ -40,6 +40,7 @@ export class ProjectsController {
 
   @Post()
   @HttpCode(201)
+  @ConfirmsInvalidation({ acrossInstances: false })
   @Authenticated({ permission: Permission.CreateProject })
   @ApiOperation({
     operationId: 'createProject',
@@ -89,6 +90,7 @@ export class ProjectsController {
 
   @Patch(':projectID')
   @HttpCode(204)
+  @ConfirmsInvalidation()
   @Authenticated({ permission: Permission.UpdateProject, projectParam: 'projectID' })
   @ApiOperation({ operationId: 'updateProject', summary: 'Rename a project (null or absent name: unchanged)' })
   @ApiNoContentResponse({ description: 'Updated' })

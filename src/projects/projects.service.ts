@@ -5,7 +5,6 @@ import { type AuditRecord, AuditService, projectTarget } from '../audit/audit.se
 import { ApiError } from '../common/errors/api-error.js';
 import { isUniqueViolation } from '../common/errors/prisma-errors.js';
 import { decodeCursor, encodeCursor } from '../common/http/keyset-cursor.js';
-import { TokenCache } from '../verification/token-cache.service.js';
 import { validationFailed } from '../common/errors/validation.js';
 import type {
   CreateProjectDto,
@@ -44,7 +43,6 @@ function toProjectDto(row: ProjectRow): ProjectDto {
 export class ProjectsService {
   constructor(
     private readonly repo: ProjectsRepository,
-    private readonly cache: TokenCache,
     private readonly audit: AuditService,
   ) {}
 
@@ -52,9 +50,9 @@ export class ProjectsService {
   async create(caller: Principal, dto: CreateProjectDto): Promise<ProjectDto> {
     enforce(mayCreateProject(caller));
     try {
+      // Tokens-file credentials scoped by project name learn the new project's id on their next use
+      // (the projects trigger's notification drops their cached results).
       const row = await this.repo.create(dto.name);
-      // Tokens-file credentials scoped by project name learn the new project's id on their next use.
-      this.cache.clear();
       await this.audit.record({
         action: 'project.create',
         actor: caller,
@@ -109,8 +107,7 @@ export class ProjectsService {
       if (isUniqueViolation(e)) throw ApiError.conflict('A project with this name already exists', { name: dto.name });
       throw e;
     }
-    // Tokens files scope by project name: which projects their tokens reach may have changed.
-    this.cache.clear();
+    // Tokens files scope by project name: the projects trigger's notification drops their cached results.
     await this.audit.record({
       action: 'project.rename',
       actor: caller,
@@ -134,8 +131,6 @@ export class ProjectsService {
       return recorded.rows;
     });
     if (!deleted) throw ApiError.notFound('Project not found');
-    for (const t of deleted.revoked) this.cache.invalidate(t.id);
-    this.cache.clear();
     audited?.announce();
     return { deleted: true, deletedAt: deleted.deletedAt.toISOString() };
   }

@@ -5,7 +5,6 @@ import type { TokenRow } from '../verification/verification.repository.js';
 import type { Scope } from '../access/scope.js';
 import { projectVisible } from '../access/policy.js';
 import { canonicalProjectId } from '../access/scope.js';
-import { TokenCache } from '../verification/token-cache.service.js';
 import type { Direction, KeysetPosition } from '../common/http/keyset-cursor.js';
 import { isUuid } from '../common/uuid.js';
 import { camelRow } from '../database/rows.js';
@@ -85,10 +84,7 @@ const TOKEN_COLUMNS = Prisma.sql`id::text AS "id", lookup_id AS "lookupId", secr
 /** All Prisma access for tokens. Scoped reads take the owner with the id, so "not yours" is "not found". */
 @Injectable()
 export class TokensRepository {
-  constructor(
-    private readonly db: DatabaseService,
-    private readonly cache: TokenCache,
-  ) {}
+  constructor(private readonly db: DatabaseService) {}
 
   private get prisma() {
     return this.db.prisma;
@@ -154,10 +150,8 @@ export class TokensRepository {
    * is not in that pass's snapshot, but is in the next one; an insert that comes after the parent's
    * row is locked waits, then sees the parent revoked and is refused.
    */
-  async revokeTree(id: string): Promise<string[]> {
-    const ids = await this.revokeTrees('WHERE id = $1::uuid', [id]);
-    for (const r of ids) this.cache.invalidate(r);
-    return ids;
+  revokeTree(id: string): Promise<string[]> {
+    return this.revokeTrees('WHERE id = $1::uuid', [id]);
   }
 
   /** Revokes every tree whose root row matches `where` (over api_tokens, parameters `params`). */
@@ -190,10 +184,8 @@ export class TokensRepository {
    * Revokes every token created by a tokens-file entry (`created_by_id = 'file:<name>'`) and their
    * trees. Returns the ids revoked now.
    */
-  async revokeTreesOf(creatorId: string): Promise<string[]> {
-    const ids = await this.revokeTrees('WHERE created_by_id = $1', [creatorId]);
-    for (const r of ids) this.cache.invalidate(r);
-    return ids;
+  revokeTreesOf(creatorId: string): Promise<string[]> {
+    return this.revokeTrees('WHERE created_by_id = $1', [creatorId]);
   }
 
   /**
@@ -209,7 +201,6 @@ export class TokensRepository {
       where: { id, secretHash: expectedHash, revokedAt: null },
       data,
     });
-    if (count) this.cache.invalidate(id);
     return count === 1 ? this.prisma.apiToken.findUnique({ where: { id } }) : null;
   }
 
@@ -266,7 +257,6 @@ export class TokensRepository {
     data: Prisma.ApiTokenUpdateManyMutationInput,
   ): Promise<TokenRow | null> {
     const { count } = await this.prisma.apiToken.updateMany({ where: { id, kind, revokedAt: null }, data });
-    if (count) this.cache.invalidate(id);
     return count === 1 ? this.prisma.apiToken.findUnique({ where: { id } }) : null;
   }
 
@@ -279,7 +269,6 @@ export class TokensRepository {
       where: { ...where, id, revokedAt: null },
       data: { enabled },
     });
-    if (count) this.cache.invalidate(id);
     return count ? this.prisma.apiToken.findFirst({ where: { ...where, id } }) : null;
   }
 

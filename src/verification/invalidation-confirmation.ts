@@ -18,34 +18,47 @@ function invalidationHeader(outcome: InvalidationOutcome): string {
 }
 
 /**
- * With KEYWARD_REVOKE_CONFIRM=all: once the route's handler has succeeded (its changes are committed),
- * holds the answer until every live instance acknowledged the invalidation, or the timeout passed, and
- * states which in `X-Keyward-Invalidation`. Off: passes the answer through untouched.
+ * Once the route's handler has succeeded (its changes are committed), holds the answer until this
+ * instance's listener has applied them to its cache (TokenEventsService.ownChangesApplied: a few
+ * milliseconds). With KEYWARD_REVOKE_CONFIRM=all, also until every live instance acknowledged the
+ * invalidation, or the timeout passed, and states which in `X-Keyward-Invalidation`.
  */
 @Injectable()
 class InvalidationConfirmationInterceptor implements NestInterceptor {
   constructor(private readonly events: TokenEventsService) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (!this.events.confirmMode) return next.handle();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
-    return next.handle().pipe(
-      mergeMap((body) =>
-        from(
-          this.events.confirmInvalidation().then((outcome) => {
-            reply.header(INVALIDATION_HEADER_NAME, invalidationHeader(outcome));
-            return body;
-          }),
-        ),
-      ),
-    );
+    return next.handle().pipe(mergeMap((body) => from(this.settle(reply).then(() => body))));
+  }
+
+  private async settle(reply: FastifyReply): Promise<void> {
+    if (!this.events.confirmMode) return this.events.ownChangesApplied();
+    const [, outcome] = await Promise.all([this.events.ownChangesApplied(), this.events.confirmInvalidation()]);
+    reply.header(INVALIDATION_HEADER_NAME, invalidationHeader(outcome));
+  }
+}
+
+/** Holds the answer until this instance's listener has applied the route's changes (no header, no wait for others). */
+@Injectable()
+class OwnChangeInterceptor implements NestInterceptor {
+  constructor(private readonly events: TokenEventsService) {}
+
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle().pipe(mergeMap((body) => from(this.events.ownChangesApplied().then(() => body))));
   }
 }
 
 /**
- * On a route whose success drops cached verification results (revoke, disable, PATCH, rotation,
- * project delete): KEYWARD_REVOKE_CONFIRM=all makes its answer wait for every instance, and the
- * OpenAPI document lists `X-Keyward-Invalidation` on its 2xx answers.
+ * On a route whose success changes what verification answers. By default (revoke, disable, PATCH,
+ * rotation, project rename and delete, owner actions: changes that end or narrow a token): the answer
+ * leaves once this instance's cache applied the change; KEYWARD_REVOKE_CONFIRM=all makes it wait for
+ * every instance, and the OpenAPI document lists `X-Keyward-Invalidation` on its 2xx answers.
+ * `{ acrossInstances: false }` (project create: tokens-file entries may reach the new project): only
+ * the wait for this instance, no header.
  */
-export const ConfirmsInvalidation = (): MethodDecorator & ClassDecorator =>
-  applyDecorators(UseInterceptors(InvalidationConfirmationInterceptor), ApiExtension(INVALIDATION_EXTENSION, true));
+export const ConfirmsInvalidation = ({ acrossInstances = true }: { acrossInstances?: boolean } = {}): MethodDecorator &
+  ClassDecorator =>
+  acrossInstances
+    ? applyDecorators(UseInterceptors(InvalidationConfirmationInterceptor), ApiExtension(INVALIDATION_EXTENSION, true))
+    : applyDecorators(UseInterceptors(OwnChangeInterceptor));

@@ -4,6 +4,7 @@ import { SecretMatches } from './secret-matches.js';
 import { TokenCache } from './token-cache.service.js';
 import type { Principal } from '../access/principal.js';
 import { AuthThrottle } from './auth-throttle.js';
+import { TokenEventsService } from './token-events.service.js';
 
 /**
  * Credentials that live outside the database: the bootstrap admin token and tokens files.
@@ -38,6 +39,7 @@ export class StaticCredentials {
     private readonly secrets: SecretMatches,
     private readonly cache: TokenCache,
     private readonly throttle: AuthThrottle,
+    private readonly events: TokenEventsService,
   ) {}
 
   /**
@@ -62,7 +64,7 @@ export class StaticCredentials {
     this.byMac = byMac;
     this.hashed = hashed;
     // Cached verdicts may name entries that were just removed or disabled; remembered misses may match now.
-    this.cache.clear();
+    this.events.credentialsReplaced();
     this.throttle.clearMisses();
   }
 

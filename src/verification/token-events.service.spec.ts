@@ -129,3 +129,58 @@ describe('TokenEventsService: confirmation of an invalidation by every live inst
     expect(sent).toHaveLength(1);
   });
 });
+
+describe('TokenEventsService: a change route waits for its own listener', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  /** A connected listener in session 1, whose cache clears are counted. */
+  function connected() {
+    const s = setup();
+    const internal = s.internal as typeof s.internal & { client: unknown; session: number; sendHeartbeat(): unknown };
+    internal.client = {};
+    internal.session = 1;
+    const cache = (s.events as unknown as { cache: TokenCache }).cache;
+    const clear = vi.spyOn(cache, 'clear');
+    let answered = false;
+    const wait = () => void s.events.ownChangesApplied().then(() => (answered = true));
+    return { ...s, internal, clear, wait, answered: () => answered };
+  }
+
+  it('answers once a heartbeat sent after the change came back (one sent before does not count)', async () => {
+    const { internal, sent, clear, wait, answered } = connected();
+    internal.sendHeartbeat(); // a periodic one, sent before the change committed
+    const before = sent.at(-1)![1];
+    wait();
+    const after = sent.at(-1)![1];
+    expect(after).not.toBe(before);
+    internal.heard(before);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(answered()).toBe(false);
+    internal.heard(after);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(answered()).toBe(true);
+    expect(clear).not.toHaveBeenCalled();
+  });
+
+  it('when its heartbeat does not come back within 2·H, clears the cache and answers', async () => {
+    const { events, clear, wait, answered } = connected();
+    wait();
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(answered()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(answered()).toBe(true);
+    expect(clear).toHaveBeenCalledTimes(1);
+    expect(events.ownWaitsUnconfirmed).toBe(1);
+  });
+
+  it('without a listener connection, clears the cache and answers at once', async () => {
+    const { internal, clear, wait, answered, sent } = connected();
+    internal.client = null;
+    wait();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(answered()).toBe(true);
+    expect(clear).toHaveBeenCalledTimes(1);
+    expect(sent).toHaveLength(0);
+  });
+});

@@ -16,6 +16,8 @@ import { DatabaseService } from '../database/database.service.js';
 import { TokenCache } from './token-cache.service.js';
 
 const TOKEN_CHANGED_CHANNEL = 'keyward_token_changed';
+/** Sent by a trigger on projects (create, rename, delete; payload: the project id). */
+const PROJECT_CHANGED_CHANNEL = 'keyward_project_changed';
 /** Each instance's listener sends itself a notification here and must receive it back. */
 const HEARTBEAT_CHANNEL = 'keyward_listener_heartbeat';
 /** An instance that changed tokens asks every listener to acknowledge (payload `<origin>:<change id>`). */
@@ -45,15 +47,33 @@ interface PendingConfirmation {
   finish(confirmed: boolean): void;
 }
 
+/** A change route (or in-process job) waiting for this instance's listener to have applied its changes. */
+interface OwnWait {
+  /** The heartbeat sent for it: once one sent at or after it comes back, every earlier commit was applied. */
+  seq: number;
+  session: number;
+  done(applied: boolean): void;
+}
+
 const INSTANCE_ID = /^[0-9a-f]{12}$/;
 const CHANGE_ID = /^[0-9a-f]{16}$/;
 
 export type ListenerState = 'disabled' | 'embedded' | 'connecting' | 'catching-up' | 'healthy' | 'stopped';
 
 /**
- * Listens for `keyward_token_changed` notifications (sent by a trigger on api_tokens whenever a
- * token's verification-relevant fields change, from any instance, the CLI or plain SQL) and drops the
- * token's cached verification results. On PGlite it uses the embedded database's own LISTEN.
+ * The one place that drops cached verification results (TokenCache.invalidate/clear: nothing else in
+ * the code calls them). Listens for `keyward_token_changed` notifications (sent by a trigger on
+ * api_tokens whenever a token row changes, bar what a verification writes on every use, from any
+ * instance, the CLI or plain SQL) and drops the token's cached verification results, and for
+ * `keyward_project_changed` (a trigger on projects: created, renamed, deleted), which drops them all
+ * (tokens files confine tokens by project name). A reload of the configured credentials (admin token,
+ * tokens files) comes here too (`credentialsReplaced`). On PGlite it uses the embedded database's own
+ * LISTEN.
+ *
+ * The instance that made a change waits for its own listener before answering (`ownChangesApplied`,
+ * through the `@ConfirmsInvalidation()` interceptor): it sends itself a heartbeat after the change
+ * committed and waits until it comes back, so no answer leaves before this instance's cache dropped
+ * what the change ended.
  *
  * On PostgreSQL it holds one dedicated connection, and checks it: every KEYWARD_LISTENER_HEARTBEAT
  * (H) it sends `NOTIFY keyward_listener_heartbeat` through the pool and must receive it back on the
@@ -73,7 +93,7 @@ export class TokenEventsService implements OnModuleInit, BeforeApplicationShutdo
   /** Silence after which the connection is presumed half-open and replaced (trust lapses long before). */
   private readonly reconnectAfter: number;
   private client: pg.Client | null = null;
-  private unlisten: (() => Promise<void>) | null = null;
+  private unlisten: Array<() => Promise<void>> | null = null;
   private phase: ListenerState = 'disabled';
   private stopped = false;
   private retry: NodeJS.Timeout | null = null;
@@ -82,6 +102,12 @@ export class TokenEventsService implements OnModuleInit, BeforeApplicationShutdo
   private sessionStartedAt = 0;
   /** Send time of the newest heartbeat received in this session (0: none yet). */
   private lastHeard = 0;
+  /** Number of the last heartbeat sent (they are numbered across sessions). */
+  private sent = 0;
+  /** Answers waiting for this instance's listener to apply their changes. */
+  private readonly ownWaits = new Set<OwnWait>();
+  /** Waits that ended without their heartbeat coming back (the cache was cleared instead; read by tests). */
+  ownWaitsUnconfirmed = 0;
   /** Logged once per loss, not per reconnect attempt. */
   private lostSince: number | null = null;
   private firstHeartbeat: (() => void) | null = null;
@@ -153,10 +179,17 @@ export class TokenEventsService implements OnModuleInit, BeforeApplicationShutdo
     // Without a cache there is nothing to invalidate here; with confirmations on, the listener still runs
     // so that this instance hears the acknowledgements of the others.
     if (!this.cache.enabled && !this.confirmMode) return;
-    if (this.db.handle.pglite) {
+    const pglite = this.db.handle.pglite;
+    if (pglite) {
+      // One process: every change to the embedded database is made here, and its notifications reach
+      // these callbacks in commit order (queued as microtasks while the committing statement answers).
       this.phase = 'embedded';
       this.cache.trustAlways();
-      this.unlisten = await this.db.handle.pglite.listen(TOKEN_CHANGED_CHANNEL, (id) => this.cache.invalidate(id));
+      this.unlisten = [
+        await pglite.listen(TOKEN_CHANGED_CHANNEL, (id) => this.tokenChanged(id)),
+        await pglite.listen(PROJECT_CHANGED_CHANNEL, () => this.projectChanged()),
+        await pglite.listen(HEARTBEAT_CHANNEL, (payload) => this.heard(payload)),
+      ];
       return;
     }
     this.ticker = setInterval(() => this.tick(), this.heartbeatEvery);
@@ -180,14 +213,15 @@ export class TokenEventsService implements OnModuleInit, BeforeApplicationShutdo
       else if (msg.channel === ACK_CHANNEL) this.acknowledged(msg.payload);
       else if (msg.channel === TOKEN_CHANGED_CHANNEL && msg.payload) {
         this.db.replicaReads.changed(msg.payload); // before the cache: a refill must not come from a lagging replica
-        this.cache.invalidate(msg.payload);
-      }
+        this.tokenChanged(msg.payload);
+      } else if (msg.channel === PROJECT_CHANGED_CHANNEL) this.projectChanged();
     });
     client.on('error', (err) => this.lose(client, err));
     client.on('end', () => this.lose(client, new Error('connection ended')));
     try {
       await client.connect();
       await client.query(`LISTEN ${TOKEN_CHANGED_CHANNEL}`);
+      await client.query(`LISTEN ${PROJECT_CHANGED_CHANNEL}`);
       await client.query(`LISTEN ${HEARTBEAT_CHANNEL}`);
       await client.query(`LISTEN ${BARRIER_CHANNEL}`);
       await client.query(`LISTEN ${ACK_CHANNEL}`);
@@ -224,16 +258,89 @@ export class TokenEventsService implements OnModuleInit, BeforeApplicationShutdo
     this.sendHeartbeat();
   }
 
-  private sendHeartbeat(): void {
-    const payload = `${this.nonce}:${this.session}:${Date.now()}`;
+  /** Sends heartbeat number `seq` (payload `<instance>:<session>:<sent at>:<seq>`); rejects if the send failed. */
+  private sendHeartbeat(seq = ++this.sent): Promise<unknown> {
+    const payload = `${this.nonce}:${this.session}:${Date.now()}:${seq}`;
     // Through the pool, not the listening connection: it proves the listener receives others' commits.
-    this.db.sql.query('SELECT pg_notify($1, $2)', [HEARTBEAT_CHANNEL, payload]).catch(() => undefined);
+    const sending = this.db.sql.query('SELECT pg_notify($1, $2)', [HEARTBEAT_CHANNEL, payload]);
+    sending.catch(() => undefined);
+    return sending;
+  }
+
+  /** A token's row changed (or went): its cached results, and those of the tokens created through it, go. */
+  private tokenChanged(id: string): void {
+    if (id) this.cache.invalidate(id);
+  }
+
+  /** A project was created, renamed or deleted: which projects tokens-file entries reach may have changed. */
+  private projectChanged(): void {
+    this.cache.clear();
+  }
+
+  /**
+   * The configured credentials (admin token, tokens files) were replaced: cached verdicts may name
+   * entries that were just removed or disabled. Local configuration, so no notification: dropped here.
+   */
+  credentialsReplaced(): void {
+    this.cache.clear();
+  }
+
+  /**
+   * Resolves once this instance's cache has applied every change committed before the call: a change
+   * route awaits it before answering (`@ConfirmsInvalidation()`), so the instance that answered never
+   * serves from its cache what the change revoked, disabled or narrowed.
+   *
+   * It sends a numbered heartbeat through the pool and waits until this listener receives it (or a later
+   * one): PostgreSQL delivers notifications in commit order, and the heartbeat was sent after the change
+   * committed, so the change's notifications were received, and applied synchronously, before it. On
+   * PGlite the same goes through the embedded LISTEN. Without a listener connection nothing read before
+   * the next one is trusted on the normal path (a new session), but the outage fallback could still
+   * serve it: the cache is cleared, and the answer does not wait. If the heartbeat does not come back
+   * within 2·H (the connection is lost, or stalls), the cache is cleared too: by then it trusts no
+   * heartbeat sent before the change (see `confirm`), and whatever it holds may predate the change.
+   */
+  ownChangesApplied(): Promise<void> {
+    if (!this.cache.enabled || this.phase === 'disabled' || this.phase === 'stopped') return Promise.resolve();
+    if (this.phase !== 'embedded' && !this.client) {
+      this.ownWaitsUnconfirmed++;
+      this.cache.clear();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const wait: OwnWait = {
+        seq: ++this.sent,
+        session: this.session,
+        done: (applied) => {
+          if (!this.ownWaits.delete(wait)) return;
+          clearTimeout(timer);
+          if (!applied) {
+            this.ownWaitsUnconfirmed++;
+            this.cache.clear();
+          }
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => wait.done(false), this.staleness);
+      this.ownWaits.add(wait);
+      this.sendHeartbeat(wait.seq).catch(() => wait.done(false));
+    });
+  }
+
+  /** Heartbeat `seq` of this session came back: every wait for it or an earlier one is over. */
+  private reached(seq: number): void {
+    for (const wait of this.ownWaits) if (wait.session === this.session && wait.seq <= seq) wait.done(true);
+  }
+
+  /** Ends every wait without its heartbeat (connection lost, shutdown): see `ownChangesApplied`. */
+  private abandonOwnWaits(): void {
+    for (const wait of [...this.ownWaits]) wait.done(false);
   }
 
   private heard(payload: string | undefined): void {
-    const [nonce, session, sentAt] = (payload ?? '').split(':');
+    const [nonce, session, sentAt, seq] = (payload ?? '').split(':');
     if (nonce !== this.nonce && INSTANCE_ID.test(nonce)) return this.peerHeard(nonce, session);
     if (nonce !== this.nonce || Number(session) !== this.session) return; // another instance's, or an old session's
+    if (seq !== undefined) this.reached(Number(seq));
     const sent = Number(sentAt);
     if (!(sent >= this.sessionStartedAt) || sent <= this.lastHeard) return;
     this.lastHeard = sent;
@@ -362,6 +469,7 @@ export class TokenEventsService implements OnModuleInit, BeforeApplicationShutdo
     destroyClient(client);
     this.db.replicaReads.suspend();
     if (wasConnected) this.cache.newSession();
+    this.abandonOwnWaits();
     if (this.lostSince === null) {
       this.lostSince = Date.now();
       this.logger.warn(
@@ -397,7 +505,8 @@ export class TokenEventsService implements OnModuleInit, BeforeApplicationShutdo
     if (this.retry) clearTimeout(this.retry);
     if (this.ticker) clearInterval(this.ticker);
     for (const p of [...this.pending.values()]) p.finish(false);
-    await this.unlisten?.().catch(() => undefined);
+    this.abandonOwnWaits();
+    for (const unlisten of this.unlisten ?? []) await unlisten().catch(() => undefined);
     if (this.client) {
       const client = this.client;
       this.client = null;

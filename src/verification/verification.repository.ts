@@ -4,7 +4,6 @@ import { isUuid } from '../common/uuid.js';
 import { DatabaseService } from '../database/database.service.js';
 import { camelRow } from '../database/rows.js';
 import type { ApiToken } from '../generated/prisma/client.js';
-import { TokenCache } from './token-cache.service.js';
 
 /** A stored token as the engine reads it. */
 export type TokenRow = ApiToken;
@@ -29,10 +28,7 @@ export const MAX_TREE_DEPTH = 64;
  */
 @Injectable()
 export class VerificationRepository {
-  constructor(
-    private readonly db: DatabaseService,
-    private readonly cache: TokenCache,
-  ) {}
+  constructor(private readonly db: DatabaseService) {}
 
   /**
    * The verification lookup with the token's ancestors (parent first), in one statement: the token by
@@ -76,7 +72,6 @@ export class VerificationRepository {
       where: { id, removeOnUse: true, usedAt: null, revokedAt: null },
       data: { usedAt: new Date() },
     });
-    this.cache.invalidate(id);
     return count === 1;
   }
 

@@ -139,6 +139,7 @@ describe('docs/ covers the metrics', () => {
         // Not metrics: PostgreSQL notification channels and the listener's names.
         const channels = [
           'keyward_token_changed',
+          'keyward_project_changed',
           'keyward_listener_heartbeat',
           'keyward_invalidation_barrier',
           'keyward_invalidation_ack',

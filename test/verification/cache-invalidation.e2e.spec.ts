@@ -146,7 +146,7 @@ describe('KEYWARD_REVOKE_CONFIRM=all', () => {
     expect((await apiC.post('/api-token/list', {}, { token: made.token })).status).toBe(401);
   });
 
-  it('disable, PATCH and project delete carry the outcome too; enable and create do not', async () => {
+  it('disable, PATCH, project rename and delete carry the outcome too; enable and create do not', async () => {
     const made = (await apiC.post('/api-token/create', { access: 'read' })).body;
     expect((await apiC.post('/api-token/create', { access: 'read' })).headers.get('x-keyward-invalidation')).toBeNull();
     const disabled = await apiC.post('/api-token/disable', { id: made.id });
@@ -161,6 +161,9 @@ describe('KEYWARD_REVOKE_CONFIRM=all', () => {
     const patched = await apiC.patch(`/v1/project_tokens/${token.id}`, { enabled: false });
     expect(patched.status).toBe(204);
     expect(patched.headers.get('x-keyward-invalidation')).toMatch(/^confirmed; /);
+    const renamed = await apiC.patch(`/v1/projects/${project.id}`, { name: `renamed-${Date.now()}` });
+    expect(renamed.status).toBe(204);
+    expect(renamed.headers.get('x-keyward-invalidation')).toMatch(/^confirmed; /);
     const deleted = await apiC.delete(`/v1/projects/${project.id}`);
     expect(deleted.status).toBe(200);
     expect(deleted.headers.get('x-keyward-invalidation')).toMatch(/^confirmed; /);
