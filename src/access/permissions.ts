@@ -1,3 +1,5 @@
+import { validationFailed } from '../common/errors/validation.js';
+
 /**
  * The permission enum: `<action>:<resource>`. The single source for DTO validation, guard checks and
  * the OpenAPI schema. `<action>:*` covers every resource for that action.
@@ -30,7 +32,7 @@ export const ALL_PERMISSIONS = Object.values(Permission);
 /** `access: write`: the four wildcards. */
 export const WRITE_PERMISSIONS = [Permission.CreateAll, Permission.ReadAll, Permission.UpdateAll, Permission.DeleteAll];
 /** `access: read`: `read:*`. */
-const READ_PERMISSIONS = [Permission.ReadAll];
+export const READ_PERMISSIONS = [Permission.ReadAll];
 
 export type Access = 'read' | 'write';
 
@@ -59,6 +61,27 @@ export function accessOf(permissions: readonly string[]): Access {
 /** The explicit permissions an access level stands for. */
 export function permissionsForAccess(access: Access): Permission[] {
   return access === 'write' ? [...WRITE_PERMISSIONS] : [...READ_PERMISSIONS];
+}
+
+/**
+ * The permissions a create or update asks for, in every API style: an explicit list (an empty one
+ * counts as none given: Calyptia clients send `[]` for "all"), else what `access` stands for, else
+ * `otherwise`. Always explicit; the policy then refuses anything the caller does not hold. A list that
+ * holds more than a `read` access stands for is refused (400).
+ */
+export function requestedPermissions(
+  ask: { permissions?: readonly string[] | null; access?: Access | null },
+  otherwise: readonly Permission[],
+): Permission[] {
+  if (ask.permissions?.length) {
+    const list = normalizePermissions(ask.permissions);
+    if (ask.access === 'read' && accessOf(list) === 'write') {
+      throw validationFailed({ permissions: ['a read token cannot hold create, update or delete permissions'] });
+    }
+    return list;
+  }
+  if (ask.access) return permissionsForAccess(ask.access);
+  return [...otherwise];
 }
 
 /** Unique, in the enum's order; values outside the enum are dropped. */

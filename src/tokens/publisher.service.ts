@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { permissionsForAccess } from '../access/permissions.js';
+import { READ_PERMISSIONS, requestedPermissions } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { ApiError } from '../common/errors/api-error.js';
 import { parseDateTime } from '../common/time.js';
@@ -42,7 +42,7 @@ export class PublisherService {
     }
     const { row, token } = await this.tokens.create(caller, {
       kind: 'global',
-      permissions: permissionsForAccess(dto.access),
+      permissions: requestedPermissions({ access: dto.access }, READ_PERMISSIONS),
       projects: caller.projects,
       expiresAt: requested,
       singleUse: false,

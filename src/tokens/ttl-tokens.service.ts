@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { enforce, mayGrantProjects } from '../access/policy.js';
-import { accessOf, normalizePermissions, type Permission, permissionsForAccess } from '../access/permissions.js';
+import { requestedPermissions } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import type { Scope } from '../access/scope.js';
 import { formatDuration, parseDuration } from '../common/time.js';
@@ -24,21 +24,6 @@ function parseTtl(ttl: string, maxMs: number): number {
   return value;
 }
 
-/**
- * The permissions a TTL token asks for: `permissions` as given, else what `access` stands for, else
- * the caller's own. Always explicit; the policy then refuses anything the caller does not hold.
- */
-function requestedPermissions(caller: Principal, dto: Pick<CreateTtlTokenDto, 'access' | 'permissions'>) {
-  let permissions: Permission[];
-  if (dto.permissions) permissions = normalizePermissions(dto.permissions);
-  else if (dto.access) permissions = permissionsForAccess(dto.access);
-  else permissions = [...caller.permissions];
-  if (dto.permissions && dto.access === 'read' && accessOf(permissions) === 'write') {
-    throw validationFailed({ permissions: ['a read token cannot hold create, update or delete permissions'] });
-  }
-  return permissions;
-}
-
 /** `POST /auth/tokens`: short-lived tokens, optionally single-use, never with more than the caller holds. */
 @Injectable()
 export class TtlTokensService {
@@ -50,7 +35,7 @@ export class TtlTokensService {
 
   async create(caller: Principal, dto: CreateTtlTokenDto): Promise<TtlTokenCreatedDto> {
     const ttlMs = parseTtl(dto.ttl, this.config.KEYWARD_MAX_TOKEN_TTL);
-    const permissions = requestedPermissions(caller, dto);
+    const permissions = requestedPermissions(dto, caller.permissions);
     let projects: Scope = caller.projects;
     if (dto.projects) {
       const resolved = await this.projectRefs.resolveProjectIds(dto.projects);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { normalizePermissions, type Permission, WRITE_PERMISSIONS } from '../../../access/permissions.js';
+import { normalizePermissions, requestedPermissions, WRITE_PERMISSIONS } from '../../../access/permissions.js';
 import type { Principal } from '../../../access/principal.js';
 import { validationFailed } from '../../../common/errors/validation.js';
 import { decodeCursor, encodeCursor } from '../../../common/http/keyset-cursor.js';
@@ -20,14 +20,6 @@ import type {
 /** The largest page of a project's token list (`last` above it is served as this many, with a next page). */
 const MAX_PROJECT_TOKEN_PAGE = 1000;
 
-/**
- * Permissions as given by a Calyptia client: an empty list means all permissions, so it becomes the
- * four wildcards, explicitly (nothing empty is ever stored, and the caller must hold what it grants).
- */
-function requestedPermissions(list: readonly string[]): Permission[] {
-  return list.length ? normalizePermissions(list) : [...WRITE_PERMISSIONS];
-}
-
 function toProjectTokenDto(row: TokenRow): ProjectTokenDto {
   return {
     id: row.id,
@@ -47,7 +39,9 @@ function toTokenChange(dto: UpdateProjectTokenDto): TokenChange {
   return {
     name: dto.name ?? undefined,
     permissions:
-      dto.permissions === undefined || dto.permissions === null ? undefined : requestedPermissions(dto.permissions),
+      dto.permissions === undefined || dto.permissions === null
+        ? undefined
+        : requestedPermissions({ permissions: dto.permissions }, WRITE_PERMISSIONS),
     enabled: dto.enabled ?? undefined,
     app: dto,
   };
@@ -79,7 +73,7 @@ export class ProjectTokensMapper {
 
   async create(caller: Principal, projectId: string, dto: CreateProjectTokenDto): Promise<ProjectTokenCreatedDto> {
     const { row, token } = await this.tokens.createInProject(caller, projectId, () => ({
-      permissions: requestedPermissions(dto.permissions),
+      permissions: requestedPermissions({ permissions: dto.permissions }, WRITE_PERMISSIONS),
       expiresAt: requestedExpiry(dto.expiresAt, this.config.KEYWARD_MAX_TOKEN_TTL),
       singleUse: false,
       name: dto.name,
