@@ -3,6 +3,7 @@ import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-lim
 import type { Principal } from '../access/principal.js';
 import { ApiError } from '../common/errors/api-error.js';
 import { DatabaseService } from '../database/database.service.js';
+import { CreditBatches } from './credit-batches.js';
 import { UsageRepository } from './usage.repository.js';
 
 /** What the usage limits of a token said about one pass. */
@@ -78,7 +79,8 @@ const OUTAGE = Symbol('outage');
  * instances. On the embedded database (one process) the in-memory limiter is the exact one, one point
  * per pass.
  *
- * Usage credits are one atomic UPDATE per pass (UsageRepository): exact across instances.
+ * Usage credits are atomic UPDATEs (UsageRepository), exact across instances; concurrent passes of this
+ * instance share one statement (CreditBatches).
  */
 @Injectable()
 export class UsageLimits implements OnModuleDestroy {
@@ -89,11 +91,14 @@ export class UsageLimits implements OnModuleDestroy {
   /** The lease requests in flight, by the same key (one per token at a time). */
   private readonly renewals = new Map<string, Promise<void | typeof OUTAGE>>();
   private nextSweep = 0;
+  private readonly credits: CreditBatches;
 
   constructor(
     private readonly db: DatabaseService,
-    private readonly usage: UsageRepository,
-  ) {}
+    usage: UsageRepository,
+  ) {
+    this.credits = new CreditBatches(usage);
+  }
 
   /** Applies the token's limits to one pass (`consume`: credits are taken only by a consuming pass). */
   async apply(subject: Principal, consume: boolean): Promise<UsageReport | undefined> {
@@ -107,7 +112,7 @@ export class UsageLimits implements OnModuleDestroy {
       if (!answer.allowed) return { ...report, refused: 'RATE_LIMITED' };
     }
     if (limits.credits && consume) {
-      const left = await this.usage.takeCredit(subject.id);
+      const left = await this.credits.take(subject.id);
       if (left === null) return { ...report, refused: 'USAGE_EXCEEDED', remaining: 0 };
       report.remaining = left;
     }

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DatabaseService } from '../../src/database/database.service.js';
+import { UsageRepository } from '../../src/verification/usage.repository.js';
 import { client, startSibling, useApp } from '../support/app.js';
 import { createApiToken } from '../support/projects.js';
 
@@ -56,6 +57,28 @@ describe('usage credits', () => {
       { remaining: 1, refill: { amount: 1, interval: 10 } },
     ]) {
       expect((await api.post('/api-token/create', { access: 'read', ...body })).status, JSON.stringify(body)).toBe(400);
+    }
+  });
+
+  it('concurrent passes share statements: 200 at once write fewer than 200 times, each sees its own count', async () => {
+    const repo = t.app.get(UsageRepository);
+    const batches = vi.spyOn(repo, 'takeCredits');
+    const singles = vi.spyOn(repo, 'takeCredit');
+    try {
+      const { token } = await create({ remaining: 1000 });
+      const results = await Promise.all(Array.from({ length: 200 }, () => api.get('/v1/auth/check', { token })));
+      expect(results.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
+      const left = results.map((r) => Number(r.headers.get('x-keyward-remaining'))).sort((a, b) => a - b);
+      expect(left).toEqual(Array.from({ length: 200 }, (_, i) => 800 + i));
+      expect(batches.mock.calls.length + singles.mock.calls.length).toBeLessThan(200);
+      // A batch asking for more than is left gives nothing; its passes are then taken one by one.
+      const { token: few } = await create({ remaining: 5 });
+      const some = await Promise.all(Array.from({ length: 40 }, () => api.get('/v1/auth/check', { token: few })));
+      expect(some.filter((r) => r.status === 200)).toHaveLength(5);
+      expect(some.filter((r) => r.status === 403)).toHaveLength(35);
+    } finally {
+      batches.mockRestore();
+      singles.mockRestore();
     }
   });
 
