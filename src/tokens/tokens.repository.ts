@@ -329,15 +329,26 @@ export function globalPageSql(filter: GlobalTokenFilter, page: PageQuery): Prism
 }
 
 /**
- * A project's token list: one statement per shape (with or without a name, a cursor), each a plan that
- * reads only the page from the live-tokens index (or the (project, name) one), generic or custom.
- * Exported for the plan checks of the tests.
+ * The page sizes a project's token list is prepared for: a page is read with the smallest that holds it
+ * (the caller slices). LIMIT is a literal, so each statement has one plan that PostgreSQL caches: with a
+ * LIMIT parameter its generic plan assumed a tenth of the project's rows, so it planned every execution
+ * anew (≈ 0.2 ms of the server's CPU per list at 1M tokens against 0.05 ms for the statement itself).
+ */
+const PROJECT_LIST_LIMITS = [11, 51, 101, 251, 501, DEFAULT_PAGE_CAP] as const;
+
+/**
+ * A project's token list: one statement per shape (with or without a name, a cursor) and page size,
+ * each a plan that reads only the page from the live-tokens index (or the (project, name) one), generic
+ * or custom. It may return more rows than `take` (up to the next prepared size). Exported for the plan
+ * checks of the tests.
  */
 export function projectTokenListStatement(
   projectId: string,
   opts: { take?: number; name?: string; before?: KeysetPosition },
 ): { name: string; text: string; params: unknown[] } {
-  const params: unknown[] = [projectId, opts.take ?? DEFAULT_PAGE_CAP];
+  const take = Math.min(opts.take ?? DEFAULT_PAGE_CAP, DEFAULT_PAGE_CAP);
+  const limit = PROJECT_LIST_LIMITS.find((l) => l >= take) ?? DEFAULT_PAGE_CAP;
+  const params: unknown[] = [projectId];
   let filter = '';
   if (opts.name !== undefined) {
     params.push(opts.name);
@@ -348,14 +359,14 @@ export function projectTokenListStatement(
     filter += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
   }
   return {
-    name: `project_token_list${opts.name !== undefined ? '_name' : ''}${opts.before ? '_before' : ''}`,
+    name: `project_token_list_${limit}${opts.name !== undefined ? '_name' : ''}${opts.before ? '_before' : ''}`,
     text: `SELECT p.id AS project_exists, t.*
          FROM projects p
          LEFT JOIN LATERAL (
            SELECT * FROM api_tokens
             WHERE project_id = p.id AND kind = 'project' AND revoked_at IS NULL${filter}
             ORDER BY created_at DESC, id DESC
-            LIMIT $2::int
+            LIMIT ${limit}
          ) t ON true
         WHERE p.id = $1::uuid`,
     params,
