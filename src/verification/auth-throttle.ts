@@ -187,7 +187,7 @@ export class AuthThrottle {
     const until = blocked.get(key);
     if (until !== undefined) {
       const left = until - Date.now();
-      if (left > 0) this.refuse(kind, left, key);
+      if (left > 0) this.refuse(kind, left);
       blocked.delete(key);
     }
     const shared = this.shared?.[kind];
@@ -203,8 +203,9 @@ export class AuthThrottle {
     }
   }
 
-  private refuse(kind: Kind, msBeforeNext: number, key: string): never {
-    this.blocked[kind].set(key, Date.now() + msBeforeNext);
+  /** 429; `key`: remember the refusal until the window ends (not when it is already remembered). */
+  private refuse(kind: Kind, msBeforeNext: number, key?: string): never {
+    if (key !== undefined) this.blocked[kind].set(key, Date.now() + msBeforeNext);
     this.counters.throttled++;
     if (kind === 'address') this.counters.throttledByAddress++;
     else this.counters.throttledByToken++;
