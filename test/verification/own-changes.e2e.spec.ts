@@ -81,19 +81,42 @@ const projectToken = async (projectId: string, permissions = ['read:token', 'rea
   return res.body as { id: string; token: string };
 };
 
-const CASES: ChangeCase[] = [
-  {
-    name: 'POST /api-token/revoke',
-    async prepare() {
-      const made = await globalToken();
-      return {
-        token: made.token,
-        use: list(made.token),
-        change: () => api.post('/api-token/revoke', { id: made.id }),
-        after: 401,
-      };
-    },
+type Made = { id: string; token: string };
+
+/** A change to a fresh global token (created with `body()`), used through the Publisher list. */
+const onGlobalToken = (
+  name: string,
+  change: (made: Made, body: Record<string, unknown>) => Promise<Res>,
+  body: () => Record<string, unknown> = () => ({}),
+): ChangeCase => ({
+  name,
+  async prepare() {
+    const fields = body();
+    const made = await globalToken(fields);
+    return { token: made.token, use: list(made.token), change: () => change(made, fields), after: 401 };
   },
+});
+
+/** A change to a fresh project token, used to read its project; `after`: the use's status after it. */
+const onProjectToken = (
+  name: string,
+  change: (made: Made, projectId: string) => Promise<Res>,
+  after = 401,
+): ChangeCase => ({
+  name,
+  async prepare() {
+    const p = await project();
+    const made = await projectToken(p.id);
+    const use = () => api.get(`/v1/projects/${p.id}`, { token: made.token });
+    return { token: made.token, use, change: () => change(made, p.id), after };
+  },
+});
+
+/** A fresh owner for each token of the owner cases. */
+const ownedToken = () => ({ owner: unique('owner') });
+
+const CASES: ChangeCase[] = [
+  onGlobalToken('POST /api-token/revoke', (made) => api.post('/api-token/revoke', { id: made.id })),
   {
     name: 'POST /api-token/revoke of the parent (its tree)',
     async prepare() {
@@ -107,115 +130,32 @@ const CASES: ChangeCase[] = [
       };
     },
   },
-  {
-    name: 'POST /api-token/disable',
-    async prepare() {
-      const made = await globalToken();
-      return {
-        token: made.token,
-        use: list(made.token),
-        change: () => api.post('/api-token/disable', { id: made.id }),
-        after: 401,
-      };
-    },
-  },
-  {
-    name: 'POST /api-token/rotate',
-    async prepare() {
-      const made = await globalToken();
-      return {
-        token: made.token,
-        use: list(made.token),
-        change: () => api.post('/api-token/rotate', { id: made.id }),
-        after: 401,
-      };
-    },
-  },
-  {
-    name: 'POST /v1/tokens/{id}/rotate',
-    async prepare() {
-      const made = await globalToken();
-      return {
-        token: made.token,
-        use: list(made.token),
-        change: () => api.post(`/v1/tokens/${made.id}/rotate`, {}),
-        after: 401,
-      };
-    },
-  },
-  {
-    name: 'POST /v1/tokens/revoke-by-owner',
-    async prepare() {
-      const owner = unique('owner');
-      const made = await globalToken({ owner });
-      return {
-        token: made.token,
-        use: list(made.token),
-        change: () => api.post('/v1/tokens/revoke-by-owner', { owner }),
-        after: 401,
-      };
-    },
-  },
-  {
-    name: 'POST /v1/tokens/disable-by-owner',
-    async prepare() {
-      const owner = unique('owner');
-      const made = await globalToken({ owner });
-      return {
-        token: made.token,
-        use: list(made.token),
-        change: () => api.post('/v1/tokens/disable-by-owner', { owner }),
-        after: 401,
-      };
-    },
-  },
-  {
-    name: 'DELETE /v1/project_tokens/{id}',
-    async prepare() {
-      const p = await project();
-      const made = await projectToken(p.id);
-      const use = () => api.get(`/v1/projects/${p.id}`, { token: made.token });
-      return { token: made.token, use, change: () => api.delete(`/v1/project_tokens/${made.id}`), after: 401 };
-    },
-  },
-  {
-    name: 'DELETE /v1/projects/{projectID}/tokens/{id}',
-    async prepare() {
-      const p = await project();
-      const made = await projectToken(p.id);
-      const use = () => api.get(`/v1/projects/${p.id}`, { token: made.token });
-      return { token: made.token, use, change: () => api.delete(`/v1/projects/${p.id}/tokens/${made.id}`), after: 401 };
-    },
-  },
-  {
-    name: 'PATCH /v1/project_tokens/{id} (disable)',
-    async prepare() {
-      const p = await project();
-      const made = await projectToken(p.id);
-      const use = () => api.get(`/v1/projects/${p.id}`, { token: made.token });
-      const change = () => api.patch(`/v1/project_tokens/${made.id}`, { enabled: false });
-      return { token: made.token, use, change, after: 401 };
-    },
-  },
-  {
-    name: 'PATCH /v1/projects/{projectID}/tokens/{id} (narrowed permissions)',
-    async prepare() {
-      const p = await project();
-      const made = await projectToken(p.id);
-      const use = () => api.get(`/v1/projects/${p.id}`, { token: made.token });
-      const change = () => api.patch(`/v1/projects/${p.id}/tokens/${made.id}`, { permissions: ['read:token'] });
-      return { token: made.token, use, change, after: 403 };
-    },
-  },
-  {
-    name: 'DELETE /v1/projects/{projectID}',
-    async prepare() {
-      const p = await project();
-      const made = await projectToken(p.id);
-      const use = () => api.get(`/v1/projects/${p.id}`, { token: made.token });
-      return { token: made.token, use, change: () => api.delete(`/v1/projects/${p.id}`), after: 401 };
-    },
-  },
+  onGlobalToken('POST /api-token/disable', (made) => api.post('/api-token/disable', { id: made.id })),
+  onGlobalToken('POST /api-token/rotate', (made) => api.post('/api-token/rotate', { id: made.id })),
+  onGlobalToken('POST /v1/tokens/{id}/rotate', (made) => api.post(`/v1/tokens/${made.id}/rotate`, {})),
+  onGlobalToken(
+    'POST /v1/tokens/revoke-by-owner',
+    (_made, { owner }) => api.post('/v1/tokens/revoke-by-owner', { owner }),
+    ownedToken,
+  ),
+  onGlobalToken(
+    'POST /v1/tokens/disable-by-owner',
+    (_made, { owner }) => api.post('/v1/tokens/disable-by-owner', { owner }),
+    ownedToken,
+  ),
+  onProjectToken('DELETE /v1/project_tokens/{id}', (made) => api.delete(`/v1/project_tokens/${made.id}`)),
+  onProjectToken('DELETE /v1/projects/{projectID}/tokens/{id}', (made, projectId) =>
+    api.delete(`/v1/projects/${projectId}/tokens/${made.id}`),
+  ),
+  onProjectToken('PATCH /v1/project_tokens/{id} (disable)', (made) =>
+    api.patch(`/v1/project_tokens/${made.id}`, { enabled: false }),
+  ),
+  onProjectToken(
+    'PATCH /v1/projects/{projectID}/tokens/{id} (narrowed permissions)',
+    (made, projectId) => api.patch(`/v1/projects/${projectId}/tokens/${made.id}`, { permissions: ['read:token'] }),
+    403,
+  ),
+  onProjectToken('DELETE /v1/projects/{projectID}', (_made, projectId) => api.delete(`/v1/projects/${projectId}`)),
   {
     name: 'PATCH /v1/projects/{projectID} (rename: a tokens-file entry confined by name loses it)',
     async prepare() {
@@ -241,18 +181,11 @@ const CASES: ChangeCase[] = [
       };
     },
   },
-  {
-    name: 'POST /v1/tokens/revoke-leaked (processed in the background: settled)',
-    async prepare() {
-      const made = await globalToken();
-      const change = async () => {
-        const res = await api.post('/v1/tokens/revoke-leaked', { tokens: [made.token] });
-        await t.app.get(LeakedTokensService).settled();
-        return res;
-      };
-      return { token: made.token, use: list(made.token), change, after: 401 };
-    },
-  },
+  onGlobalToken('POST /v1/tokens/revoke-leaked (processed in the background: settled)', async (made) => {
+    const res = await api.post('/v1/tokens/revoke-leaked', { tokens: [made.token] });
+    await t.app.get(LeakedTokensService).settled();
+    return res;
+  }),
 ];
 
 describe('a change is applied to the answering instance before its answer', () => {
