@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { READ_PERMISSIONS, requestedPermissions } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { ApiError } from '../common/errors/api-error.js';
-import { parseDateTime } from '../common/time.js';
 import { decodeCursor, encodeCursor, type KeysetPosition } from '../common/http/keyset-cursor.js';
 import { validationFailed } from '../common/errors/validation.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -17,6 +16,7 @@ import type {
 } from './http/publisher/publisher.dto.js';
 import { iso, toApiTokenDto } from './token-views.js';
 import { type GlobalTokenFilter, TokensRepository } from './tokens.repository.js';
+import { requestedExpiry } from './requested-expiry.js';
 import { TokensService } from './tokens.service.js';
 
 /** The Publisher-style RPC API: create, list, revoke, disable and enable global tokens. */
@@ -29,17 +29,10 @@ export class PublisherService {
   ) {}
 
   async create(caller: Principal, dto: CreateApiTokenDto): Promise<ApiTokenCreatedDto> {
-    let requested: Date | null = null;
-    if (dto.expires_at) {
-      requested = parseDateTime(dto.expires_at);
-      if (!requested) throw validationFailed({ expires_at: ['expires_at must be an RFC 3339 date-time'] });
-      if (requested.getTime() <= Date.now()) {
-        throw validationFailed({ expires_at: ['expires_at must be in the future'] });
-      }
-      if (requested.getTime() > Date.now() + this.config.KEYWARD_MAX_TOKEN_TTL) {
-        throw validationFailed({ expires_at: ['expires_at is further away than KEYWARD_MAX_TOKEN_TTL allows'] });
-      }
-    }
+    // An empty expires_at, like an absent one, asks for no expiry.
+    const requested = requestedExpiry(dto.expires_at || null, this.config.KEYWARD_MAX_TOKEN_TTL, {
+      field: 'expires_at',
+    });
     const { row, token } = await this.tokens.create(caller, {
       kind: 'global',
       permissions: requestedPermissions({ access: dto.access }, READ_PERMISSIONS),

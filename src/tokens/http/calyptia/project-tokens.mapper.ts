@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { normalizePermissions, requestedPermissions, WRITE_PERMISSIONS } from '../../../access/permissions.js';
 import type { Principal } from '../../../access/principal.js';
-import { validationFailed } from '../../../common/errors/validation.js';
 import { decodeCursor, encodeCursor } from '../../../common/http/keyset-cursor.js';
-import { parseDateTime } from '../../../common/time.js';
 import { APP_CONFIG } from '../../../config/config.module.js';
 import type { AppConfig } from '../../../config/config.schema.js';
 import { appFieldsView } from '../../app-fields.js';
+import { requestedExpiry } from '../../requested-expiry.js';
 import type { TokenRow } from '../../tokens.repository.js';
 import { type TokenChange, TokensService } from '../../tokens.service.js';
 import type {
@@ -47,19 +46,6 @@ function toTokenChange(dto: UpdateProjectTokenDto): TokenChange {
   };
 }
 
-/** An RFC 3339 `expiresAt` in the future and within KEYWARD_MAX_TOKEN_TTL; absent or null: none. */
-function requestedExpiry(value: string | null | undefined, maxTtlMs: number): Date | null {
-  if (value === undefined || value === null) return null;
-  const at = parseDateTime(value);
-  if (!at)
-    throw validationFailed({ expiresAt: ['expiresAt must be an RFC 3339 date-time, e.g. 2030-12-31T23:59:59Z'] });
-  if (at.getTime() <= Date.now()) throw validationFailed({ expiresAt: ['expiresAt must be in the future'] });
-  if (at.getTime() > Date.now() + maxTtlMs) {
-    throw validationFailed({ expiresAt: ['expiresAt is further away than KEYWARD_MAX_TOKEN_TTL allows'] });
-  }
-  return at;
-}
-
 /**
  * Calyptia-style project tokens (api_tokens rows of kind `project`, confined to their project): the
  * Calyptia bodies and answers mapped onto TokensService, which holds the rules, policy and audit.
@@ -74,7 +60,10 @@ export class ProjectTokensMapper {
   async create(caller: Principal, projectId: string, dto: CreateProjectTokenDto): Promise<ProjectTokenCreatedDto> {
     const { row, token } = await this.tokens.createInProject(caller, projectId, () => ({
       permissions: requestedPermissions({ permissions: dto.permissions }, WRITE_PERMISSIONS),
-      expiresAt: requestedExpiry(dto.expiresAt, this.config.KEYWARD_MAX_TOKEN_TTL),
+      expiresAt: requestedExpiry(dto.expiresAt, this.config.KEYWARD_MAX_TOKEN_TTL, {
+        field: 'expiresAt',
+        example: '2030-12-31T23:59:59Z',
+      }),
       singleUse: false,
       name: dto.name,
       app: dto,
