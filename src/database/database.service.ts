@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { type RateLimiterAbstract, RateLimiterPostgres } from 'rate-limiter-flexible';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { DatabaseHandle, DatabaseKind } from './connect.js';
 import { ReplicaReads } from './replica-reads.js';
@@ -25,14 +26,34 @@ export class DatabaseService implements OnApplicationShutdown {
   }
 
   /**
-   * The store the PostgreSQL rate limiters (rate-limiter-flexible) query; null on the embedded database.
-   * Through a transaction pooler their named statements are sent unnamed: a statement prepared on one
-   * server connection is unknown (or already known) on the next one the pooler hands out.
+   * A rate-limiter-flexible window shared by every instance on this database (the `ratelimits` table,
+   * made by the migrations), that blocks a key in this instance's memory once its `points` are used up
+   * (no more writes until the window ends); null on the embedded database (one process). Through a
+   * transaction pooler its statements are sent unnamed: a statement prepared on one server connection
+   * is unknown (or already known) on the next one the pooler hands out.
    */
-  get limiterStore(): { query(q: { text: string; values?: unknown[] }): Promise<unknown> } | null {
+  sharedLimiter(options: {
+    keyPrefix: string;
+    points: number;
+    /** Seconds. */
+    duration: number;
+    insuranceLimiter?: RateLimiterAbstract;
+  }): RateLimiterPostgres | null {
     const pool = this.handle.pool;
-    if (!pool || this.handle.mode !== 'pooler') return pool;
-    return { query: (q) => pool.query({ text: q.text, values: q.values }) };
+    if (!pool) return null;
+    const store =
+      this.handle.mode === 'pooler'
+        ? { query: (q: { text: string; values?: unknown[] }) => pool.query({ text: q.text, values: q.values }) }
+        : pool;
+    return new RateLimiterPostgres({
+      ...options,
+      storeClient: store,
+      storeType: 'pool',
+      tableName: 'ratelimits',
+      tableCreated: true,
+      clearExpiredByTimeout: false,
+      inMemoryBlockOnConsumed: options.points,
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

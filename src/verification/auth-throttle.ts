@@ -236,23 +236,14 @@ export class AuthThrottle {
 
   private sharedCounters(): Record<Kind, RateLimiterPostgres> | null {
     if (this.shared !== undefined) return this.shared;
-    const pool = this.db.limiterStore;
-    if (!pool) return (this.shared = null);
+    // Blocks in memory (for the rest of the window) from the failure that reaches the limit.
     const limiter = (kind: Kind) => {
       const common = { keyPrefix: `authfail_${kind}`, points: this.limits[kind], duration: this.duration };
-      return new RateLimiterPostgres({
-        ...common,
-        storeClient: pool,
-        storeType: 'pool',
-        tableName: 'ratelimits',
-        tableCreated: true,
-        clearExpiredByTimeout: false,
-        // Block in memory (for the rest of the window) from the failure that reaches the limit.
-        inMemoryBlockOnConsumed: common.points,
-        insuranceLimiter: new RateLimiterMemory(common),
-      });
+      return this.db.sharedLimiter({ ...common, insuranceLimiter: new RateLimiterMemory(common) });
     };
-    return (this.shared = { address: limiter('address'), token: limiter('token') });
+    const address = limiter('address');
+    const token = limiter('token');
+    return (this.shared = address && token ? { address, token } : null);
   }
 }
 

@@ -200,22 +200,8 @@ export class UsageLimits implements OnModuleDestroy {
     let limiters = this.limiters.get(name);
     if (!limiters) {
       const common = { points: limit, duration: durationMs / 1000, keyPrefix: `tok_${name}` };
-      const pool = this.db.limiterStore;
-      limiters = {
-        shared: pool
-          ? new RateLimiterPostgres({
-              ...common,
-              storeClient: pool,
-              storeType: 'pool',
-              tableName: 'ratelimits',
-              tableCreated: true,
-              clearExpiredByTimeout: false,
-              // A used-up window answers lease requests from memory until it ends.
-              inMemoryBlockOnConsumed: limit,
-            })
-          : null,
-        memory: new RateLimiterMemory(common),
-      };
+      // A used-up window answers lease requests from memory until it ends.
+      limiters = { shared: this.db.sharedLimiter(common), memory: new RateLimiterMemory(common) };
       this.limiters.set(name, limiters);
     }
     return limiters;
