@@ -19,8 +19,11 @@ function freePort() {
   });
 }
 
-/** Starts the built app on a free port and waits for its ping; `stop()` ends it (also at teardown). */
-export async function startApp(name, extraEnv = {}, nodeArgs = []) {
+/**
+ * Starts the built app on a free port and waits for its ping; `stop()` ends it (also at teardown).
+ * `cwd`: the checkout whose `dist/main.js` runs (this one by default).
+ */
+export async function startApp(name, extraEnv = {}, nodeArgs = [], { cwd = ROOT } = {}) {
   const port = await freePort();
   const countFile = path.join(TMP, `argon2-${name}.json`);
   const env = {
@@ -38,7 +41,7 @@ export async function startApp(name, extraEnv = {}, nodeArgs = []) {
   };
   const args = ['--require', path.join(ROOT, 'bench/argon2-counter.cjs'), ...nodeArgs, 'dist/main.js'];
   const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
