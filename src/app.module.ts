@@ -5,10 +5,6 @@ import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CleanupModule } from './cleanup/cleanup.module.js';
 import { loggerParams } from './common/logging.js';
-import { ConfigModule } from './config/config.module.js';
-import type { AppConfig } from './config/config.schema.js';
-import { DatabaseModule } from './database/database.module.js';
-import type { DatabaseService } from './database/database.service.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import type { Logger } from 'pino';
 import { HealthModule } from './health/health.module.js';
@@ -21,13 +17,11 @@ import { IntrospectionModule } from './introspection/introspection.module.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, logger: Logger, database?: DatabaseService): DynamicModule {
+  static forRoot(logger: Logger): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(logger)),
-        DatabaseModule.forRoot(database),
         AuditModule,
         AuthModule,
         TokensModule,

@@ -248,6 +248,39 @@ function cacheDrops(sources = SOURCES): string[] {
   return [...new Set(found)].sort();
 }
 
+/** `path: @Global()` for each module declared global, by decorator (under any local name) or `global: true`. */
+function globalModules(sources = SOURCES): string[] {
+  const found: string[] = [];
+  for (const file of sources) {
+    const names = new Set<string>();
+    for (const node of file.tree.statements) {
+      if (!ts.isImportDeclaration(node) || !ts.isStringLiteral(node.moduleSpecifier)) continue;
+      if (node.moduleSpecifier.text !== '@nestjs/common') continue;
+      const bindings = node.importClause?.namedBindings;
+      if (bindings && ts.isNamedImports(bindings)) {
+        for (const el of bindings.elements) if ((el.propertyName ?? el.name).text === 'Global') names.add(el.name.text);
+      }
+    }
+    const visit = (node: ts.Node): void => {
+      if (ts.isDecorator(node) && ts.isCallExpression(node.expression)) {
+        const callee = node.expression.expression;
+        if (ts.isIdentifier(callee) && names.has(callee.text)) found.push(`${file.path}: @Global()`);
+      }
+      if (
+        ts.isPropertyAssignment(node) &&
+        ts.isIdentifier(node.name) &&
+        node.name.text === 'global' &&
+        node.initializer.kind === ts.SyntaxKind.TrueKeyword
+      ) {
+        found.push(`${file.path}: global: true`);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(file.tree);
+  }
+  return found.sort();
+}
+
 describe('layout', () => {
   const graph = importGraph();
 
@@ -307,6 +340,25 @@ describe('layout', () => {
       'src/sample/sample.service.ts: grants()',
       'src/sample/sample.service.ts: new Set(.permissions)',
       'src/sample/sample.service.ts: scopeWithin()',
+    ]);
+  });
+
+  it('no module is global: each imports the modules whose providers it uses', () => {
+    expect(globalModules()).toEqual([]);
+  });
+
+  it('finds a global module, by decorator or dynamic module (the check itself)', () => {
+    const sample = parse(
+      join(SRC, 'sample', 'sample.module.ts'),
+      `import { Global as Everywhere, Module } from '@nestjs/common';
+       // @Global() in a comment does not count
+       @Everywhere() @Module({}) export class SampleModule {
+         static forRoot() { return { module: SampleModule, global: true }; }
+       }`,
+    );
+    expect(globalModules([sample])).toEqual([
+      'src/sample/sample.module.ts: @Global()',
+      'src/sample/sample.module.ts: global: true',
     ]);
   });
 

@@ -1,3 +1,4 @@
+import { DatabaseModule } from '../database/database.module.js';
 import { Module } from '@nestjs/common';
 import { AuditController } from './audit.controller.js';
 import { AuditRepository } from './audit.repository.js';
@@ -9,6 +10,7 @@ import { AuditService } from './audit.service.js';
  * `AuditService.record`, never the reverse.
  */
 @Module({
+  imports: [DatabaseModule],
   controllers: [AuditController],
   providers: [AuditRepository, AuditService],
   exports: [AuditService],

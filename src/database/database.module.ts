@@ -1,6 +1,7 @@
-import { Global, Logger, type LoggerService, Module, type DynamicModule } from '@nestjs/common';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Logger, type LoggerService, Module } from '@nestjs/common';
 import { fileURLToPath } from 'node:url';
-import { APP_CONFIG } from '../config/config.module.js';
+import { APP_CONFIG, ConfigModule } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { connectPglite, connectPostgres, DataDirLockedError, DatabaseUnavailableError } from './connect.js';
 import { DatabaseService } from './database.service.js';
@@ -58,19 +59,28 @@ export async function openDatabase(
   return new DatabaseService(handle);
 }
 
-@Global()
-@Module({})
-export class DatabaseModule {
-  /** `database`: already opened by the caller (main.ts opens it before Nest, to report failures in one line). */
-  static forRoot(database?: DatabaseService): DynamicModule {
-    return {
-      module: DatabaseModule,
-      providers: [
-        database
-          ? { provide: DatabaseService, useValue: database }
-          : { provide: DatabaseService, inject: [APP_CONFIG], useFactory: (c: AppConfig) => openDatabase(c) },
-      ],
-      exports: [DatabaseService],
-    };
-  }
+/** The database already opened for the application Nest is building in this async context. */
+const opened = new AsyncLocalStorage<DatabaseService | undefined>();
+
+/**
+ * Runs `build` (Nest creating one application or CLI context) with `database`, already opened by the
+ * caller (main.ts opens it before Nest, to report failures in one line), as that application's
+ * database. Without it, `DatabaseModule` opens the configured one.
+ */
+export function withDatabase<T>(database: DatabaseService | undefined, build: () => T): T {
+  return opened.run(database, build);
 }
+
+/** The database (`DatabaseService`). Imported by every module whose providers query it. */
+@Module({
+  imports: [ConfigModule],
+  providers: [
+    {
+      provide: DatabaseService,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => opened.getStore() ?? openDatabase(config),
+    },
+  ],
+  exports: [DatabaseService],
+})
+export class DatabaseModule {}

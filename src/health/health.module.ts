@@ -1,3 +1,4 @@
+import { DatabaseModule } from '../database/database.module.js';
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { VerificationModule } from '../verification/verification.module.js';
@@ -6,7 +7,7 @@ import { HealthController } from './health.controller.js';
 import { ListenerHealthIndicator } from './listener.health.js';
 
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), VerificationModule],
+  imports: [DatabaseModule, TerminusModule.forRoot({ logger: false }), VerificationModule],
   controllers: [HealthController],
   providers: [DatabaseHealthIndicator, ListenerHealthIndicator],
 })

@@ -1,3 +1,4 @@
+import { DatabaseModule } from '../database/database.module.js';
 import { Module } from '@nestjs/common';
 import { VerificationModule } from '../verification/verification.module.js';
 import { IntrospectionController } from './introspection.controller.js';
@@ -6,7 +7,7 @@ import { IntrospectionService } from './introspection.service.js';
 
 /** `POST /oauth2/introspect` (RFC 7662), answered by the verification engine. */
 @Module({
-  imports: [VerificationModule],
+  imports: [DatabaseModule, VerificationModule],
   controllers: [IntrospectionController],
   providers: [IntrospectionRepository, IntrospectionService],
 })

@@ -1,3 +1,4 @@
+import { ConfigModule } from '../config/config.module.js';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
@@ -7,7 +8,7 @@ import { LeaksController } from './leaks.controller.js';
 
 /** `POST /v1/tokens/revoke-leaked`: reported tokens checked by the verification engine, revoked with their tree. */
 @Module({
-  imports: [AuditModule, TokensModule, VerificationModule],
+  imports: [ConfigModule, AuditModule, TokensModule, VerificationModule],
   controllers: [LeaksController],
   providers: [LeakedTokensService],
   exports: [LeakedTokensService],

@@ -1,3 +1,5 @@
+import { ConfigModule } from '../config/config.module.js';
+import { DatabaseModule } from '../database/database.module.js';
 import { Module } from '@nestjs/common';
 import { VerificationModule } from '../verification/verification.module.js';
 import { CleanupModule } from '../cleanup/cleanup.module.js';
@@ -8,7 +10,7 @@ import { MetricsService } from './metrics.service.js';
 
 /** Prometheus `/metrics`: reads the numbers other features keep; no feature imports this one. */
 @Module({
-  imports: [VerificationModule, CleanupModule, WebhooksModule, LeaksModule],
+  imports: [ConfigModule, DatabaseModule, VerificationModule, CleanupModule, WebhooksModule, LeaksModule],
   controllers: [MetricsController],
   providers: [MetricsService],
   exports: [MetricsService],

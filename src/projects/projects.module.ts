@@ -1,3 +1,4 @@
+import { DatabaseModule } from '../database/database.module.js';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import { VerificationModule } from '../verification/verification.module.js';
@@ -7,7 +8,7 @@ import { ProjectsService } from './projects.service.js';
 
 /** Projects (`/v1/projects`). Their Calyptia-style tokens live in the tokens feature. */
 @Module({
-  imports: [AuditModule, VerificationModule],
+  imports: [DatabaseModule, AuditModule, VerificationModule],
   controllers: [ProjectsController],
   providers: [ProjectsRepository, ProjectsService],
   exports: [ProjectsRepository, ProjectsService],

@@ -1,3 +1,5 @@
+import { ConfigModule } from '../config/config.module.js';
+import { DatabaseModule } from '../database/database.module.js';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import { ProjectsModule } from '../projects/projects.module.js';
@@ -22,7 +24,7 @@ import { TtlTokensService } from './ttl-tokens.service.js';
  * per API style under `http/` (Publisher RPC, TTL, the `/v1/tokens` REST routes, Calyptia project tokens).
  */
 @Module({
-  imports: [AuditModule, ProjectsModule, VerificationModule],
+  imports: [ConfigModule, DatabaseModule, AuditModule, ProjectsModule, VerificationModule],
   controllers: [
     PublisherController,
     TtlTokensController,

@@ -1,9 +1,10 @@
+import { DatabaseModule } from '../database/database.module.js';
 import { Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { UsageLimits } from './usage-limits.js';
 import { UsageRepository } from './usage.repository.js';
 import { fullAccessPrincipal } from '../access/principal.js';
 import { AuditModule } from '../audit/audit.module.js';
-import { APP_CONFIG } from '../config/config.module.js';
+import { APP_CONFIG, ConfigModule } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { ForwardAuthController } from './forward-auth.controller.js';
@@ -44,7 +45,7 @@ const EXPORTED = [
  * Features (tokens, projects) import it for issuing and invalidation; it imports none of them.
  */
 @Module({
-  imports: [AuditModule],
+  imports: [ConfigModule, DatabaseModule, AuditModule],
   controllers: [VerificationController, ForwardAuthController],
   providers: [
     { provide: TokenCodec, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new TokenCodec(c.KEYWARD_TOKEN_PREFIX) },

@@ -1,3 +1,5 @@
+import { ConfigModule } from '../config/config.module.js';
+import { DatabaseModule } from '../database/database.module.js';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import { WebhookDeliveryService } from './webhook-delivery.service.js';
@@ -11,7 +13,7 @@ import { WebhooksService } from './webhooks.service.js';
  * events (heard from the audit trail, and the expiry scan). No other feature imports this one.
  */
 @Module({
-  imports: [AuditModule],
+  imports: [ConfigModule, DatabaseModule, AuditModule],
   controllers: [WebhooksController],
   providers: [WebhooksRepository, WebhooksService, WebhookEventsService, WebhookDeliveryService],
   exports: [WebhookEventsService, WebhookDeliveryService, WebhooksRepository],
