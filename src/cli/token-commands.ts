@@ -318,7 +318,7 @@ export async function verify(config: AppConfig, opts: VerifyOptions, input: stri
   if (opts.permission !== undefined && !isPermission(opts.permission)) {
     throw new CliError(`--permission must be a permission such as read:token (got "${opts.permission}")`);
   }
-  const verification = await withTokens(config, (tokens) =>
+  const verification = await withTokens(config, async (tokens) =>
     tokens.verifier.check({
       credential: presented,
       via: 'cli',

@@ -118,6 +118,20 @@ export class AuthThrottle {
   }
 
   /**
+   * Admission's first step, without an await: the 429 to answer when this instance refused the client
+   * address a moment ago and the value has not proven itself (as `admit` would refuse it); null when
+   * `admit` must decide.
+   */
+  refusalNow(mac: string, clientAddress: string | undefined): ApiError | null {
+    if (clientAddress === undefined) return null;
+    const until = this.blocked.address.get(clientAddress);
+    if (until === undefined) return null;
+    const left = until - Date.now();
+    if (left <= 0 || this.proven.has(mac)) return null;
+    return this.refusal('address', left);
+  }
+
+  /**
    * An authorization failure of a credential that authenticated (`credential`: its id): one point from
    * the client address's bucket and one from the credential's, whether it came from the cache or not;
    * 429 when either is exhausted.
@@ -206,10 +220,15 @@ export class AuthThrottle {
   /** 429; `key`: remember the refusal until the window ends (not when it is already remembered). */
   private refuse(kind: Kind, msBeforeNext: number, key?: string): never {
     if (key !== undefined) this.blocked[kind].set(key, Date.now() + msBeforeNext);
+    throw this.refusal(kind, msBeforeNext);
+  }
+
+  /** The 429 of a refused attempt, counted. */
+  private refusal(kind: Kind, msBeforeNext: number): ApiError {
     this.counters.throttled++;
     if (kind === 'address') this.counters.throttledByAddress++;
     else this.counters.throttledByToken++;
-    throw ApiError.rateLimited(TOO_MANY, msBeforeNext);
+    return ApiError.rateLimited(TOO_MANY, msBeforeNext);
   }
 
   /**

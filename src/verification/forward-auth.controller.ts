@@ -136,7 +136,8 @@ export class ForwardAuthController {
       const forwarded = forwardedRequest(request.headers);
       if (forwarded) addLogFields(request, { forwarded_method: forwarded.method, forwarded_uri: forwarded.uri });
       const query = parseCheckQuery(request.query as Record<string, unknown> | undefined, ALL_PERMISSIONS);
-      const verification = await this.service.check(presentedToken(request), request.ip, query);
+      const pending = this.service.check(presentedToken(request), request.ip, query);
+      const verification = pending instanceof Promise ? await pending : pending;
       // Rate-limit headers go with a 429 too.
       void reply.headers(verification.headers);
       if (verification.error) return sendError(reply, request, verification.error, ERRORS);

@@ -62,7 +62,8 @@ export function parseCheckQuery(
 export class ForwardAuthService {
   constructor(private readonly verifier: TokenVerifier) {}
 
-  check(presented: string | null, clientAddress: string, query: CheckQuery): Promise<Verification> {
+  /** Without an await when the engine answers without one (see TokenVerifier.check). */
+  check(presented: string | null, clientAddress: string, query: CheckQuery): Verification | Promise<Verification> {
     return this.verifier.check({
       credential: presented,
       via: 'forward_auth',

@@ -66,6 +66,18 @@ export interface Verification {
   usage?: UsageReport;
 }
 
+/** The verdict on a credential and what was asked of it, before it becomes an answer. */
+interface Verdict {
+  code: VerdictCode;
+  principal?: Principal;
+  usage?: UsageReport;
+}
+
+/** Visibility goes by where the token lives, not by what its ancestors left it. */
+function homeOf(subject: Principal): Pick<Principal, 'projects'> {
+  return { projects: subject.home === undefined ? subject.projects : subject.home };
+}
+
 /** What identification found, before anything is asked of it. */
 interface Identified {
   code: Exclude<VerdictCode, 'FORBIDDEN' | 'RATE_LIMITED' | 'USAGE_EXCEEDED'>;
@@ -150,14 +162,35 @@ export class TokenVerifier {
     private readonly limits: UsageLimits,
   ) {}
 
-  async check(request: VerificationRequest): Promise<Verification> {
-    const { credential, via } = request;
+  /**
+   * The verdict, with its side effects done. Answers without an await (a value, or a synchronous throw)
+   * when nothing needs I/O: a cached token asked nothing that needs the database, or a client address
+   * refused a moment ago (its 429). Otherwise a promise. Callers `await` it either way.
+   */
+  check(request: VerificationRequest): Verification | Promise<Verification> {
+    const { credential } = request;
     if (!credential) {
-      this.outcomes.record(via, 'MISSING');
+      this.outcomes.record(request.via, 'MISSING');
       return { code: 'MISSING', error: ApiError.unauthenticated(), headers: NO_HEADERS };
     }
     const now = request.now ?? new Date();
-    const { code, principal, usage } = await this.verdict(credential, request, now);
+    const key = this.cache.keyOf(credential);
+    const hit = this.cache.enabled ? this.cachedValid(key, now) : undefined;
+    if (hit) {
+      const settled = this.cachedVerdict(hit, request);
+      if (settled) return this.answer(request, settled);
+    } else {
+      // An address past its limit is refused before anything else (the throttle's 429, thrown).
+      const refusal = this.throttle.refusalNow(key, request.clientAddress);
+      if (refusal) throw refusal;
+    }
+    return this.verdict(credential, key, hit, request, now).then((found) => this.answer(request, found));
+  }
+
+  /** The verdict as an entry point answers it: the error (401/403/429) and the headers. */
+  private answer(request: VerificationRequest, found: Verdict): Verification {
+    const { credential, via } = request;
+    const { code, principal, usage } = found;
     this.outcomes.record(via, code);
     if (code === 'VALID') {
       const identity = identityOf(principal!);
@@ -173,26 +206,36 @@ export class TokenVerifier {
           ? ApiError.forbidden(MESSAGES.forbidden, { required: request.permission })
           : ApiError.forbidden();
     } else {
-      if (via === 'auth' || via === 'forward_auth') this.auditFailure(credential, code, principal);
+      if (via === 'auth' || via === 'forward_auth') this.auditFailure(credential!, code, principal);
       error = ApiError.unauthenticated(code === 'EXPIRED' ? MESSAGES.expired : MESSAGES.unauthenticated);
     }
     return { code, principal, error, headers: NO_HEADERS };
   }
 
+  /**
+   * A cached token's verdict when it needs no I/O: visibility and rights are checked in memory, and
+   * nothing is asked that needs the database (a project, usage limits, single-use consumption) nor the
+   * throttle (a refusal). Undefined otherwise: `verdict` answers.
+   */
+  private cachedVerdict(subject: Principal, ask: VerificationRequest): Verdict | undefined {
+    if (ask.project !== undefined || subject.limits || (subject.singleUse && ask.consume)) return undefined;
+    if (ask.visibleTo && !maySee(ask.visibleTo, homeOf(subject)).allowed) return { code: 'NOT_FOUND' };
+    if (!verifyAllows(subject, ask)) return undefined;
+    if (subject.source === 'database') this.usage.used(subject.id);
+    return { code: 'VALID', principal: subject };
+  }
+
   private async verdict(
     presented: string,
+    key: string,
+    hit: Principal | undefined,
     ask: VerificationRequest,
     now: Date,
-  ): Promise<{ code: VerdictCode; principal?: Principal; usage?: UsageReport }> {
-    // A cached positive result answers without an await (the common case of a gateway's check).
-    const key = this.cache.keyOf(presented);
-    const hit = this.cache.enabled ? this.cachedValid(key, now) : undefined;
+  ): Promise<Verdict> {
     const found = hit ? { code: 'VALID' as const, principal: hit } : await this.identify(presented, key, ask, now);
     const subject = found.principal;
     if (!subject) return { code: 'NOT_FOUND' };
-    // Visibility goes by where the token lives, not by what its ancestors left it.
-    const home = { projects: subject.home === undefined ? subject.projects : subject.home };
-    if (ask.visibleTo && !maySee(ask.visibleTo, home).allowed) return { code: 'NOT_FOUND' };
+    if (ask.visibleTo && !maySee(ask.visibleTo, homeOf(subject)).allowed) return { code: 'NOT_FOUND' };
     if (found.code !== 'VALID') return { code: found.code, principal: subject };
     const allowed =
       verifyAllows(subject, ask) && (ask.project === undefined || (await this.reaches(subject, ask.project)));
