@@ -116,7 +116,7 @@ export class MetricsService implements OnModuleDestroy {
     this.counterFrom(
       'keyward_verifications_total',
       'Token verification verdicts by where they were reached (auth: the guard of a protected route; verify_api: POST /v1/tokens/verify) and code',
-      () => [...outcomes.counts.values()].map(({ via, code, count }) => [{ via, code }, count]),
+      () => outcomes.counts().map(({ via, code, count }) => [{ via, code }, count]),
       ['via', 'code'],
     );
     this.counterFrom(

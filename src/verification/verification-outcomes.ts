@@ -14,12 +14,19 @@ export type EntryPoint = 'auth' | 'verify_api' | 'forward_auth' | 'cli' | 'intro
  */
 @Injectable()
 export class VerificationOutcomes {
-  readonly counts = new Map<string, { via: EntryPoint; code: string; count: number }>();
+  /** By entry point, then by code (two lookups: no key string built per verdict). */
+  private readonly byEntryPoint = new Map<EntryPoint, Map<string, { via: EntryPoint; code: string; count: number }>>();
 
   record(via: EntryPoint, code: string): void {
-    const key = `${via}:${code}`;
-    const entry = this.counts.get(key);
+    let byCode = this.byEntryPoint.get(via);
+    if (!byCode) this.byEntryPoint.set(via, (byCode = new Map()));
+    const entry = byCode.get(code);
     if (entry) entry.count++;
-    else this.counts.set(key, { via, code, count: 1 });
+    else byCode.set(code, { via, code, count: 1 });
+  }
+
+  /** Every (entry point, code) seen, with its count. */
+  counts(): Array<{ via: EntryPoint; code: string; count: number }> {
+    return [...this.byEntryPoint.values()].flatMap((byCode) => [...byCode.values()]);
   }
 }

@@ -1,8 +1,8 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error.js';
-import { dialectOf, toCalyptia } from './error-dialect.js';
-import { envelope, loggableError, toEnvelope } from './error-envelope.js';
+import { dialectOf, type ErrorDialect, toCalyptia } from './error-dialect.js';
+import { envelope, loggableError, type Mapped, toEnvelope } from './error-envelope.js';
 import { TRACE_HEADER, traceIdFor } from '../http/trace-id.js';
 
 /**
@@ -34,9 +34,34 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, exceptio
   }
   if (reply.sent) return;
   if (mapped.retryAfter !== undefined) void reply.header('retry-after', String(mapped.retryAfter));
+  const dialect = dialectOf(request);
+  void reply.header(TRACE_HEADER, traceId).status(mapped.status);
+  if (exception instanceof ApiError && Object.isFrozen(exception)) {
+    // A shared error (the 401s, the 429s): its body was serialized once, around the trace id.
+    const [head, tail] = serializedAround(exception, mapped, dialect);
+    void reply.header('content-type', JSON_TYPE).send(head + JSON.stringify(traceId) + tail);
+    return;
+  }
   const body = envelope(mapped, traceId);
-  void reply
-    .header(TRACE_HEADER, traceId)
-    .status(mapped.status)
-    .send(dialectOf(request) === 'calyptia' ? toCalyptia(body) : body);
+  void reply.send(dialect === 'calyptia' ? toCalyptia(body) : body);
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** Stands for the trace id in a serialized body (messages never hold a NUL character), and as JSON. */
+const TRACE_SLOT = '\u0000trace_id\u0000';
+const TRACE_SLOT_JSON = JSON.stringify(TRACE_SLOT);
+/** The bodies of shared (frozen) errors, serialized once per dialect, split where the trace id goes. */
+const SERIALIZED = new WeakMap<ApiError, Partial<Record<ErrorDialect, readonly [string, string]>>>();
+
+function serializedAround(error: ApiError, mapped: Mapped, dialect: ErrorDialect): readonly [string, string] {
+  let byDialect = SERIALIZED.get(error);
+  if (!byDialect) SERIALIZED.set(error, (byDialect = {}));
+  let parts = byDialect[dialect];
+  if (!parts) {
+    const body = envelope(mapped, TRACE_SLOT);
+    const text = JSON.stringify(dialect === 'calyptia' ? toCalyptia(body) : body);
+    const at = text.indexOf(TRACE_SLOT_JSON);
+    parts = byDialect[dialect] = [text.slice(0, at), text.slice(at + TRACE_SLOT_JSON.length)];
+  }
+  return parts;
 }

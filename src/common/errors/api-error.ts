@@ -37,8 +37,15 @@ export class ApiError extends Error {
   static badRequest(message: string, data: Record<string, unknown> = {}) {
     return ApiError.of(HttpStatus.BAD_REQUEST, 'bad_request', message, data);
   }
-  static unauthenticated(message: string = MESSAGES.unauthenticated) {
-    return ApiError.of(HttpStatus.UNAUTHORIZED, 'authentication_error', message);
+  /** 401. The error for each of the two messages is made once, frozen and reused (like the 429s). */
+  static unauthenticated(message: (typeof MESSAGES)['unauthenticated' | 'expired'] = MESSAGES.unauthenticated) {
+    let error = UNAUTHENTICATED.get(message);
+    if (!error) {
+      error = ApiError.of(HttpStatus.UNAUTHORIZED, 'authentication_error', message);
+      Object.freeze(error.data);
+      UNAUTHENTICATED.set(message, Object.freeze(error));
+    }
+    return error;
   }
   static forbidden(message: string = MESSAGES.forbidden, data: Record<string, unknown> = {}) {
     return ApiError.of(HttpStatus.FORBIDDEN, 'authorization_error', message, data);
@@ -52,13 +59,17 @@ export class ApiError extends Error {
    */
   static rateLimited(message: string, retryAfterMs: number) {
     const seconds = retryAfterSeconds(retryAfterMs);
-    const key = `${seconds}|${message}`;
-    let error = REFUSALS.get(key);
+    let bySeconds = REFUSALS.get(message);
+    if (!bySeconds) {
+      if (REFUSALS.size >= MAX_REFUSAL_MESSAGES) REFUSALS.clear();
+      REFUSALS.set(message, (bySeconds = new Map()));
+    }
+    let error = bySeconds.get(seconds);
     if (!error) {
       error = ApiError.of(HttpStatus.TOO_MANY_REQUESTS, 'rate_limited', message, { retry_after: seconds }, seconds);
       Object.freeze(error.data);
-      if (REFUSALS.size >= MAX_REFUSALS) REFUSALS.clear();
-      REFUSALS.set(key, Object.freeze(error));
+      if (bySeconds.size >= MAX_REFUSAL_SECONDS) bySeconds.clear();
+      bySeconds.set(seconds, Object.freeze(error));
     }
     return error;
   }
@@ -98,9 +109,13 @@ export class ApiError extends Error {
   }
 }
 
-/** The shared 429 errors (see rateLimited), bounded: messages are constants, seconds at most a window. */
-const REFUSALS = new Map<string, ApiError>();
-const MAX_REFUSALS = 10_000;
+/** The shared 429 errors (see rateLimited) by message and seconds, bounded: messages are constants, seconds at most a window. */
+const REFUSALS = new Map<string, Map<number, ApiError>>();
+const MAX_REFUSAL_MESSAGES = 100;
+const MAX_REFUSAL_SECONDS = 10_000;
+
+/** The shared 401 errors (see unauthenticated). */
+const UNAUTHENTICATED = new Map<string, ApiError>();
 
 function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));

@@ -6,7 +6,7 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; data: Record<string, unknown>; trace_id: string };
 }
 
-interface Mapped {
+export interface Mapped {
   status: number;
   code: ErrorCode;
   message: string;
