@@ -101,9 +101,11 @@ const CALYPTIA_PATHS = /^\/v1\/(projects|project_tokens)(\/|\?|$)/;
  * too long, a malformed URL, an unknown method or path) follow the API style of the path asked for.
  */
 export function dialectOf(request: FastifyRequest): ErrorDialect {
-  const config = (request.routeOptions?.config ?? {}) as unknown as Record<string, unknown>;
+  // Fastify builds a new routeOptions object on each read: read once.
+  const route = request.routeOptions;
+  const config = (route?.config ?? {}) as unknown as Record<string, unknown>;
   if (config[CONFIG_KEY] === 'calyptia') return 'calyptia';
-  if (!request.routeOptions?.url && CALYPTIA_PATHS.test(request.url ?? '')) return 'calyptia';
+  if (!route?.url && CALYPTIA_PATHS.test(request.url ?? '')) return 'calyptia';
   return 'publisher';
 }
 
