@@ -7,7 +7,9 @@ import { enforce, mayUseProjectRoute } from '../access/policy.js';
 import { ApiError } from '../common/errors/api-error.js';
 import { isUuid } from '../common/uuid.js';
 import { presentedToken } from '../verification/credentials.js';
-import { TokenVerifier } from '../verification/token-verifier.js';
+import { TokenVerifier, type Verification } from '../verification/token-verifier.js';
+
+type GuardedRequest = FastifyRequest & { principal?: Principal };
 
 /**
  * The one global guard: authenticates every route except @Public() ones through the engine, with
@@ -21,18 +23,26 @@ export class AuthGuard implements CanActivate {
     private readonly verifier: TokenVerifier,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous when the engine answers without an await (a cached token, a refused address). */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const { isPublic, requirement } = this.declared(context);
     if (isPublic) return true;
     if (!requirement) throw ApiError.forbidden('This route declares no permission: refused');
-    const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: Principal }>();
-    const verification = await this.verifier.check({
+    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    const verification = this.verifier.check({
       credential: presentedToken(request),
       via: 'auth',
       clientAddress: request.ip,
       permission: requirement.permission,
       consume: true,
     });
+    return verification instanceof Promise
+      ? verification.then((v) => this.admit(request, requirement, v))
+      : this.admit(request, requirement, verification);
+  }
+
+  /** A passing verdict becomes the request's principal; a project path parameter must be in its scope. */
+  private admit(request: GuardedRequest, requirement: Requirement, verification: Verification): true {
     if (verification.error) throw verification.error;
     const principal = verification.principal!;
     request.principal = principal;
