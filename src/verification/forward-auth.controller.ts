@@ -20,7 +20,8 @@ import { presentedToken } from './credentials.js';
 import { addLogFields } from '../common/http/access-log.js';
 import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { sendError } from '../common/errors/all-exceptions.filter.js';
-import { ForwardAuthService, MAX_PROJECT_LENGTH, parseCheckQuery } from './forward-auth.service.js';
+import { type CheckQuery, ForwardAuthService, MAX_PROJECT_LENGTH, parseCheckQuery } from './forward-auth.service.js';
+import type { Verification } from './token-verifier.js';
 import { forwardedRequest } from './original-request.js';
 import { MAX_SCOPES, SCOPE_PATTERN_SOURCE } from '../access/app-scopes.js';
 
@@ -127,25 +128,35 @@ export class ForwardAuthController {
   @ApiSecurity(SECURITY_SCHEMES[1])
   @ApiSecurity(SECURITY_SCHEMES[2])
   @ApiSecurity(SECURITY_SCHEMES[3])
-  async check(@Req() request: ForwardAuthRequest, @Res() reply: FastifyReply): Promise<void> {
+  check(@Req() request: ForwardAuthRequest, @Res() reply: FastifyReply): void | Promise<void> {
     // Every answer is sent here, refusals included (through the error filter's own sendError), so that a
     // gateway's 401/403/429 does not take Nest's exception path: this route is called for every request
-    // a gateway lets through, and refused far more often than most under attack.
+    // a gateway lets through, and refused far more often than most under attack. Synchronous when the
+    // engine answers without an await (a cached token, a refused address).
+    let query: CheckQuery;
+    let pending: Verification | Promise<Verification>;
     try {
       // The gateway's original method and URI: for the access log only, never for the verdict.
       const forwarded = forwardedRequest(request.headers);
       if (forwarded) addLogFields(request, { forwarded_method: forwarded.method, forwarded_uri: forwarded.uri });
-      const query = parseCheckQuery(request.query as Record<string, unknown> | undefined, ALL_PERMISSIONS);
-      const pending = this.service.check(presentedToken(request), request.ip, query);
-      const verification = pending instanceof Promise ? await pending : pending;
-      // Rate-limit headers go with a 429 too.
-      void reply.headers(verification.headers);
-      if (verification.error) return sendError(reply, request, verification.error, ERRORS);
-      request.principal = verification.principal;
-      if (query.meta) void reply.header(META_HEADER, metaHeader(verification.principal!));
-      void reply.send();
+      query = parseCheckQuery(request.query as Record<string, unknown> | undefined, ALL_PERMISSIONS);
+      pending = this.service.check(presentedToken(request), request.ip, query);
     } catch (e) {
-      sendError(reply, request, e, ERRORS);
+      return sendError(reply, request, e, ERRORS);
     }
+    if (!(pending instanceof Promise)) return answer(request, reply, query, pending);
+    return pending.then(
+      (verification) => answer(request, reply, query, verification),
+      (e: unknown) => sendError(reply, request, e, ERRORS),
+    );
   }
+}
+
+/** Sends the verdict: 200 with the identity headers, or the refusal (with rate-limit headers on a 429). */
+function answer(request: ForwardAuthRequest, reply: FastifyReply, query: CheckQuery, verification: Verification): void {
+  void reply.headers(verification.headers);
+  if (verification.error) return sendError(reply, request, verification.error, ERRORS);
+  request.principal = verification.principal;
+  if (query.meta) void reply.header(META_HEADER, metaHeader(verification.principal!));
+  void reply.send();
 }
