@@ -116,7 +116,15 @@ function identityOf(principal: Principal): Record<string, string> {
 export function verifyResult(v: Pick<Verification, 'code' | 'principal' | 'usage'>): VerifyResultDto {
   const p = v.principal;
   if (!p || v.code === 'MISSING') return { valid: false, code: 'NOT_FOUND' };
-  const token: VerifiedTokenDto = {
+  const result: VerifyResultDto = { valid: v.code === 'VALID', code: v.code, token: verifiedToken(p) };
+  const usage = v.usage;
+  if (usage?.ratelimit) result.ratelimit = { ...usage.ratelimit, reset: usage.ratelimit.reset.toISOString() };
+  if (usage?.remaining !== undefined) result.remaining = usage.remaining;
+  return result;
+}
+
+function verifiedToken(p: Principal): VerifiedTokenDto {
+  return {
     id: p.id,
     name: p.name,
     access: p.access,
@@ -128,11 +136,30 @@ export function verifyResult(v: Pick<Verification, 'code' | 'principal' | 'usage
     owner: p.owner ?? null,
     meta: p.meta ?? null,
   };
-  const result: VerifyResultDto = { valid: v.code === 'VALID', code: v.code, token };
+}
+
+/**
+ * The token part of verify answers as JSON, per principal: cached principals are the same object on
+ * every hit, so a token verified again and again is serialized once per cache fill.
+ */
+const verifiedTokenJson = new WeakMap<Principal, string>();
+
+/**
+ * `verifyResult(v)` as JSON text, exactly what `JSON.stringify(verifyResult(v))` writes (the unit spec
+ * holds it to that), with the token part serialized once per principal: the verify API's hot path.
+ */
+export function verifyResultJson(v: Pick<Verification, 'code' | 'principal' | 'usage'>): string {
+  const p = v.principal;
+  if (!p || v.code === 'MISSING') return JSON.stringify(verifyResult(v));
+  let token = verifiedTokenJson.get(p);
+  if (token === undefined) verifiedTokenJson.set(p, (token = JSON.stringify(verifiedToken(p))));
+  let text = `{"valid":${v.code === 'VALID'},"code":${JSON.stringify(v.code)},"token":${token}`;
   const usage = v.usage;
-  if (usage?.ratelimit) result.ratelimit = { ...usage.ratelimit, reset: usage.ratelimit.reset.toISOString() };
-  if (usage?.remaining !== undefined) result.remaining = usage.remaining;
-  return result;
+  if (usage?.ratelimit) {
+    text += `,"ratelimit":${JSON.stringify({ ...usage.ratelimit, reset: usage.ratelimit.reset.toISOString() })}`;
+  }
+  if (usage?.remaining !== undefined) text += `,"remaining":${JSON.stringify(usage.remaining)}`;
+  return `${text}}`;
 }
 
 /**

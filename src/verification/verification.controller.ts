@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiBadRequestResponse, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
@@ -31,7 +31,9 @@ export class VerificationController {
   })
   @ApiBadRequestResponse({ description: 'Malformed JSON, unknown or invalid fields', type: ErrorEnvelopeDto })
   @ApiOkResponse({ type: VerifyResultDto })
-  async verify(@Req() request: FastifyRequest & { principal: Principal }): Promise<VerifyResultDto> {
+  // The service answers the VerifyResultDto already serialized (the token part once per cached token).
+  @Header('content-type', 'application/json; charset=utf-8')
+  async verify(@Req() request: FastifyRequest & { principal: Principal }): Promise<string> {
     // The caller (set by the guard) and the body are read from the request rather than through @Auth()
     // and @Body(): on this hot path Nest would run the three global pipes on each of those parameters
     // (six awaited transforms), none of which applies to a body that parseVerifyBody checks by hand.

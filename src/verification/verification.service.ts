@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../access/principal.js';
-import { TokenVerifier, verifyResult } from './token-verifier.js';
-import type { VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
+import { TokenVerifier, verifyResultJson } from './token-verifier.js';
+import type { VerifyTokenDto } from './dto/verify.dto.js';
 
 /**
  * `POST /v1/tokens/verify`: how other services delegate their token checks. Always 200 with a verdict
@@ -14,7 +14,8 @@ import type { VerifyResultDto, VerifyTokenDto } from './dto/verify.dto.js';
 export class VerificationService {
   constructor(private readonly verifier: TokenVerifier) {}
 
-  async verify(caller: Principal, dto: VerifyTokenDto): Promise<VerifyResultDto> {
+  /** The verdict as the JSON text of a VerifyResultDto (see verifyResultJson). */
+  async verify(caller: Principal, dto: VerifyTokenDto): Promise<string> {
     const verification = await this.verifier.check({
       credential: dto.token,
       via: 'verify_api',
@@ -24,6 +25,6 @@ export class VerificationService {
       consume: true,
       visibleTo: caller,
     });
-    return verifyResult(verification);
+    return verifyResultJson(verification);
   }
 }
