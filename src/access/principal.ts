@@ -1,6 +1,13 @@
 import { type Access, accessOf, type Permission, permissionsForAccess } from './permissions.js';
 import type { Scope } from './scope.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller: set by the guard on protected routes, and by forward auth for its log line. */
+    principal?: Principal;
+  }
+}
+
 /** Flags a tokens-file entry may carry; reported by verification. */
 export interface TokenFlags {
   allow_overwrite: boolean;

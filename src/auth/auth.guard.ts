@@ -2,14 +2,11 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { IS_PUBLIC, REQUIREMENT, type Requirement } from '../access/access.decorators.js';
-import type { Principal } from '../access/principal.js';
 import { enforce, mayUseProjectRoute } from '../access/policy.js';
 import { ApiError } from '../common/errors/api-error.js';
 import { isUuid } from '../common/uuid.js';
 import { presentedToken } from '../verification/credentials.js';
 import { TokenVerifier, type Verification } from '../verification/token-verifier.js';
-
-type GuardedRequest = FastifyRequest & { principal?: Principal };
 
 /**
  * The one global guard: authenticates every route except @Public() ones through the engine, with
@@ -28,7 +25,7 @@ export class AuthGuard implements CanActivate {
     const { isPublic, requirement } = this.declared(context);
     if (isPublic) return true;
     if (!requirement) throw ApiError.forbidden('This route declares no permission: refused');
-    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
     const verification = this.verifier.check({
       credential: presentedToken(request),
       via: 'auth',
@@ -42,7 +39,7 @@ export class AuthGuard implements CanActivate {
   }
 
   /** A passing verdict becomes the request's principal; a project path parameter must be in its scope. */
-  private admit(request: GuardedRequest, requirement: Requirement, verification: Verification): true {
+  private admit(request: FastifyRequest, requirement: Requirement, verification: Verification): true {
     if (verification.error) throw verification.error;
     const principal = verification.principal!;
     request.principal = principal;

@@ -12,7 +12,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Public, SECURITY_SCHEMES } from '../access/access.decorators.js';
 import { Permission } from '../access/permissions.js';
-import type { Principal } from '../access/principal.js';
 import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -63,10 +62,7 @@ export class MetricsController {
   @ApiSecurity(SECURITY_SCHEMES[1])
   @ApiSecurity(SECURITY_SCHEMES[2])
   @ApiSecurity(SECURITY_SCHEMES[3])
-  async scrape(
-    @Req() request: FastifyRequest & { principal?: Principal },
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<string> {
+  async scrape(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     if (!this.open) {
       const presented = presentedToken(request);
       const scraper = this.scraperToken && presented && timingSafeEqual(digest(presented), this.scraperToken);

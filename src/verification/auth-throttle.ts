@@ -124,9 +124,7 @@ export class AuthThrottle {
    */
   refusalNow(mac: string, clientAddress: string | undefined): ApiError | null {
     if (clientAddress === undefined) return null;
-    const until = this.blocked.address.get(clientAddress);
-    if (until === undefined) return null;
-    const left = until - Date.now();
+    const left = this.blockedFor('address', clientAddress);
     if (left <= 0 || this.proven.has(mac)) return null;
     return this.refusal('address', left);
   }
@@ -197,13 +195,8 @@ export class AuthThrottle {
   private async take(limiter: RateLimiterMemory, key: string, kind: Kind): Promise<void> {
     // A key refused a moment ago is refused again at once, until its window ends (a flood from one
     // address costs a map lookup, not a limiter call).
-    const blocked = this.blocked[kind];
-    const until = blocked.get(key);
-    if (until !== undefined) {
-      const left = until - Date.now();
-      if (left > 0) this.refuse(kind, left);
-      blocked.delete(key);
-    }
+    const left = this.blockedFor(kind, key);
+    if (left > 0) this.refuse(kind, left);
     const shared = this.shared?.[kind];
     const blockedFor = shared
       ? (shared as unknown as InMemoryBlocks).getInMemoryBlockMsBeforeExpire(shared.getKey(key))
@@ -215,6 +208,17 @@ export class AuthThrottle {
       if (!(err instanceof RateLimiterRes)) throw err;
       this.refuse(kind, err.msBeforeNext, key);
     }
+  }
+
+  /** How long this instance still refuses `key` (ms; 0 when it does not: a refusal past its end is forgotten). */
+  private blockedFor(kind: Kind, key: string): number {
+    const blocked = this.blocked[kind];
+    const until = blocked.get(key);
+    if (until === undefined) return 0;
+    const left = until - Date.now();
+    if (left > 0) return left;
+    blocked.delete(key);
+    return 0;
   }
 
   /** 429; `key`: remember the refusal until the window ends (not when it is already remembered). */

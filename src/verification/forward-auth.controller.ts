@@ -33,9 +33,6 @@ function metaHeader(principal: Principal): string {
   return Buffer.from(JSON.stringify(principal.meta ?? {})).toString('base64');
 }
 
-/** The checked token becomes the request's principal, for the access log's `token_id`. */
-type ForwardAuthRequest = FastifyRequest & { principal?: Principal };
-
 /**
  * `GET /v1/auth/check` for gateways (nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`).
  * `@Public()` at the guard: the route authenticates the presented token itself, through the same
@@ -128,7 +125,7 @@ export class ForwardAuthController {
   @ApiSecurity(SECURITY_SCHEMES[1])
   @ApiSecurity(SECURITY_SCHEMES[2])
   @ApiSecurity(SECURITY_SCHEMES[3])
-  check(@Req() request: ForwardAuthRequest, @Res() reply: FastifyReply): void | Promise<void> {
+  check(@Req() request: FastifyRequest, @Res() reply: FastifyReply): void | Promise<void> {
     // Every answer is sent here, refusals included (through the error filter's own sendError), so that a
     // gateway's 401/403/429 does not take Nest's exception path: this route is called for every request
     // a gateway lets through, and refused far more often than most under attack. Synchronous when the
@@ -153,7 +150,7 @@ export class ForwardAuthController {
 }
 
 /** Sends the verdict: 200 with the identity headers, or the refusal (with rate-limit headers on a 429). */
-function answer(request: ForwardAuthRequest, reply: FastifyReply, query: CheckQuery, verification: Verification): void {
+function answer(request: FastifyRequest, reply: FastifyReply, query: CheckQuery, verification: Verification): void {
   void reply.headers(verification.headers);
   if (verification.error) return sendError(reply, request, verification.error, ERRORS);
   request.principal = verification.principal;

@@ -8,7 +8,7 @@ import type { Principal } from '../access/principal.js';
 import { canonicalScope } from '../access/scope.js';
 import { ApiError, MESSAGES } from '../common/errors/api-error.js';
 import { isUuid } from '../common/uuid.js';
-import type { VerifiedTokenDto, VerifyResultDto } from './dto/verify.dto.js';
+import type { RateLimitStateDto, VerifiedTokenDto, VerifyResultDto } from './dto/verify.dto.js';
 import { TokenCache, type FillSnapshot } from './token-cache.service.js';
 import { TokenCodec } from './token-codec.js';
 import { effectiveState, type RootRights } from './token-rights.js';
@@ -118,9 +118,13 @@ export function verifyResult(v: Pick<Verification, 'code' | 'principal' | 'usage
   if (!p || v.code === 'MISSING') return { valid: false, code: 'NOT_FOUND' };
   const result: VerifyResultDto = { valid: v.code === 'VALID', code: v.code, token: verifiedToken(p) };
   const usage = v.usage;
-  if (usage?.ratelimit) result.ratelimit = { ...usage.ratelimit, reset: usage.ratelimit.reset.toISOString() };
+  if (usage?.ratelimit) result.ratelimit = ratelimitView(usage.ratelimit);
   if (usage?.remaining !== undefined) result.remaining = usage.remaining;
   return result;
+}
+
+function ratelimitView(window: NonNullable<UsageReport['ratelimit']>): RateLimitStateDto {
+  return { ...window, reset: window.reset.toISOString() };
 }
 
 function verifiedToken(p: Principal): VerifiedTokenDto {
@@ -155,9 +159,7 @@ export function verifyResultJson(v: Pick<Verification, 'code' | 'principal' | 'u
   if (token === undefined) verifiedTokenJson.set(p, (token = JSON.stringify(verifiedToken(p))));
   let text = `{"valid":${v.code === 'VALID'},"code":${JSON.stringify(v.code)},"token":${token}`;
   const usage = v.usage;
-  if (usage?.ratelimit) {
-    text += `,"ratelimit":${JSON.stringify({ ...usage.ratelimit, reset: usage.ratelimit.reset.toISOString() })}`;
-  }
+  if (usage?.ratelimit) text += `,"ratelimit":${JSON.stringify(ratelimitView(usage.ratelimit))}`;
   if (usage?.remaining !== undefined) text += `,"remaining":${JSON.stringify(usage.remaining)}`;
   return `${text}}`;
 }
