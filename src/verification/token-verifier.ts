@@ -206,14 +206,15 @@ export class TokenVerifier {
     const key = this.cache.keyOf(credential);
     const hit = this.cache.enabled ? this.cachedValid(key, now) : undefined;
     if (hit) {
-      const settled = this.cachedVerdict(hit, request);
-      if (settled) return this.answer(request, settled);
-    } else {
-      // An address past its limit is refused before anything else (the throttle's 429, thrown).
-      const refusal = this.throttle.refusalNow(key, request.clientAddress);
-      if (refusal) throw refusal;
+      const decided = this.decide({ code: 'VALID', principal: hit }, request);
+      return decided instanceof Promise ? decided.then((v) => this.answer(request, v)) : this.answer(request, decided);
     }
-    return this.verdict(credential, key, hit, request, now).then((found) => this.answer(request, found));
+    // An address past its limit is refused before anything else (the throttle's 429, thrown).
+    const refusal = this.throttle.refusalNow(key, request.clientAddress);
+    if (refusal) throw refusal;
+    return this.identify(credential, key, request, now)
+      .then((found) => this.decide(found, request))
+      .then((v) => this.answer(request, v));
   }
 
   /** The verdict as an entry point answers it: the error (401/403/429) and the headers. */
@@ -242,30 +243,22 @@ export class TokenVerifier {
   }
 
   /**
-   * A cached token's verdict when it needs no I/O: visibility and rights are checked in memory, and
-   * nothing is asked that needs the database (a project, usage limits, single-use consumption) nor the
-   * throttle (a refusal). Undefined otherwise: `verdict` answers.
+   * What is asked of an identified credential: its visibility to the caller, then, for a valid one, its
+   * rights. Without an await when nothing is asked that needs I/O (a project, usage limits, single-use
+   * consumption) and the rights allow it; `decideWithIo` answers the rest.
    */
-  private cachedVerdict(subject: Principal, ask: VerificationRequest): Verdict | undefined {
-    if (ask.project !== undefined || subject.limits || (subject.singleUse && ask.consume)) return undefined;
-    if (ask.visibleTo && !maySee(ask.visibleTo, homeOf(subject)).allowed) return { code: 'NOT_FOUND' };
-    if (!verifyAllows(subject, ask)) return undefined;
-    if (subject.source === 'database') this.usage.used(subject.id);
-    return { code: 'VALID', principal: subject };
-  }
-
-  private async verdict(
-    presented: string,
-    key: string,
-    hit: Principal | undefined,
-    ask: VerificationRequest,
-    now: Date,
-  ): Promise<Verdict> {
-    const found = hit ? { code: 'VALID' as const, principal: hit } : await this.identify(presented, key, ask, now);
+  private decide(found: Identified, ask: VerificationRequest): Verdict | Promise<Verdict> {
     const subject = found.principal;
     if (!subject) return { code: 'NOT_FOUND' };
     if (ask.visibleTo && !maySee(ask.visibleTo, homeOf(subject)).allowed) return { code: 'NOT_FOUND' };
     if (found.code !== 'VALID') return { code: found.code, principal: subject };
+    const inMemory = ask.project === undefined && !subject.limits && !(subject.singleUse && ask.consume);
+    if (!inMemory || !verifyAllows(subject, ask)) return this.decideWithIo(subject, ask);
+    if (subject.source === 'database') this.usage.used(subject.id);
+    return { code: 'VALID', principal: subject };
+  }
+
+  private async decideWithIo(subject: Principal, ask: VerificationRequest): Promise<Verdict> {
     const allowed =
       verifyAllows(subject, ask) && (ask.project === undefined || (await this.reaches(subject, ask.project)));
     if (!allowed) {
