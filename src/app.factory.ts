@@ -16,6 +16,8 @@ import type { DatabaseService } from './database/database.service.js';
 import { withDatabase } from './database/database.module.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { TokenCodec } from './verification/token-codec.js';
+import { installThrottleGate } from './verification/throttle-gate.js';
+import { TokenVerifier } from './verification/token-verifier.js';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
 import { buildOpenApiDocument, documentForUi } from './common/openapi/openapi.js';
 import { jsonBodyProblem } from './common/http/json-body.js';
@@ -95,6 +97,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   installResponseHeaders(app, config);
   installRequestLogging(app, logger);
   installBodyParsers(fastify);
+  // A client address refused a moment ago gets its 429 before any route work.
+  installThrottleGate(fastify, app.get(TokenVerifier));
 
   // Fastify's own errors (body limit, content type, JSON) reach AllExceptionsFilter through the error
   // handler Nest installs, so the filter is the one place that writes error responses.

@@ -7,12 +7,18 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto.js';
+import { AddRouteConfig } from '../common/http/route-config.js';
 import { PERMISSION_EXTENSION } from '../common/openapi/openapi.js';
 import type { Permission } from './permissions.js';
 import type { Principal } from './principal.js';
 
 export const IS_PUBLIC = 'keyward:public';
 export const REQUIREMENT = 'keyward:requirement';
+/**
+ * Fastify route config key: the route checks the credential a request presents, through the guard
+ * (@Authenticated) or itself through the engine (@ChecksOwnCredential). The throttle gate reads it.
+ */
+export const CHECKS_CREDENTIAL = 'checksCredential';
 
 /** The security schemes every protected route accepts (see main setup of the OpenAPI document). */
 export const SECURITY_SCHEMES = ['bearer', 'x-token', 'x-api-key', 'x-project-token'] as const;
@@ -31,6 +37,12 @@ export interface Requirement {
 export const Public = () => SetMetadata(IS_PUBLIC, true);
 
 /**
+ * A @Public() route that checks the presented credential itself, through the engine (forward auth):
+ * like the guard's routes, it is behind the throttle gate.
+ */
+export const ChecksOwnCredential = () => AddRouteConfig({ [CHECKS_CREDENTIAL]: true });
+
+/**
  * Declares the one permission a route requires, for the global guard and, in the same breath, for
  * OpenAPI: the security schemes, the `x-keyward-permission` extension (added to the operation's
  * description when the document is built) and the 401/403 responses.
@@ -38,6 +50,7 @@ export const Public = () => SetMetadata(IS_PUBLIC, true);
 export function Authenticated(requirement: Requirement) {
   return applyDecorators(
     SetMetadata(REQUIREMENT, requirement),
+    AddRouteConfig({ [CHECKS_CREDENTIAL]: true }),
     ApiExtension(PERMISSION_EXTENSION, requirement.permission),
     ...SECURITY_SCHEMES.map((s) => ApiSecurity(s)),
     ApiUnauthorizedResponse({ description: 'Invalid, missing, expired or revoked token', type: ErrorEnvelopeDto }),

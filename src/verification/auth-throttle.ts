@@ -129,6 +129,11 @@ export class AuthThrottle {
     return this.refusal('address', left);
   }
 
+  /** Whether this instance refused the client address a moment ago (its window has not ended). */
+  refuses(clientAddress: string | undefined): boolean {
+    return clientAddress !== undefined && this.blockedFor('address', clientAddress) > 0;
+  }
+
   /**
    * An authorization failure of a credential that authenticated (`credential`: its id): one point from
    * the client address's bucket and one from the credential's, whether it came from the cache or not;

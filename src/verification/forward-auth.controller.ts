@@ -10,10 +10,10 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GATEWAY_ANSWER } from '../common/http/security-headers.js';
-import { Public, SECURITY_SCHEMES } from '../access/access.decorators.js';
+import { ChecksOwnCredential, Public, SECURITY_SCHEMES } from '../access/access.decorators.js';
+import { AddRouteConfig } from '../common/http/route-config.js';
 import { ALL_PERMISSIONS } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { presentedToken } from './credentials.js';
@@ -45,8 +45,9 @@ export class ForwardAuthController {
   constructor(private readonly service: ForwardAuthService) {}
 
   @Get('check')
-  @RouteConfig(GATEWAY_ANSWER)
+  @AddRouteConfig(GATEWAY_ANSWER)
   @Public()
+  @ChecksOwnCredential()
   @ApiOperation({
     operationId: 'forwardAuthCheck',
     summary: 'Forward auth for gateways: 200 (with identity headers) if the presented token may pass',

@@ -217,6 +217,19 @@ export class TokenVerifier {
       .then((v) => this.answer(request, v));
   }
 
+  /**
+   * The 429 `check` answers first, before anything else, for this credential from this client address:
+   * the address was refused a moment ago and the value has not proven itself (no valid cached answer, no
+   * recent success); null otherwise. Costs a map lookup unless the address is refused. The throttle gate
+   * asks it before a route does any work.
+   */
+  refusalNow(credential: string, clientAddress: string | undefined): ApiError | null {
+    if (!this.throttle.refuses(clientAddress)) return null;
+    const key = this.cache.keyOf(credential);
+    if (this.cache.enabled && this.cachedValid(key, new Date())) return null;
+    return this.throttle.refusalNow(key, clientAddress);
+  }
+
   /** The verdict as an entry point answers it: the error (401/403/429) and the headers. */
   private answer(request: VerificationRequest, found: Verdict): Verification {
     const { credential, via } = request;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -178,6 +178,60 @@ describe('a flood from one address', () => {
         expect((await api.post('/api-token/list', {}, { token: wrong, headers: from(ATTACKER) })).status).toBe(401);
       }
       expect(throttle.stats.negativeHits).toBe(4);
+    },
+    SLOW,
+  );
+});
+
+/** Every operation of the committed OpenAPI document, and whether it names security schemes. */
+const OPERATIONS = Object.entries(
+  (
+    JSON.parse(readFileSync(new URL('../../openapi/openapi.json', import.meta.url), 'utf8')) as {
+      paths: Record<string, Record<string, { security?: unknown[]; requestBody?: unknown }>>;
+    }
+  ).paths,
+).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, op })));
+
+describe('the throttle gate', () => {
+  it(
+    'refuses a refused address on every route that checks a credential before the route reads anything',
+    async () => {
+      const { api, throttle } = await app({ KEYWARD_THROTTLE_ADDRESS: '3' });
+      for (let i = 0; i < 3; i++)
+        await api.post('/api-token/list', {}, { token: codec.generate().token, headers: from(ATTACKER) });
+      expect429(await api.post('/api-token/list', {}, { token: codec.generate().token, headers: from(ATTACKER) }));
+      const before = throttle.stats.throttledByAddress;
+      const secured = OPERATIONS.filter((o) => (o.op.security ?? []).length > 0);
+      expect(secured.length).toBeGreaterThan(30);
+      for (const { method, path, op } of secured) {
+        const url = path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000');
+        // A body the route could not even parse: without the gate, body parsing (400) comes first.
+        const res = await api.call(method, url, {
+          token: codec.generate().token,
+          headers: from(ATTACKER),
+          ...(op.requestBody ? { raw: '{"unterminated' } : {}),
+        });
+        // In the route's own error dialect (the contract check of the client holds the shape).
+        expect(res.status, `${method} ${path}: ${res.text}`).toBe(429);
+        expect(res.body.code ?? res.body.error?.code).toBe('rate_limited');
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      }
+      // Forward auth also answers HEAD (no body): the status and Retry-After say it.
+      const head = await api.call('HEAD', '/v1/auth/check', { token: codec.generate().token, headers: from(ATTACKER) });
+      expect(head.status).toBe(429);
+      expect(Number(head.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(throttle.stats.throttledByAddress - before).toBe(secured.length + 1);
+      // Open routes answer whatever a refused address presents; no credential at all is a 401, not a 429.
+      expect(
+        (await api.get('/api/v1/public/ping', { token: codec.generate().token, headers: from(ATTACKER) })).status,
+      ).toBe(200);
+      expect((await api.get('/health/live', { token: codec.generate().token, headers: from(ATTACKER) })).status).toBe(
+        200,
+      );
+      expect((await api.post('/api-token/list', {}, { token: null, headers: from(ATTACKER) })).status).toBe(401);
+      // A credential that proved itself from elsewhere passes the gate from the refused address.
+      expect((await api.post('/api-token/list', {}, { headers: from(HOLDER) })).status).toBe(200);
+      expect((await api.post('/api-token/list', {}, { headers: from(ATTACKER) })).status).toBe(200);
     },
     SLOW,
   );

@@ -1,7 +1,7 @@
 import { PATH_METADATA } from '@nestjs/common/constants.js';
-import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiProperty, ApiPropertyOptional, DECORATORS } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { AddRouteConfig } from '../http/route-config.js';
 import { ErrorEnvelopeDto } from './error-envelope.dto.js';
 import type { ErrorBody } from './error-envelope.js';
 
@@ -13,7 +13,6 @@ import type { ErrorBody } from './error-envelope.js';
 export type ErrorDialect = 'publisher' | 'calyptia';
 
 const CONFIG_KEY = 'errorDialect';
-const FASTIFY_ROUTE_CONFIG = '__fastify_route_config__';
 
 class CalyptiaErrorDto {
   @ApiProperty({ example: 'Token not found', description: 'The message (a string, as Calyptia clients decode it)' })
@@ -57,9 +56,7 @@ export function ErrorDialect(dialect: ErrorDialect): ClassDecorator {
       const method = proto[key];
       if (key === 'constructor' || typeof method !== 'function') continue;
       if (Reflect.getMetadata(PATH_METADATA, method) === undefined) continue;
-      const config = (Reflect.getMetadata(FASTIFY_ROUTE_CONFIG, method) as Record<string, unknown> | undefined) ?? {};
-      const descriptor = Object.getOwnPropertyDescriptor(proto, key)!;
-      RouteConfig({ ...config, [CONFIG_KEY]: dialect })(proto, key, descriptor);
+      AddRouteConfig({ [CONFIG_KEY]: dialect })(proto, key, Object.getOwnPropertyDescriptor(proto, key)!);
       if (dialect === 'calyptia') retypeResponses(method);
     }
   };
