@@ -164,6 +164,11 @@ export class TokenCache {
     return principal;
   }
 
+  /** `get` without counting a hit or a miss: a look ahead of `get` (the throttle gate's, before `check`). */
+  peek(key: string): Principal | undefined {
+    return this.lookup(key);
+  }
+
   /** The entry under `key`, unless it is past its validity or its last use (then it is dropped). */
   private entry(key: string, now: number): Entry | undefined {
     const entry = this.cache?.get(key);

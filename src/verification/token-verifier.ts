@@ -226,7 +226,7 @@ export class TokenVerifier {
   refusalNow(credential: string, clientAddress: string | undefined): ApiError | null {
     if (!this.throttle.refuses(clientAddress)) return null;
     const key = this.cache.keyOf(credential);
-    if (this.cache.enabled && this.cachedValid(key, new Date())) return null;
+    if (this.cache.enabled && this.cachedValid(key, new Date(), false)) return null;
     return this.throttle.refusalNow(key, clientAddress);
   }
 
@@ -289,9 +289,12 @@ export class TokenVerifier {
     return usage ? { code: 'VALID', principal: subject, usage } : { code: 'VALID', principal: subject };
   }
 
-  /** A cached positive result for this key that has not expired since it was stored. */
-  private cachedValid(key: string, now: Date): Principal | undefined {
-    const hit = this.cache.get(key);
+  /**
+   * A cached positive result for this key that has not expired since it was stored; `counted: false`
+   * looks without counting a hit or a miss (the throttle gate's look ahead of `check`).
+   */
+  private cachedValid(key: string, now: Date, counted = true): Principal | undefined {
+    const hit = counted ? this.cache.get(key) : this.cache.peek(key);
     return hit && (!hit.expiresAt || hit.expiresAt > now) ? hit : undefined;
   }
 

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthThrottle } from '../../src/verification/auth-throttle.js';
 import { PasswordHasher } from '../../src/verification/password-hasher.js';
+import { TokenCache } from '../../src/verification/token-cache.service.js';
 import { TokenCodec } from '../../src/verification/token-codec.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { ADMIN_TOKEN, client, envelopeOf, type Res, startApp, type TestApp } from '../support/app.js';
@@ -196,7 +197,7 @@ describe('the throttle gate', () => {
   it(
     'refuses a refused address on every route that checks a credential before the route reads anything',
     async () => {
-      const { api, throttle } = await app({ KEYWARD_THROTTLE_ADDRESS: '3' });
+      const { t, api, throttle } = await app({ KEYWARD_THROTTLE_ADDRESS: '3' });
       for (let i = 0; i < 3; i++)
         await api.post('/api-token/list', {}, { token: codec.generate().token, headers: from(ATTACKER) });
       expect429(await api.post('/api-token/list', {}, { token: codec.generate().token, headers: from(ATTACKER) }));
@@ -232,6 +233,17 @@ describe('the throttle gate', () => {
       // A credential that proved itself from elsewhere passes the gate from the refused address.
       expect((await api.post('/api-token/list', {}, { headers: from(HOLDER) })).status).toBe(200);
       expect((await api.post('/api-token/list', {}, { headers: from(ATTACKER) })).status).toBe(200);
+      // A cached token passes it too, and its cache hit is counted once per request, not once per look.
+      const made = await api.post('/api-token/create', { access: 'read' }, { headers: from(HOLDER) });
+      expect((await api.post('/api-token/list', {}, { token: made.body.token, headers: from(HOLDER) })).status).toBe(
+        200,
+      );
+      const hits = t.app.get(TokenCache).hits;
+      for (let i = 0; i < 3; i++) {
+        const res = await api.post('/api-token/list', {}, { token: made.body.token, headers: from(ATTACKER) });
+        expect(res.status).toBe(200);
+      }
+      expect(t.app.get(TokenCache).hits - hits).toBe(3);
     },
     SLOW,
   );
