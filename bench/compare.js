@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Loads of one app side by side, each run's req/s and app CPU per request (after `npm run build`):
 //
-//   node bench/compare.js [ping,verify,throttled,garbage,forwardAuth,pingBearer] [--rounds=N] [--against=DIR]
-//   BENCH_DURATION=5
+//   node bench/compare.js [ping,verify,throttled,garbage,forwardAuth,forwardAuthMany,pingBearer] [--rounds=N]
+//     [--against=DIR] [--rate=N]   BENCH_DURATION=5
 //
 // Quicker than #8's alternated pairs when a change to one path is being tried: every load runs once per
 // round on the same app, in the order given; with `ping` among them, each load's ratio to the round's ping
@@ -10,7 +10,10 @@
 // BENCH_SAME_SHAPE=1 does in #8). `--against=DIR`: a second app runs from another built checkout (e.g. a
 // `git worktree` of an older commit, after `npm run build` there), idle while this one is measured and
 // measured in turn each round, so that a change is compared with its parent on the same machine.
-import { api, PING, startApp } from './lib/app.js';
+// `forwardAuthMany` goes round-robin over 200 cached tokens (as #8 does), `forwardAuth` sends one.
+// `--rate=N`: N requests per second instead of as many as the app answers, so that the app's CPU per
+// request is read without the load generator competing for the cores.
+import { api, PING, pool, startApp } from './lib/app.js';
 import { ARGS, createDatabase, DURATION, log, teardown } from './lib/context.js';
 import { load, roundRobinBearer } from './lib/load.js';
 import { garbageToken, unknownToken } from './lib/tokens.js';
@@ -19,6 +22,7 @@ const CHECK = '/v1/auth/check?permission=read:token';
 const wanted = (ARGS.find((a) => !a.startsWith('--')) ?? 'ping,throttled,garbage,verify').split(',').filter(Boolean);
 const rounds = Number(ARGS.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 2);
 const against = ARGS.find((a) => a.startsWith('--against='))?.slice(10);
+const rate = Number(ARGS.find((a) => a.startsWith('--rate='))?.slice(7) ?? 0);
 
 /** The loads of one app (its own cached caller token). */
 async function loadsOf(A) {
@@ -26,10 +30,15 @@ async function loadsOf(A) {
   await api(A, 'POST', '/v1/tokens/verify', { token: caller }, caller); // cached from here
   const garbage = Array.from({ length: 1000 }, garbageToken);
   const unknown = Array.from({ length: 1000 }, unknownToken);
+  const many = wanted.includes('forwardAuthMany')
+    ? await pool(200, 4, async () => (await api(A, 'POST', '/api-token/create', { access: 'read' })).token)
+    : [];
+  for (const token of many) await fetch(A.url + CHECK, { headers: { authorization: `Bearer ${token}` } }); // cached
   return {
     ping: { path: PING },
     pingBearer: { path: PING, requests: roundRobinBearer(garbage) },
     forwardAuth: { path: CHECK, headers: { authorization: `Bearer ${caller}` } },
+    forwardAuthMany: { path: CHECK, requests: roundRobinBearer(many) },
     throttled: { path: CHECK, requests: roundRobinBearer(garbage) },
     garbage: { path: CHECK, requests: roundRobinBearer(unknown) },
     verify: {
@@ -59,7 +68,11 @@ async function main() {
     for (const app of apps) {
       let ping;
       for (const key of wanted) {
-        const r = await load(app, `${app.name} round ${round}: ${key}`, { ...loads.get(app)[key], duration: DURATION });
+        const r = await load(app, `${app.name} round ${round}: ${key}`, {
+          ...loads.get(app)[key],
+          duration: DURATION,
+          ...(rate ? { overallRate: rate } : {}),
+        });
         if (key === 'ping') ping = r;
         const ratio = ping && key !== 'ping' ? `, ${(r.reqPerSec / ping.reqPerSec).toFixed(3)} × ping` : '';
         (table[`${app.name} ${key}`] ??= []).push(`${r.reqPerSec} req/s, ${r.appCpuUsPerReq} µs/req${ratio}`);
