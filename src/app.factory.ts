@@ -13,7 +13,7 @@ import { installSecurityHeaders } from './common/http/security-headers.js';
 import { createLogger, quietStartup } from './common/logging.js';
 import { installMethodNotAllowed } from './common/http/method-not-allowed.js';
 import type { DatabaseService } from './database/database.service.js';
-import { withDatabase } from './database/database.module.js';
+import { withConfigAndDatabase } from './database/database.module.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { TokenCodec } from './verification/token-codec.js';
 import { installThrottleGate } from './verification/throttle-gate.js';
@@ -27,7 +27,6 @@ import { TRACE_HEADER, traceIdFor } from './common/http/trace-id.js';
 import { KeywardFastifyAdapter } from './common/http/http-adapter.js';
 import { createValidationPipe, RequireObjectBodyPipe, StorableTextPipe } from './common/errors/validation.js';
 import type { AppConfig } from './config/config.schema.js';
-import { withConfig } from './config/config.module.js';
 
 class BadJsonError extends Error {
   readonly statusCode = 400;
@@ -78,14 +77,12 @@ const CSP_DIRECTIVES = {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(config);
   const adapter = createAdapter(config);
-  const app = await withConfig(config, () =>
-    withDatabase(options.database, () =>
-      NestFactory.create<NestFastifyApplication>(AppModule.forRoot(logger), adapter, {
-        bufferLogs: true,
-        abortOnError: false,
-        bodyParser: false,
-      }),
-    ),
+  const app = await withConfigAndDatabase(config, options.database, () =>
+    NestFactory.create<NestFastifyApplication>(AppModule.forRoot(logger), adapter, {
+      bufferLogs: true,
+      abortOnError: false,
+      bodyParser: false,
+    }),
   );
   app.useLogger(quietStartup(app.get(Logger)));
   const fastify = app.getHttpAdapter().getInstance();

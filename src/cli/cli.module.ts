@@ -6,7 +6,7 @@ import { VerificationModule } from '../verification/verification.module.js';
 
 /**
  * The modules the CLI drives, as the service wires them, without HTTP (an application context built
- * inside `withConfig` and `withDatabase`).
+ * inside `withConfigAndDatabase`).
  */
 @Module({ imports: [AuditModule, VerificationModule, TokensModule, ProjectsModule] })
 export class CliModule {}

@@ -9,9 +9,8 @@ import { ApiError } from '../common/errors/api-error.js';
 import { parseDateTime, parseDuration as parseDurationText } from '../common/time.js';
 import { isUuid } from '../common/uuid.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { withConfig } from '../config/config.module.js';
 import { DataDirLockedError } from '../database/connect.js';
-import { openDatabase, withDatabase } from '../database/database.module.js';
+import { openDatabase, withConfigAndDatabase } from '../database/database.module.js';
 import type { DatabaseService } from '../database/database.service.js';
 import { ProjectTokensMapper } from '../tokens/http/calyptia/project-tokens.mapper.js';
 import { ProjectsService } from '../projects/projects.service.js';
@@ -126,8 +125,8 @@ async function cliContext(config: AppConfig, db: DatabaseService): Promise<INest
     KEYWARD_ADMIN_TOKEN: undefined,
   };
   try {
-    return await withConfig(cliConfig, () =>
-      withDatabase(db, () => NestFactory.createApplicationContext(CliModule, { logger: false, abortOnError: false })),
+    return await withConfigAndDatabase(cliConfig, db, () =>
+      NestFactory.createApplicationContext(CliModule, { logger: false, abortOnError: false }),
     );
   } catch (err) {
     await db.handle.close();

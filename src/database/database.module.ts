@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger, type LoggerService, Module } from '@nestjs/common';
 import { fileURLToPath } from 'node:url';
-import { APP_CONFIG, ConfigModule } from '../config/config.module.js';
+import { APP_CONFIG, ConfigModule, withConfig } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { connectPglite, connectPostgres, DataDirLockedError, DatabaseUnavailableError } from './connect.js';
 import { DatabaseService } from './database.service.js';
@@ -63,12 +63,13 @@ export async function openDatabase(
 const opened = new AsyncLocalStorage<DatabaseService | undefined>();
 
 /**
- * Runs `build` (Nest creating one application or CLI context) with `database`, already opened by the
- * caller (main.ts opens it before Nest, to report failures in one line), as that application's
- * database. Without it, `DatabaseModule` opens the configured one.
+ * Runs `build` (Nest creating one application or CLI context) with `config` as that application's
+ * configuration (see `withConfig`) and `database`, already opened by the caller (main.ts opens it before
+ * Nest, to report failures in one line), as its database. Without one, `DatabaseModule` opens the
+ * configured database.
  */
-export function withDatabase<T>(database: DatabaseService | undefined, build: () => T): T {
-  return opened.run(database, build);
+export function withConfigAndDatabase<T>(config: AppConfig, database: DatabaseService | undefined, build: () => T): T {
+  return withConfig(config, () => opened.run(database, build));
 }
 
 /** The database (`DatabaseService`). Imported by every module whose providers query it. */
